@@ -1,0 +1,58 @@
+"""gemini_sync: a synchronous, thread-based client of the Gemini web app.
+
+>>> from gemini_sync import GeminiClient
+>>> client = GeminiClient()                       # doctest: +SKIP
+>>> for chunk in client.stream("Tell me a story"):  # doctest: +SKIP
+...     print(chunk.delta_text, end="", flush=True)
+"""
+
+from __future__ import annotations
+
+from . import errors
+from .chat import ChatSession
+from .client import GeminiClient
+from .errors import (
+    APIError,
+    AuthError,
+    Cancelled,
+    GeminiError,
+    ModelInvalid,
+    RateLimited,
+    StreamInterrupted,
+    TemporarilyBlocked,
+    UsageLimitExceeded,
+)
+from .models import Model
+from .stream import Stream
+from .transport.retry import RetryPolicy
+from .types import Candidate, ChatInfo, Gem, GeneratedImage, ModelOutput, StreamChunk, WebImage
+from .worker import StreamWorker
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "GeminiClient",
+    "ChatSession",
+    "Stream",
+    "StreamWorker",
+    "StreamChunk",
+    "ModelOutput",
+    "Candidate",
+    "WebImage",
+    "GeneratedImage",
+    "Gem",
+    "ChatInfo",
+    "Model",
+    "RetryPolicy",
+    "errors",
+    "GeminiError",
+    "AuthError",
+    "APIError",
+    "UsageLimitExceeded",
+    "ModelInvalid",
+    "TemporarilyBlocked",
+    "RateLimited",
+    "StreamInterrupted",
+    "Cancelled",
+    "__version__",
+]

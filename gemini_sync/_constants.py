@@ -1,0 +1,48 @@
+"""Tunables and fixed values, kept together instead of scattered literals."""
+
+from __future__ import annotations
+
+# --- endpoints (PROTOCOL.md section 1); with ``base_url`` they resolve under it ---
+GEMINI_ORIGIN = "https://gemini.google.com"
+APP_PATH = "/app"
+GENERATE_PATH = "/_/BardChatUi/data/assistant.lamda.BardFrontendService/StreamGenerate"
+BATCH_EXEC_PATH = "/_/BardChatUi/data/batchexecute"
+ROTATE_COOKIES_URL = "https://accounts.google.com/RotateCookies"
+ROTATE_COOKIES_PATH = "/RotateCookies"
+UPLOAD_URL = "https://content-push.googleapis.com/upload"
+UPLOAD_PATH = "/upload"
+
+# --- cookies ---
+PSID = "__Secure-1PSID"
+PSIDTS = "__Secure-1PSIDTS"
+ENV_PSID = "GEMINI_SECURE_1PSID"
+ENV_PSIDTS = "GEMINI_SECURE_1PSIDTS"
+ENV_COOKIE_PATH = "GEMINI_COOKIE_PATH"
+
+# --- timeouts (seconds) ---
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_STALL_TIMEOUT = 60.0
+DEFAULT_MAX_RETRIES = 3
+DEFAULT_REFRESH_INTERVAL = 600.0
+MIN_REFRESH_INTERVAL = 60.0
+
+# --- retry backoff (seconds) ---
+RETRY_INITIAL_DELAY = 0.5
+RETRY_MAX_DELAY = 8.0
+RETRY_AFTER_CAP = 30.0
+
+# --- limits of the decoder: refuse, never allocate, beyond these ---
+MAX_FRAME_UNITS = 64 * 1024 * 1024  # one frame, in UTF-16 units
+MAX_LENGTH_DIGITS = 10  # digits of a length line
+MAX_BODY_CHARS = 512 * 1024 * 1024  # whole response body
+MAX_JSON_DEPTH = 64  # nesting of a decoded payload that we walk
+
+# --- reading the socket ---
+READ_CHUNK_SIZE = 64 * 1024
+
+# --- request defaults ---
+DEFAULT_LANGUAGE = "en"
+DEFAULT_PUSH_ID = "feeds/mcudyrk2a4khkz"
+USER_AGENT = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+)

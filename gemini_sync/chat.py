@@ -1,0 +1,118 @@
+"""ChatSession: a conversation whose metadata is carried from turn to turn.
+
+The metadata is ``[cid, rid, rcid, None x 6, context token]`` (PROTOCOL.md
+3.4). It changes only when a turn completes: a turn that fails, is cancelled
+or is closed early leaves the session exactly as it was before it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .models import Model, ModelLike
+from .protocol.delta import METADATA_SLOTS, new_metadata
+from .types import Candidate, ModelOutput
+
+if TYPE_CHECKING:
+    from .client import FileInput, GeminiClient, GemLike
+    from .stream import Stream
+
+__all__ = ["ChatSession"]
+
+
+class ChatSession:
+    """A multi-turn conversation. Create it with :meth:`GeminiClient.start_chat`."""
+
+    def __init__(
+        self,
+        client: GeminiClient,
+        *,
+        model: ModelLike = Model.UNSPECIFIED,
+        gem: GemLike | None = None,
+        metadata: Sequence[Any] | None = None,
+        cid: str | None = None,
+    ) -> None:
+        self._client = client
+        self.model = Model.resolve(model)
+        self.gem = gem
+        self._lock = threading.Lock()
+        meta = new_metadata()
+        if metadata is not None:
+            if isinstance(metadata, (str, bytes)) or not isinstance(metadata, Sequence):
+                raise TypeError("metadata must be a list such as chat.metadata from an earlier session")
+            if len(metadata) > METADATA_SLOTS:
+                raise ValueError(f"metadata has {len(metadata)} slots; at most {METADATA_SLOTS} are expected")
+            for index, value in enumerate(metadata):
+                meta[index] = value
+        if cid is not None:
+            meta[0] = cid
+        self._metadata = meta
+        self.last_output: ModelOutput | None = None
+
+    def __repr__(self) -> str:
+        return f"<ChatSession cid={self.cid!r} model={self.model.model_name!r}>"
+
+    # -- metadata ----------------------------------------------------------
+
+    @property
+    def metadata(self) -> list[Any]:
+        """A copy of ``[cid, rid, rcid, None x 6, context token]``; save it to resume later."""
+        return list(self._metadata)
+
+    @property
+    def cid(self) -> str:
+        return str(self._metadata[0] or "")
+
+    @property
+    def rid(self) -> str:
+        return str(self._metadata[1] or "")
+
+    @property
+    def rcid(self) -> str:
+        return str(self._metadata[2] or "")
+
+    def _commit(self, output: ModelOutput) -> None:
+        """Called by the stream when a turn completes (and only then)."""
+        meta = list(self._metadata)
+        for index, value in enumerate(output.metadata[:METADATA_SLOTS]):
+            if value:
+                meta[index] = value
+        candidate = output.candidate
+        if candidate is not None:
+            meta[2] = candidate.rcid
+        with self._lock:
+            self._metadata = meta
+            self.last_output = output
+
+    # -- turns -------------------------------------------------------------
+
+    def send_message_stream(
+        self, prompt: str, files: Sequence[FileInput] | None = None, **kwargs: Any
+    ) -> Stream:
+        """Stream the answer to ``prompt`` in this conversation."""
+        return self._client.stream(prompt, files=files, model=self.model, gem=self.gem, chat=self, **kwargs)
+
+    def send_message(
+        self, prompt: str, files: Sequence[FileInput] | None = None, **kwargs: Any
+    ) -> ModelOutput:
+        """Send ``prompt`` and return the whole answer."""
+        return self.send_message_stream(prompt, files=files, **kwargs).collect()
+
+    def choose_candidate(self, index: int) -> Candidate:
+        """Continue the conversation from candidate ``index`` of the last answer."""
+        output = self.last_output
+        if output is None:
+            raise ValueError("no answer yet: send a message before choosing a candidate")
+        if not 0 <= index < len(output.candidates):
+            raise IndexError(
+                f"the last answer has {len(output.candidates)} candidate(s); {index} is out of range"
+            )
+        candidate = output.candidates[index]
+        with self._lock:
+            meta = list(self._metadata)
+            meta[2] = candidate.rcid
+            self._metadata = meta
+            output.chosen = index
+        return candidate

@@ -1,0 +1,216 @@
+"""GeminiClient: configuration, the shared session, and the public calls.
+
+One client may be shared by many threads (a Django process): the
+``requests.Session`` (connection pool, cookie jar) is shared and thread-safe,
+the access token is fetched once under a lock, request ids come from a locked
+counter, and each stream has its own response and parser state.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
+
+import requests
+
+from . import _constants as C
+from ._log import logger
+from .chat import ChatSession
+from .models import Model, ModelLike
+from .protocol.request import generate_request
+from .stream import Stream, StreamOptions
+from .transport.auth import resolve_cookies
+from .transport.retry import RetryPolicy
+from .transport.session import Transport
+from .transport.upload import FileInput, prepare_files, upload_file
+from .types import Gem, ModelOutput, WebImage
+
+__all__ = ["GeminiClient", "FileInput", "GemLike"]
+
+GemLike = Union[str, Gem]
+
+
+def _check_prompt(prompt: Any) -> str:
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a non-empty string, not {type(prompt).__name__}")
+    if not prompt.strip():
+        raise ValueError("prompt must be a non-empty string")
+    return prompt
+
+
+def _gem_id(gem: GemLike | None) -> str | None:
+    if gem is None:
+        return None
+    if isinstance(gem, Gem):
+        return gem.id
+    if isinstance(gem, str) and gem:
+        return gem
+    raise TypeError("gem must be a Gem or a gem id string")
+
+
+class GeminiClient:
+    """A synchronous client of the Gemini web app.
+
+    ``max_retries`` is the number of further attempts after a first attempt
+    that failed with a transient error before any content reached the caller.
+    ``timeout`` bounds connecting and waiting for a response; ``stall_timeout``
+    bounds the silence between frames of a stream (``None`` disables it).
+    """
+
+    def __init__(
+        self,
+        secure_1psid: str | None = None,
+        secure_1psidts: str | None = None,
+        *,
+        cookies: Mapping[str, str] | None = None,
+        base_url: str | None = None,
+        proxy: str | None = None,
+        timeout: float = C.DEFAULT_TIMEOUT,
+        stall_timeout: float | None = C.DEFAULT_STALL_TIMEOUT,
+        max_retries: int = C.DEFAULT_MAX_RETRIES,
+        auto_refresh: bool = True,
+        session: requests.Session | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        if timeout is None or timeout <= 0:
+            raise ValueError("timeout must be a positive number of seconds")
+        if stall_timeout is not None and stall_timeout <= 0:
+            raise ValueError("stall_timeout must be positive or None")
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise ValueError("max_retries must be an integer >= 0")
+        jar = resolve_cookies(secure_1psid, secure_1psidts, cookies)
+        self._transport = Transport(jar, base_url=base_url, proxy=proxy, timeout=timeout, session=session)
+        self.timeout = timeout
+        self.stall_timeout = stall_timeout
+        self.retry_policy = retry if retry is not None else RetryPolicy(max_retries)
+        self.auto_refresh = auto_refresh
+        self._closed = False
+
+    def __repr__(self) -> str:
+        base = self._transport.endpoints.base_url or "gemini.google.com"
+        return f"<GeminiClient {base} cookies=<hidden>>"
+
+    def __enter__(self) -> GeminiClient:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+    @property
+    def base_url(self) -> str | None:
+        return self._transport.endpoints.base_url
+
+    @property
+    def session(self) -> requests.Session:
+        """The ``requests.Session`` every call goes through."""
+        return self._transport.session
+
+    def init(self) -> None:
+        """Fetch the access token now instead of on the first call."""
+        self._check_open()
+        self._transport.tokens()
+
+    def close(self) -> None:
+        """Close the session (if the client created it). Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._transport.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this GeminiClient is closed")
+
+    # -- generating --------------------------------------------------------
+
+    def stream(
+        self,
+        prompt: str,
+        *,
+        files: Sequence[FileInput] | None = None,
+        model: ModelLike = Model.UNSPECIFIED,
+        gem: GemLike | None = None,
+        chat: ChatSession | Sequence[Any] | None = None,
+        temporary: bool = False,
+        deadline: float | None = None,
+        **kwargs: Any,
+    ) -> Stream:
+        """Start an answer to ``prompt``; nothing is sent until the stream is read.
+
+        Extra ``kwargs`` go to the ``requests`` call (e.g. ``timeout=``).
+        ``deadline`` bounds the whole call in seconds.
+        """
+        _check_prompt(prompt)
+        self._check_open()
+        resolved = Model.resolve(model)
+        gem_id = _gem_id(gem)
+        uploads = prepare_files(files)
+        session: ChatSession | None = None
+        metadata: list[Any] | None = None
+        if isinstance(chat, ChatSession):
+            session = chat
+            metadata = chat.metadata
+        elif chat is not None:
+            metadata = list(chat)
+        if deadline is not None and deadline <= 0:
+            raise ValueError("deadline must be positive")
+        transport = self._transport
+        uploaded: list[tuple[str, str]] = []
+
+        def open_response() -> requests.Response:
+            tokens = transport.tokens()
+            if uploads and not uploaded:
+                for file in uploads:
+                    uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
+            prepared = generate_request(
+                prompt,
+                tokens,
+                transport.next_reqid(),
+                model=resolved,
+                metadata=metadata,
+                files=uploaded,
+                gem_id=gem_id,
+                temporary=temporary,
+            )
+            logger.debug(
+                "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata)
+            )
+            return transport.post(prepared, "StreamGenerate", stream=True, **kwargs)
+
+        options = StreamOptions(self.retry_policy, self.stall_timeout, deadline)
+        return Stream(
+            open_response, options, saver=self, on_output=session._commit if session is not None else None
+        )
+
+    generate_content_stream = stream
+
+    def generate_content(self, prompt: str, **kwargs: Any) -> ModelOutput:
+        """The whole answer to ``prompt`` (a stream, collected)."""
+        return self.stream(prompt, **kwargs).collect()
+
+    def start_chat(
+        self,
+        *,
+        model: ModelLike = Model.UNSPECIFIED,
+        gem: GemLike | None = None,
+        metadata: Sequence[Any] | None = None,
+        cid: str | None = None,
+    ) -> ChatSession:
+        """A conversation; pass ``metadata`` (or ``cid``) to resume one."""
+        return ChatSession(self, model=model, gem=gem, metadata=metadata, cid=cid)
+
+    # -- images ------------------------------------------------------------
+
+    def save_image(
+        self,
+        image: WebImage,
+        path: str | pathlib.Path = ".",
+        filename: str | None = None,
+        *,
+        full_size: bool = False,
+        overwrite: bool = False,
+    ) -> pathlib.Path:
+        """Download ``image`` into directory ``path``; see :meth:`WebImage.save`."""
+        from .transport.images import save_image
+
+        return save_image(self._transport, image, path, filename, full_size=full_size, overwrite=overwrite)

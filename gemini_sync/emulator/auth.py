@@ -1,0 +1,111 @@
+"""Cookies and tokens of the emulated account (PROTOCOL.md 2).
+
+:class:`AuthState` decides whether a request's cookies are logged in:
+
+* ``__Secure-1PSID`` is required. Without a configured value any non-empty
+  value is accepted; with one (``psid=``) it must match.
+* ``__Secure-1PSIDTS`` is checked only when a value was configured
+  (``psidts=``): then it must be the current one or the one before the last
+  rotation (a client that rotated concurrently still gets through).
+* :meth:`AuthState.expire` kills every cookie value seen so far (and the
+  configured one) and hands out a fresh value, as a new login would.
+
+:func:`new_tokens` makes the app-page tokens of one emulator.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+
+from .._constants import PSID, PSIDTS
+from ..protocol.request import AppTokens
+
+__all__ = ["AuthState", "new_tokens", "DEFAULT_PSID", "DEFAULT_PSIDTS", "BUILD_LABEL"]
+
+DEFAULT_PSID = "emulator-psid"
+DEFAULT_PSIDTS = "emulator-psidts"
+BUILD_LABEL = "boq_assistant-bard-web-server_20260410.07_p0"
+
+
+def new_tokens(language: str = "en") -> AppTokens:
+    """Fresh app-page tokens: access token, build label, f.sid and push id."""
+    access = f"AJvLN6M{secrets.token_urlsafe(18)}:{int(time.time() * 1000)}"
+    session_id = str(-secrets.randbelow(10**18) - 10**18)
+    push_id = "feeds/" + secrets.token_hex(7)
+    return AppTokens(access, BUILD_LABEL, session_id, language, push_id)
+
+
+class AuthState:
+    """Which cookie values are logged in; rotation of ``__Secure-1PSIDTS``."""
+
+    def __init__(self, psid: str | None = None, psidts: str | None = None) -> None:
+        self._lock = threading.Lock()
+        self._strict_psid = psid is not None
+        self._strict_psidts = psidts is not None
+        self._psid = psid or DEFAULT_PSID
+        self._psidts = psidts or DEFAULT_PSIDTS
+        self._previous_psidts: str | None = None
+        self._seen: set[str] = set()
+        self._dead: set[str] = set()
+        self._generation = 1
+        self.rotations = 0
+
+    @property
+    def psid(self) -> str | None:
+        """The required ``__Secure-1PSID`` value, or ``None`` if any value is accepted."""
+        with self._lock:
+            return self._psid if self._strict_psid else None
+
+    @psid.setter
+    def psid(self, value: str | None) -> None:
+        with self._lock:
+            self._strict_psid = value is not None
+            if value is not None:
+                self._psid = value
+                self._dead.discard(value)
+
+    @property
+    def psidts(self) -> str:
+        """The current ``__Secure-1PSIDTS`` value."""
+        with self._lock:
+            return self._psidts
+
+    def cookies(self) -> dict[str, str]:
+        """Cookies that are logged in right now."""
+        with self._lock:
+            return {PSID: self._psid, PSIDTS: self._psidts}
+
+    def check(self, cookies: Mapping[str, str]) -> bool:
+        """True if ``cookies`` are logged in."""
+        psid = cookies.get(PSID, "")
+        with self._lock:
+            if not psid or psid in self._dead:
+                return False
+            if self._strict_psid and not secrets.compare_digest(psid, self._psid):
+                return False
+            if self._strict_psidts and cookies.get(PSIDTS) not in (self._psidts, self._previous_psidts):
+                return False
+            self._seen.add(psid)
+            return True
+
+    def expire(self) -> None:
+        """Invalidate every cookie value in use; :meth:`cookies` then gives fresh ones."""
+        with self._lock:
+            self._dead |= self._seen | {self._psid}
+            self._seen.clear()
+            self._generation += 1
+            base = self._psid.rsplit("~", 1)[0]
+            self._psid = f"{base}~{self._generation}"
+            self._previous_psidts = None
+            self._psidts = f"{DEFAULT_PSIDTS}~{secrets.token_hex(6)}"
+
+    def rotate(self) -> str:
+        """Issue a new ``__Secure-1PSIDTS``; the previous value stays valid."""
+        with self._lock:
+            self._previous_psidts = self._psidts
+            self._psidts = f"sidts-{secrets.token_urlsafe(24)}"
+            self.rotations += 1
+            return self._psidts

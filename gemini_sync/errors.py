@@ -1,0 +1,134 @@
+"""Exceptions raised by gemini_sync.
+
+Every exception is a :class:`GeminiError`. Each carries ``.partial``: the
+:class:`~gemini_sync.types.ModelOutput` that had already been delivered to the
+caller when the failure happened (or ``None`` when nothing was). Messages never
+contain cookie values or the access token.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .types import ModelOutput
+
+__all__ = [
+    "GeminiError",
+    "AuthError",
+    "APIError",
+    "UsageLimitExceeded",
+    "ModelInvalid",
+    "TemporarilyBlocked",
+    "RateLimited",
+    "TimeoutError",
+    "StreamInterrupted",
+    "Cancelled",
+    "ProtocolError",
+    "StreamDiverged",
+    "error_for_code",
+]
+
+
+class GeminiError(Exception):
+    """Base class of every error raised by gemini_sync."""
+
+    def __init__(self, message: str = "", *, partial: ModelOutput | None = None) -> None:
+        super().__init__(message)
+        self.partial: ModelOutput | None = partial
+
+    def with_partial(self, partial: ModelOutput | None) -> GeminiError:
+        """Attach the output delivered so far (only if none is attached yet)."""
+        if self.partial is None:
+            self.partial = partial
+        return self
+
+
+class AuthError(GeminiError):
+    """Cookies are missing, expired or rejected; get fresh ones from the browser."""
+
+
+class APIError(GeminiError):
+    """The service answered with an error code or an unexpected HTTP status.
+
+    ``code`` is the in-band error code (e.g. 1013) when there is one;
+    ``status_code`` is the HTTP status when the error came from one.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        code: int | None = None,
+        status_code: int | None = None,
+        partial: ModelOutput | None = None,
+    ) -> None:
+        super().__init__(message, partial=partial)
+        self.code = code
+        self.status_code = status_code
+
+
+class UsageLimitExceeded(APIError):
+    """Error 1037: the usage limit for this model has been reached."""
+
+
+class ModelInvalid(APIError):
+    """Errors 1050/1052: the model header is unknown, stale, or differs from the chat's."""
+
+
+class TemporarilyBlocked(APIError):
+    """Error 1060: the IP is temporarily blocked or the region is not supported."""
+
+
+class RateLimited(APIError):
+    """HTTP 429 after the retries were used up."""
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class TimeoutError(GeminiError, builtins.TimeoutError):  # noqa: A001 - deliberate, documented
+    """A connect/read timeout, a stall longer than ``stall_timeout``, or a deadline."""
+
+
+class StreamInterrupted(GeminiError):
+    """The connection dropped or the body ended before the final frame."""
+
+
+class Cancelled(GeminiError):
+    """The stream was cancelled by the caller (``StreamWorker.cancel()``)."""
+
+
+class ProtocolError(GeminiError):
+    """The response could not be understood: bad framing, not JSON, an HTML page."""
+
+
+class StreamDiverged(GeminiError):
+    """The final answer contradicts text already delivered as deltas.
+
+    Raised instead of emitting a correction that would splice two texts.
+    ``output`` holds the service's final answer so nothing is lost.
+    """
+
+    def __init__(
+        self, message: str = "", *, output: ModelOutput | None = None, partial: ModelOutput | None = None
+    ) -> None:
+        super().__init__(message, partial=partial)
+        self.output = output
+
+
+_CODE_MEANINGS: dict[int, tuple[type[APIError], str]] = {
+    1013: (APIError, "temporary server error (1013)"),
+    1037: (UsageLimitExceeded, "usage limit for this model reached (1037)"),
+    1050: (ModelInvalid, "model is inconsistent with this conversation (1050)"),
+    1052: (ModelInvalid, "model header invalid or model unavailable (1052)"),
+    1060: (TemporarilyBlocked, "IP temporarily blocked or region not supported (1060)"),
+}
+
+
+def error_for_code(code: int) -> APIError:
+    """Map an in-band error code (PROTOCOL.md 7.1) to a typed exception."""
+    cls, text = _CODE_MEANINGS.get(code, (APIError, f"service error code {code}"))
+    return cls(f"Gemini answered with {text}", code=code)

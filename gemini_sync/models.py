@@ -1,0 +1,175 @@
+"""Models and the model-selection headers (PROTOCOL.md section 3.3).
+
+A :class:`Model` is a name plus the exact value of the
+``x-goog-ext-525001261-jspb`` header that selects it. The service renames and
+adds models often, so besides the known members a model can be named by
+string (``Model.from_name("gemini-3-flash")``) or built from a header value
+(``Model.custom(name, header_value)``) without a new release.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar, Union
+
+__all__ = ["Model", "ModelLike", "model_header_value"]
+
+MODEL_HEADER = "x-goog-ext-525001261-jspb"
+_EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-jspb": "[0]"}
+
+
+def model_header_value(model_id: str, capacity: int = 1, *, capacity_field: int = 12) -> str:
+    """Build the current-format header value for ``model_id`` and an account capacity.
+
+    ``capacity_field`` 13 shifts the capacity one slot right, as PROTOCOL.md 3.3 says.
+    """
+    tail = [capacity] if capacity_field == 12 else [None, capacity]
+    value = [1, None, None, None, model_id, None, None, 0, [4], None, None, *tail]
+    return json.dumps(value, separators=(",", ":"))
+
+
+class Model:
+    """A model the service can be asked for. Compare and hash by name and header."""
+
+    UNSPECIFIED: ClassVar[Model]
+    G_3_PRO: ClassVar[Model]
+    G_3_FLASH: ClassVar[Model]
+    G_3_FLASH_THINKING: ClassVar[Model]
+    G_3_PRO_PLUS: ClassVar[Model]
+    G_3_FLASH_PLUS: ClassVar[Model]
+    G_3_FLASH_THINKING_PLUS: ClassVar[Model]
+    G_3_PRO_ADVANCED: ClassVar[Model]
+    G_3_FLASH_ADVANCED: ClassVar[Model]
+    G_3_FLASH_THINKING_ADVANCED: ClassVar[Model]
+    G_3_0_PRO: ClassVar[Model]
+    G_2_5_PRO: ClassVar[Model]
+    G_2_5_FLASH: ClassVar[Model]
+    G_2_0_FLASH: ClassVar[Model]
+    G_2_0_FLASH_THINKING: ClassVar[Model]
+
+    _registry: ClassVar[dict[str, Model]] = {}
+
+    __slots__ = ("header_value", "model_name", "paid", "thinking")
+
+    def __init__(
+        self, model_name: str, header_value: str | None, *, paid: bool = False, thinking: bool = False
+    ):
+        if not isinstance(model_name, str) or not model_name:
+            raise ValueError("a model needs a non-empty name")
+        if header_value is not None:
+            try:
+                parsed = json.loads(header_value)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"model header value for {model_name!r} is not JSON: {header_value!r}"
+                ) from None
+            if not isinstance(parsed, list):
+                raise ValueError(f"model header value for {model_name!r} must be a JSON array")
+        self.model_name = model_name
+        self.header_value = header_value
+        self.paid = paid
+        self.thinking = thinking
+
+    @property
+    def name(self) -> str:
+        """The model's name, e.g. ``"gemini-3-flash"``."""
+        return self.model_name
+
+    @property
+    def model_id(self) -> str | None:
+        """The service's model id inside the header, if any."""
+        if self.header_value is None:
+            return None
+        value = json.loads(self.header_value)
+        return value[4] if len(value) > 4 and isinstance(value[4], str) else None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The request headers that select this model (none for ``UNSPECIFIED``)."""
+        if self.header_value is None:
+            return {}
+        return {MODEL_HEADER: self.header_value, **_EXTRA_MODEL_HEADERS}
+
+    @classmethod
+    def custom(cls, name: str, header_value: str, *, thinking: bool = False) -> Model:
+        """A model not known to this release, given by its exact header value."""
+        return cls(name, header_value, thinking=thinking)
+
+    @classmethod
+    def known(cls) -> list[Model]:
+        """Every model this release knows, current family first."""
+        return list(cls._registry.values())
+
+    @classmethod
+    def from_name(cls, name: str) -> Model:
+        """The known model called ``name``; ``ValueError`` listing the names otherwise."""
+        key = name.strip().lower()
+        model = cls._registry.get(key)
+        if model is None:
+            names = ", ".join(cls._registry)
+            raise ValueError(
+                f"unknown model {name!r}; known models: {names}. "
+                "For a model this release does not know, use Model.custom(name, header_value)."
+            )
+        return model
+
+    @classmethod
+    def resolve(cls, model: ModelLike | None) -> Model:
+        """Normalise what a user passed as ``model=`` into a :class:`Model`."""
+        if model is None:
+            return cls.UNSPECIFIED
+        if isinstance(model, Model):
+            return model
+        if isinstance(model, str):
+            return cls.from_name(model)
+        raise TypeError(f"model must be a Model or a model name, not {type(model).__name__}")
+
+    @classmethod
+    def _register(cls, attr: str, model: Model) -> None:
+        setattr(cls, attr, model)
+        cls._registry.setdefault(model.model_name, model)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Model):
+            return NotImplemented
+        return (self.model_name, self.header_value) == (other.model_name, other.header_value)
+
+    def __hash__(self) -> int:
+        return hash((self.model_name, self.header_value))
+
+    def __repr__(self) -> str:
+        return f"Model({self.model_name!r})"
+
+    def __str__(self) -> str:
+        return self.model_name
+
+
+ModelLike = Union[Model, str]
+
+_CURRENT = [
+    # attr, name, model id, capacity tail, paid, thinking
+    ("G_3_PRO", "gemini-3-pro", "9d8ca3786ebdfbea", 1, False, False),
+    ("G_3_FLASH", "gemini-3-flash", "fbb127bbb056c959", 1, False, False),
+    ("G_3_FLASH_THINKING", "gemini-3-flash-thinking", "5bf011840784117a", 1, False, True),
+    ("G_3_PRO_PLUS", "gemini-3-pro-plus", "e6fa609c3fa255c0", 4, True, False),
+    ("G_3_FLASH_PLUS", "gemini-3-flash-plus", "56fdd199312815e2", 4, True, False),
+    ("G_3_FLASH_THINKING_PLUS", "gemini-3-flash-thinking-plus", "e051ce1aa80aa576", 4, True, True),
+    ("G_3_PRO_ADVANCED", "gemini-3-pro-advanced", "e6fa609c3fa255c0", 2, True, False),
+    ("G_3_FLASH_ADVANCED", "gemini-3-flash-advanced", "56fdd199312815e2", 2, True, False),
+    ("G_3_FLASH_THINKING_ADVANCED", "gemini-3-flash-thinking-advanced", "e051ce1aa80aa576", 2, True, True),
+]
+_LEGACY = [
+    # attr, name, exact header value, thinking
+    ("G_3_0_PRO", "gemini-3.0-pro", '[1,null,null,null,"9d8ca3786ebdfbea",null,null,0,[4]]', False),
+    ("G_2_5_PRO", "gemini-2.5-pro", '[1,null,null,null,"4af6c7f5da75d65d",null,null,0,[4]]', False),
+    ("G_2_5_FLASH", "gemini-2.5-flash", '[1,null,null,null,"9ec249fc9ad08861",null,null,0,[4]]', False),
+    ("G_2_0_FLASH", "gemini-2.0-flash", '[1,null,null,null,"f299729663a2343f"]', False),
+    ("G_2_0_FLASH_THINKING", "gemini-2.0-flash-thinking", '[null,null,null,null,"7ca48d02d802f20a"]', True),
+]
+
+Model._register("UNSPECIFIED", Model("unspecified", None))
+for _attr, _name, _mid, _tail, _paid, _thinking in _CURRENT:
+    Model._register(_attr, Model(_name, model_header_value(_mid, _tail), paid=_paid, thinking=_thinking))
+for _attr, _name, _header, _thinking in _LEGACY:
+    Model._register(_attr, Model(_name, _header, thinking=_thinking))
+del _attr, _name, _mid, _tail, _paid, _thinking, _header

@@ -1,0 +1,301 @@
+"""Snapshots -> chunks: the flicker-safe delta rule (PROTOCOL.md 6).
+
+The service sends cumulative snapshots. :class:`StreamAssembler` keeps, per
+candidate, the text already handed to the caller and emits only what extends
+it. Each non-final snapshot is cut to its stable part first (see
+:mod:`.text`), so a tail the service later takes back is never emitted. If a
+stable part ever contradicts what was emitted, nothing more is emitted for
+that field; at the end the final text either extends what was emitted (the
+rest is released) or the stream fails with
+:class:`~gemini_sync.errors.StreamDiverged`, which carries the final answer.
+Text is never spliced.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
+from ..types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
+from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, StatusCode
+from .text import final_text, stable_text
+
+__all__ = ["StreamAssembler", "new_metadata", "METADATA_SLOTS"]
+
+METADATA_SLOTS = 10
+_CONTEXT_SLOT = 9
+_EMPTY: list[Any] = []
+
+
+def new_metadata() -> list[Any]:
+    """Metadata of a chat that has no turn yet: ``["", "", "", None x 6, ""]``."""
+    return ["", "", "", None, None, None, None, None, None, ""]
+
+
+class _Field:
+    """Delivered text of one field (text or thoughts) of one candidate."""
+
+    __slots__ = ("diverged", "emitted")
+
+    def __init__(self) -> None:
+        self.emitted = ""
+        self.diverged = False
+
+    def advance(self, stable: str) -> str:
+        emitted = self.emitted
+        if self.diverged or len(stable) <= len(emitted):
+            if not self.diverged and not emitted.startswith(stable):
+                self.diverged = True
+            return ""
+        if not stable.startswith(emitted):
+            self.diverged = True
+            return ""
+        self.emitted = stable
+        return stable[len(emitted) :]
+
+    def finish(self, final: str) -> str | None:
+        """Release the rest of ``final``; ``None`` if it contradicts what was emitted."""
+        emitted = self.emitted
+        if not final.startswith(emitted):
+            return None
+        self.emitted = final
+        return final[len(emitted) :]
+
+
+class _Candidate:
+    __slots__ = ("done", "generated", "index", "raw_text", "raw_thoughts", "rcid", "text", "thoughts", "web")
+
+    def __init__(self, rcid: str, index: int) -> None:
+        self.rcid = rcid
+        self.index = index
+        self.raw_text = ""
+        self.raw_thoughts = ""
+        self.done = False
+        self.text = _Field()
+        self.thoughts = _Field()
+        self.web: list[WebImage] = []
+        self.generated: list[GeneratedImage] = []
+
+    def public(self, final: bool = False) -> Candidate:
+        if final:
+            text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
+        else:
+            text, thoughts = self.text.emitted, self.thoughts.emitted
+        return Candidate(self.rcid, text, thoughts, self.web, self.generated)
+
+
+class StreamAssembler:
+    """Turns the envelopes of one StreamGenerate response into :class:`StreamChunk` s.
+
+    ``saver`` is attached to every image so ``image.save()`` can download it.
+    ``feed`` raises the typed error of a status envelope that arrives before
+    the answer is complete; ``finish`` builds the final chunk or raises.
+    """
+
+    def __init__(self, saver: Any = None) -> None:
+        self._saver = saver
+        self._cands: dict[str, _Candidate] = {}
+        self._chosen: _Candidate | None = None
+        self._image_urls: set[str] = set()
+        self._web: list[WebImage] = []
+        self._generated: list[GeneratedImage] = []
+        self._meta: list[Any] = new_metadata()
+        self.cid: str | None = None
+        self.context_token: str | None = None
+        self.data_payloads = 0
+        self.delivered = False  # any text, thoughts or image handed out
+        self.busy = False
+        self.ended = False
+        self.late_status: int | None = None
+
+    # -- public state -----------------------------------------------------
+
+    @property
+    def complete(self) -> bool:
+        """The chosen candidate reported completion (``cand[8][0] == 2``)."""
+        return self._chosen is not None and self._chosen.done
+
+    @property
+    def metadata(self) -> list[Any]:
+        return self._meta
+
+    def partial(self) -> ModelOutput:
+        """What was delivered so far, as a :class:`ModelOutput`."""
+        cands = [c.public() for c in self._ordered()]
+        return ModelOutput(metadata=list(self._meta), candidates=cands)
+
+    def final_output(self) -> ModelOutput:
+        """The service's final answer for every candidate (processed, nothing held)."""
+        cands = [c.public(final=True) for c in self._ordered()]
+        return ModelOutput(metadata=list(self._meta), candidates=cands)
+
+    # -- feeding ----------------------------------------------------------
+
+    def feed(self, events: list[Envelope]) -> list[StreamChunk]:
+        """Feed the envelopes of one frame; return the chunks they produce."""
+        chunks: list[StreamChunk] = []
+        for event in events:
+            chunk = self.feed_event(event)
+            if chunk is not None:
+                chunks.append(chunk)
+        return chunks
+
+    def feed_event(self, event: Envelope) -> StreamChunk | None:
+        """Feed one envelope; a chunk if it carries something new for the caller."""
+        if type(event) is Payload:
+            return self._on_payload(event)
+        if type(event) is StatusCode:
+            self._on_status(event)
+        elif type(event) is EndMarker:
+            self.ended = True
+        return None
+
+    def finish(self) -> StreamChunk:
+        """The final chunk, releasing every held-back tail; raises if the answer is incomplete."""
+        if self.data_payloads == 0:
+            raise APIError("the service rejected the request: the response held no data frames")
+        chosen = self._chosen
+        if chosen is None or not chosen.done:
+            raise StreamInterrupted(
+                "the response ended before the answer was complete"
+                + (" (no candidate was received)" if chosen is None else "")
+            )
+        delta_text = chosen.text.finish(final_text(chosen.raw_text))
+        delta_thoughts = chosen.thoughts.finish(final_text(chosen.raw_thoughts))
+        if delta_text is None or delta_thoughts is None:
+            field = "text" if delta_text is None else "thoughts"
+            raise StreamDiverged(
+                f"the final {field} contradicts {field} already streamed; "
+                "the final answer is in .output, what was streamed in .partial",
+                output=self.final_output(),
+            )
+        cands = [c.public(final=c is not chosen) for c in self._ordered()]
+        return StreamChunk(
+            text=chosen.text.emitted,
+            delta_text=delta_text,
+            thoughts=chosen.thoughts.emitted,
+            delta_thoughts=delta_thoughts,
+            web_images=self._web,
+            generated_images=self._generated,
+            new_images=[],
+            metadata=list(self._meta),
+            candidates=cands,
+            is_final=True,
+        )
+
+    # -- internals --------------------------------------------------------
+
+    def _ordered(self) -> list[_Candidate]:
+        return sorted(self._cands.values(), key=lambda c: c.index)
+
+    def _on_status(self, event: StatusCode) -> None:
+        if event.code is None:
+            self.busy = True  # queueing / waiting: no payload and no code
+            return
+        if self.complete:
+            self.late_status = event.code  # e.g. 1096 after a full answer: not an error
+            return
+        raise error_for_code(event.code)
+
+    def _set_meta(self, slot: int, value: Any) -> None:
+        if value is not None and self._meta[slot] != value:
+            meta = list(self._meta)
+            meta[slot] = value
+            self._meta = meta
+
+    def _on_payload(self, payload: Payload) -> StreamChunk | None:
+        self.data_payloads += 1
+        self.busy = payload.busy
+        if payload.cid:
+            self.cid = payload.cid
+            self._set_meta(0, payload.cid)
+        if payload.rid:
+            self._set_meta(1, payload.rid)
+        if payload.context_token:
+            self.context_token = payload.context_token
+            self._set_meta(_CONTEXT_SLOT, payload.context_token)
+        if not payload.candidates:
+            return None
+        delta_text = delta_thoughts = ""
+        new_images: list[WebImage] = _EMPTY
+        for snap in payload.candidates:
+            state = self._cands.get(snap.rcid)
+            if state is None:
+                state = self._cands[snap.rcid] = _Candidate(snap.rcid, snap.index)
+                if self._chosen is None:
+                    self._chosen = state
+                    self._set_meta(2, snap.rcid)
+            if state is self._chosen:
+                delta_text, delta_thoughts, new_images = self._advance_chosen(state, snap)
+            else:
+                self._update_other(state, snap)
+        if not (delta_text or delta_thoughts or new_images):
+            return None
+        chosen = self._chosen
+        assert chosen is not None
+        self.delivered = True
+        return StreamChunk(
+            text=chosen.text.emitted,
+            delta_text=delta_text,
+            thoughts=chosen.thoughts.emitted,
+            delta_thoughts=delta_thoughts,
+            web_images=self._web,
+            generated_images=self._generated,
+            new_images=new_images,
+            metadata=self._meta,
+            candidates=[c.public() for c in self._ordered()] if len(self._cands) > 1 else [chosen.public()],
+            is_final=False,
+        )
+
+    def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
+        done = state.done or snap.done
+        delta_text = delta_thoughts = ""
+        if snap.text != state.raw_text or done != state.done:
+            state.raw_text = snap.text
+            delta_text = state.text.advance(final_text(snap.text) if done else stable_text(snap.text))
+        thoughts = snap.thoughts or state.raw_thoughts  # a final snapshot may omit the thoughts
+        if thoughts != state.raw_thoughts or done != state.done:
+            state.raw_thoughts = thoughts
+            delta_thoughts = state.thoughts.advance(final_text(thoughts) if done else stable_text(thoughts))
+        state.done = done
+        new_images: list[WebImage] = _EMPTY
+        if snap.web_images or snap.generated_images:
+            new_images = self._add_images(state, snap)
+        return delta_text, delta_thoughts, new_images
+
+    def _update_other(self, state: _Candidate, snap: CandidateSnapshot) -> None:
+        state.raw_text = snap.text
+        if snap.thoughts:
+            state.raw_thoughts = snap.thoughts
+        state.done = state.done or snap.done
+        state.text.emitted = final_text(snap.text) if state.done else stable_text(snap.text)
+        state.thoughts.emitted = (
+            final_text(state.raw_thoughts) if state.done else stable_text(state.raw_thoughts)
+        )
+        if snap.web_images or snap.generated_images:
+            state.web = [self._web_image(i) for i in snap.web_images]
+            state.generated = [self._generated_image(i) for i in snap.generated_images]
+
+    def _web_image(self, raw: RawImage) -> WebImage:
+        return WebImage(raw.url, raw.title or "[Image]", raw.alt, _saver=self._saver)
+
+    def _generated_image(self, raw: RawImage) -> GeneratedImage:
+        return GeneratedImage(raw.url, raw.title, raw.alt, _saver=self._saver, image_id=raw.image_id or "")
+
+    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
+        new: list[WebImage] = []
+        for raw in snap.web_images:
+            if raw.url not in self._image_urls:
+                self._image_urls.add(raw.url)
+                image = self._web_image(raw)
+                self._web = [*self._web, image]
+                new.append(image)
+        for raw in snap.generated_images:
+            if raw.url not in self._image_urls:
+                self._image_urls.add(raw.url)
+                gen = self._generated_image(raw)
+                self._generated = [*self._generated, gen]
+                new.append(gen)
+        state.web = self._web
+        state.generated = self._generated
+        return new

@@ -1,0 +1,245 @@
+"""Length-prefixed framing of ``rt=c`` responses (PROTOCOL.md section 4).
+
+:class:`FrameDecoder` turns byte chunks, cut anywhere, into decoded JSON
+frames. Lengths count UTF-16 code units (JavaScript ``String.length``): a
+character outside the Basic Multilingual Plane counts 2. The decoder works on
+decoded text and counts those units with C-speed string operations: an ASCII
+slice is measured by ``len``, anything else by its UTF-16 encoding.
+
+:func:`encode_frame` and :func:`encode_body` are the inverse, used by the
+emulator, so client and emulator share one definition of the wire format.
+
+Every malformed input raises :class:`~gemini_sync.errors.ProtocolError`; a
+body that ends inside a frame raises
+:class:`~gemini_sync.errors.StreamInterrupted`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from .._constants import MAX_BODY_CHARS, MAX_FRAME_UNITS, MAX_LENGTH_DIGITS
+from ..errors import ProtocolError, StreamInterrupted
+
+__all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_body", "dumps"]
+
+XSSI_PREFIX = ")]}'"
+_WS = re.compile(r"[ \t\r\n]*")
+_LENGTH_LINE = re.compile(rf"(\d{{1,{MAX_LENGTH_DIGITS}}})\n")
+_DIGITS = re.compile(r"\d*")
+_PREVIEW = 60
+
+
+def utf16_len(text: str) -> int:
+    """Length of ``text`` in UTF-16 code units (JavaScript ``String.length``)."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
+def _astral(text: str) -> int:
+    """Number of characters in ``text`` that take two UTF-16 units."""
+    if text.isascii():
+        return 0
+    return (len(text.encode("utf-16-le", "surrogatepass")) >> 1) - len(text)
+
+
+def dumps(obj: Any) -> str:
+    """Compact JSON, raw UTF-8 characters (as the service sends them)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+
+
+def encode_frame(frame: Any) -> str:
+    """One frame: ``<len>\\n<json>\\n`` with ``len`` = UTF-16 length of the JSON + 2.
+
+    ``frame`` is a JSON-able list of envelopes, or already-serialised JSON text.
+    """
+    text = frame if isinstance(frame, str) else dumps(frame)
+    return f"{utf16_len(text) + 2}\n{text}\n"
+
+
+def encode_body(frames: Iterable[Any]) -> str:
+    """A whole ``rt=c`` body: the anti-XSSI line, a blank line, then the frames."""
+    return XSSI_PREFIX + "\n\n" + "".join(encode_frame(f) for f in frames)
+
+
+def _preview(text: str) -> str:
+    text = text[:_PREVIEW]
+    return repr(text) + ("..." if len(text) == _PREVIEW else "")
+
+
+class FrameDecoder:
+    """Incremental decoder: ``feed(bytes) -> [frame, ...]``, then ``close()``.
+
+    A frame is the decoded JSON value (normally a list of envelopes). Bytes are
+    decoded with an incremental UTF-8 decoder, so a chunk may end inside a
+    character, a length line or a frame. Pending text is joined only once
+    enough characters for the awaited frame have arrived, so a large frame
+    that trickles in is not re-copied for every network chunk.
+    """
+
+    __slots__ = ("_avail", "_buf", "_consumed", "_error", "_need", "_pieces", "_prefix_done", "_utf8", "frames")
+
+    def __init__(self) -> None:
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._buf = ""  # undecoded-into-frames text, starting at a frame boundary
+        self._pieces: list[str] = []  # text received since _buf was last joined
+        self._avail = 0  # len(_buf) + sum(len(pieces))
+        self._need = 1  # characters required before parsing is worth trying
+        self._prefix_done = False
+        self._consumed = 0  # characters consumed into frames so far
+        self._error: ProtocolError | None = None  # met after good frames; raised on the next call
+        self.frames = 0  # frames decoded so far
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Decode ``data`` and return the frames it completed (maybe none).
+
+        If the data holds good frames followed by garbage, the good frames are
+        returned and the error is raised by the next call.
+        """
+        if self._error is not None:
+            raise self._error
+        try:
+            text = self._utf8.decode(data)
+        except UnicodeDecodeError as exc:
+            raise ProtocolError(f"response is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        if not text:
+            return []
+        self._pieces.append(text)
+        self._avail += len(text)
+        if self._consumed + self._avail > MAX_BODY_CHARS:
+            raise ProtocolError(f"response body exceeds the limit of {MAX_BODY_CHARS} characters")
+        if self._avail < self._need:
+            return []
+        return self._parse()
+
+    def close(self) -> list[Any]:
+        """Signal the end of the body; raise if it ended inside a frame."""
+        if self._error is not None:
+            raise self._error
+        try:
+            text = self._utf8.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise StreamInterrupted("response body ended inside a UTF-8 character") from None
+        if text:
+            self._pieces.append(text)
+            self._avail += len(text)
+        frames = self._parse() if self._avail else []
+        rest = self._buf.strip(" \t\r\n")
+        if rest:
+            if not self._prefix_done and XSSI_PREFIX.startswith(rest):
+                raise StreamInterrupted("response body ended before the first frame")
+            raise StreamInterrupted(
+                f"response body ended inside a frame ({len(rest)} characters of an incomplete frame)"
+            )
+        return frames
+
+    # -- internals --------------------------------------------------------
+
+    def _parse(self) -> list[Any]:
+        buf = self._buf + "".join(self._pieces) if self._pieces else self._buf
+        self._pieces = []
+        frames: list[Any] = []
+        try:
+            return self._parse_frames(buf, frames)
+        except ProtocolError as exc:
+            if not frames:
+                raise
+            self._error = exc
+            self.frames += len(frames)
+            return frames
+
+    def _parse_frames(self, buf: str, frames: list[Any]) -> list[Any]:
+        pos = 0
+        end_of_buf = len(buf)
+        need = 1
+        while True:
+            pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
+            if pos >= end_of_buf:
+                break
+            if not self._prefix_done:
+                if buf.startswith(XSSI_PREFIX, pos):
+                    pos += len(XSSI_PREFIX)
+                    self._prefix_done = True
+                    continue
+                if XSSI_PREFIX.startswith(buf[pos:]):
+                    break  # a prefix of the prefix: wait
+                if not buf[pos].isdigit():
+                    raise self._garbage(buf, pos)
+                self._prefix_done = True  # tolerate a body without the prefix
+            match = _LENGTH_LINE.match(buf, pos)
+            if match is None:
+                digits = _DIGITS.match(buf, pos).end()  # type: ignore[union-attr]
+                if digits == end_of_buf and digits - pos <= MAX_LENGTH_DIGITS:
+                    break  # length line not complete yet
+                raise self._garbage(buf, pos)
+            units = int(match.group(1))
+            if units > MAX_FRAME_UNITS:
+                raise ProtocolError(f"frame length {units} exceeds the limit of {MAX_FRAME_UNITS}")
+            if units == 0:
+                raise ProtocolError("frame length 0 is not a valid frame")
+            start = match.end() - 1  # the length counts the newline after the digits
+            end = self._frame_end(buf, start, units)
+            if end < 0:
+                need = -end
+                break
+            frames.append(self._decode_frame(buf[start:end], units))
+            pos = end
+        self._consumed += pos
+        self._buf = buf[pos:] if pos else buf
+        self._avail = len(self._buf)
+        self._need = len(self._buf) + need
+        self.frames += len(frames)
+        return frames
+
+    @staticmethod
+    def _frame_end(buf: str, start: int, units: int) -> int:
+        """Index where a frame of ``units`` UTF-16 units starting at ``start`` ends.
+
+        Returns a negative number ``-n`` when the frame is incomplete, ``n``
+        being a lower bound of the characters still missing.
+        """
+        end = start
+        left = units
+        size = len(buf)
+        while left:
+            step_end = min(end + left, size)
+            if step_end == end:
+                return -((left + 1) >> 1)
+            segment = buf[end:step_end]
+            wide = _astral(segment)
+            if not wide:
+                left -= step_end - end
+                end = step_end
+                continue
+            # take only as many characters as surely fit: n chars hold <= n + wide units
+            safe = (step_end - end) - wide
+            if safe <= 0:
+                char_units = 2 if ord(buf[end]) > 0xFFFF else 1
+                if char_units > left:
+                    raise ProtocolError("frame length ends inside a character (length is off by one unit)")
+                safe = 1
+            segment = buf[end : end + safe]
+            left -= safe + _astral(segment)
+            end += safe
+        return end
+
+    def _decode_frame(self, text: str, units: int) -> Any:
+        try:
+            return json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise ProtocolError(
+                f"frame {self.frames + 1} (declared length {units}) is not valid JSON: "
+                f"{exc.__class__.__name__}; starts with {_preview(text.lstrip())}"
+            ) from None
+
+    @staticmethod
+    def _garbage(buf: str, pos: int) -> ProtocolError:
+        rest = buf[pos:].lstrip()
+        if rest[:1] == "<" or rest[:15].lower().startswith(("<!doctype", "<html")):
+            return ProtocolError(f"expected length-prefixed frames, received an HTML page: {_preview(rest)}")
+        return ProtocolError(f"expected a frame length, found {_preview(rest)}")

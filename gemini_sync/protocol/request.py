@@ -1,0 +1,157 @@
+"""Building requests: query parameters, headers and ``f.req`` (PROTOCOL.md 3, 8.1).
+
+Pure functions: they return what to send and never send it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from .._constants import BATCH_EXEC_PATH, GEMINI_ORIGIN, GENERATE_PATH
+from ..models import Model
+from .framing import dumps
+
+__all__ = [
+    "AppTokens",
+    "PreparedRequest",
+    "INNER_SLOTS",
+    "base_headers",
+    "generate_request",
+    "batch_request",
+    "BatchCall",
+]
+
+INNER_SLOTS = 69
+_BATCH_MODEL_HEADER = "[1,null,null,null,null,null,null,null,[4]]"
+
+
+@dataclass(frozen=True)
+class AppTokens:
+    """Values scraped from the app page (PROTOCOL.md 2.2). ``repr`` hides the token."""
+
+    access_token: str
+    build_label: str | None = None
+    session_id: str | None = None
+    language: str = "en"
+    push_id: str = "feeds/mcudyrk2a4khkz"
+
+    def __repr__(self) -> str:
+        return (
+            f"AppTokens(access_token=<redacted>, build_label={self.build_label!r}, "
+            f"session_id={'<set>' if self.session_id else None}, language={self.language!r})"
+        )
+
+
+@dataclass(frozen=True)
+class PreparedRequest:
+    """What to POST: a path under the base URL, query, headers and form fields."""
+
+    path: str
+    params: dict[str, str]
+    headers: dict[str, str]
+    data: dict[str, str]
+
+
+def base_headers() -> dict[str, str]:
+    """Headers of every POST to the app's endpoints (PROTOCOL.md 3.2)."""
+    return {
+        "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
+        "Origin": GEMINI_ORIGIN,
+        "Referer": GEMINI_ORIGIN + "/",
+        "X-Same-Domain": "1",
+    }
+
+
+def _query(tokens: AppTokens, reqid: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    params = dict(extra or {})
+    params.update({"hl": tokens.language, "_reqid": str(reqid), "rt": "c"})
+    if tokens.build_label:
+        params["bl"] = tokens.build_label
+    if tokens.session_id:
+        params["f.sid"] = tokens.session_id
+    return params
+
+
+def generate_request(
+    prompt: str,
+    tokens: AppTokens,
+    reqid: int,
+    *,
+    model: Model,
+    metadata: Sequence[Any] | None = None,
+    files: Sequence[tuple[str, str]] = (),
+    gem_id: str | None = None,
+    temporary: bool = False,
+    request_uuid: str | None = None,
+) -> PreparedRequest:
+    """A StreamGenerate request (PROTOCOL.md 3).
+
+    ``files`` are ``(identifier, filename)`` pairs from uploads; ``metadata``
+    is the 10-slot chat list of the conversation to continue.
+    """
+
+    request_uuid = request_uuid or str(uuid.uuid4()).upper()
+    file_data = [[[identifier], name] for identifier, name in files] or None
+    chat = list(metadata) if metadata else ["", "", "", None, None, None, None, None, None, ""]
+    inner: list[Any] = [None] * INNER_SLOTS
+    inner[0] = [prompt, 0, None, file_data, None, None, 0]
+    inner[1] = [tokens.language]
+    inner[2] = chat
+    inner[6] = [1]
+    inner[7] = 1
+    inner[10] = 1
+    inner[11] = 0
+    inner[17] = [[0]]
+    inner[18] = 0
+    if gem_id:
+        inner[19] = gem_id
+    inner[27] = 1
+    inner[30] = [4]
+    inner[41] = [1]
+    if temporary:
+        inner[45] = 1
+    inner[53] = 0
+    inner[59] = request_uuid
+    inner[61] = []
+    inner[68] = 2
+    headers = base_headers()
+    headers.update(model.headers)
+    headers["x-goog-ext-525005358-jspb"] = dumps([request_uuid, 1])
+    data = {"at": tokens.access_token, "f.req": dumps([None, dumps(inner)])}
+    return PreparedRequest(GENERATE_PATH, _query(tokens, reqid), headers, data)
+
+
+@dataclass(frozen=True)
+class BatchCall:
+    """One RPC of a batchexecute request: its id and its payload."""
+
+    rpcid: str
+    payload: Any
+    identifier: str = "generic"
+    raw_payload: str | None = None  # sent as-is when set (e.g. the single-quoted gem lists)
+
+
+def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> PreparedRequest:
+    """A batchexecute request carrying ``calls`` (PROTOCOL.md 8.1)."""
+
+    if not calls:
+        raise ValueError("a batchexecute request needs at least one call")
+    freq = [
+        [
+            call.rpcid,
+            call.raw_payload if call.raw_payload is not None else dumps(call.payload),
+            None,
+            call.identifier,
+        ]
+        for call in calls
+    ]
+    params = _query(tokens, reqid, {"rpcids": ",".join(c.rpcid for c in calls)})
+    params["source-path"] = "/app"
+    headers = base_headers()
+    headers["x-goog-ext-525001261-jspb"] = _BATCH_MODEL_HEADER
+    headers["x-goog-ext-73010989-jspb"] = "[0]"
+    data = {"at": tokens.access_token, "f.req": dumps([freq])}
+    return PreparedRequest(BATCH_EXEC_PATH, params, headers, data)

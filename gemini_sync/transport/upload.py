@@ -1,0 +1,188 @@
+"""File upload (PROTOCOL.md 9): inputs normalised up front, bodies streamed from disk.
+
+:func:`prepare_files` checks every input before anything is sent (a missing
+or unreadable file fails at the call). :class:`_MultipartBody` streams one
+``multipart/form-data`` part from its source, so a large file is read once, in
+blocks, and never held in memory whole.
+"""
+
+from __future__ import annotations
+
+import io
+import mimetypes
+import os
+import pathlib
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import IO, Any, Union
+
+from .._constants import GEMINI_ORIGIN
+from ..errors import APIError
+from .session import Transport
+
+__all__ = ["FileInput", "UploadFile", "prepare_files", "upload_file"]
+
+FileInput = Union[str, "os.PathLike[str]", bytes, "tuple[str, bytes | IO[bytes]]", IO[bytes]]
+_BLOCK = 64 * 1024
+
+
+@dataclass
+class UploadFile:
+    """One file ready to upload: a name, a size and a way to open its bytes."""
+
+    name: str
+    size: int
+    path: pathlib.Path | None = None
+    data: bytes | None = None
+    stream: IO[bytes] | None = None
+
+    @property
+    def content_type(self) -> str:
+        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+
+    def open(self) -> IO[bytes]:
+        if self.path is not None:
+            return self.path.open("rb")
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.stream is not None
+        return self.stream
+
+
+def _nameless() -> str:
+    return f"input_{random.randint(0, 9_999_999):07d}.txt"
+
+
+def _from_stream(stream: Any, name: str | None) -> UploadFile:
+    if isinstance(stream, io.TextIOBase) or "b" not in getattr(stream, "mode", "b"):
+        raise TypeError("file objects must be opened in binary mode ('rb')")
+    if not hasattr(stream, "read"):
+        raise TypeError(f"cannot upload a {type(stream).__name__}")
+    raw_name = name or getattr(stream, "name", None)
+    name = os.path.basename(raw_name) if isinstance(raw_name, str) and raw_name else _nameless()
+    try:
+        start = stream.tell()
+        size = stream.seek(0, os.SEEK_END) - start
+        stream.seek(start)
+    except (OSError, AttributeError, ValueError):
+        data = stream.read()
+        if not isinstance(data, bytes):
+            raise TypeError("file objects must return bytes from read()") from None
+        return UploadFile(name, len(data), data=data)
+    return UploadFile(name, size, stream=stream)
+
+
+def _prepare_one(item: Any) -> UploadFile:
+    if isinstance(item, (str, os.PathLike)):
+        path = pathlib.Path(item)
+        if not path.is_file():
+            raise FileNotFoundError(f"cannot upload {str(path)!r}: no such file")
+        if not os.access(path, os.R_OK):
+            raise PermissionError(f"cannot upload {str(path)!r}: the file is not readable")
+        return UploadFile(path.name, path.stat().st_size, path=path)
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        data = bytes(item)
+        return UploadFile(_nameless(), len(data), data=data)
+    if isinstance(item, tuple):
+        if len(item) != 2 or not isinstance(item[0], str):
+            raise TypeError("a file given as a tuple must be (filename, bytes or binary file object)")
+        name, content = item
+        if isinstance(content, (bytes, bytearray, memoryview)):
+            return UploadFile(os.path.basename(name) or _nameless(), len(content), data=bytes(content))
+        return _from_stream(content, name)
+    if hasattr(item, "read"):
+        return _from_stream(item, None)
+    raise TypeError(
+        f"cannot upload a {type(item).__name__}: "
+        "pass a path, bytes, (filename, bytes) or a binary file object"
+    )
+
+
+def prepare_files(files: Sequence[Any] | None) -> list[UploadFile]:
+    """Check and normalise ``files=`` before anything is sent."""
+    if files is None:
+        return []
+    if isinstance(files, (str, bytes, os.PathLike)) or not isinstance(files, Sequence):
+        files = [files]
+    return [_prepare_one(item) for item in files]
+
+
+class _MultipartBody:
+    """A one-part multipart body read in blocks; ``len()`` gives Content-Length.
+
+    Not an ``io`` subclass on purpose: requests measures a body with ``len()``
+    and ``tell()``, and ``io`` objects that cannot seek confuse that.
+    """
+
+    def __init__(self, file: UploadFile, boundary: str) -> None:
+        head = (
+            f"--{boundary}\r\n"
+            f'Content-Disposition: form-data; name="file"; filename="{_quote(file.name)}"\r\n'
+            f"Content-Type: {file.content_type}\r\n\r\n"
+        ).encode()
+        self._parts: list[bytes | IO[bytes]] = [head, file.open(), f"\r\n--{boundary}--\r\n".encode()]
+        self._owned = file.path is not None
+        self._length = len(head) + file.size + len(self._parts[2])  # type: ignore[arg-type]
+        self._sent = 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def tell(self) -> int:
+        return self._sent
+
+    def read(self, size: int | None = -1) -> bytes:
+        size = _BLOCK if size is None or size < 0 else size
+        while self._parts:
+            part = self._parts[0]
+            if isinstance(part, bytes):
+                self._parts.pop(0)
+                if part:
+                    self._sent += len(part)
+                    return part
+                continue
+            data = part.read(size)
+            if data:
+                self._sent += len(data)
+                return data
+            self._parts.pop(0)
+            if self._owned:
+                part.close()
+        return b""
+
+    def close(self) -> None:
+        for part in self._parts:
+            if not isinstance(part, bytes) and self._owned:
+                part.close()
+        self._parts = []
+
+
+def _quote(name: str) -> str:
+    return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
+
+
+def upload_file(transport: Transport, file: UploadFile, push_id: str) -> str:
+    """Upload one file and return its identifier for ``file_data``."""
+    boundary = uuid.uuid4().hex
+    body = _MultipartBody(file, boundary)
+    headers = {
+        "Push-ID": push_id,
+        "X-Tenant-Id": "bard-storage",
+        "Origin": GEMINI_ORIGIN,
+        "Referer": GEMINI_ORIGIN + "/",
+        "Content-Type": f"multipart/form-data; boundary={boundary}",
+    }
+    try:
+        response = transport.request(
+            "POST", transport.endpoints.upload, f"uploading {file.name!r}", data=body, headers=headers
+        )
+    finally:
+        body.close()
+    identifier = response.text.strip()
+    if not identifier:
+        raise APIError(
+            f"uploading {file.name!r} returned no file identifier", status_code=response.status_code
+        )
+    return identifier
