@@ -9,7 +9,7 @@ counter, and each stream has its own response and parser state.
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
 import requests
@@ -17,10 +17,11 @@ import requests
 from . import _constants as C
 from ._log import logger
 from .chat import ChatSession
+from .errors import AuthError, GeminiError
 from .models import Model, ModelLike
-from .protocol.request import generate_request
+from .protocol.request import AppTokens, PreparedRequest, generate_request
 from .stream import Stream, StreamOptions
-from .transport.auth import resolve_cookies
+from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
@@ -72,6 +73,8 @@ class GeminiClient:
         auto_refresh: bool = True,
         session: requests.Session | None = None,
         retry: RetryPolicy | None = None,
+        refresh_interval: float = C.DEFAULT_REFRESH_INTERVAL,
+        cookie_cache: bool = True,
     ) -> None:
         if timeout is None or timeout <= 0:
             raise ValueError("timeout must be a positive number of seconds")
@@ -79,12 +82,27 @@ class GeminiClient:
             raise ValueError("stall_timeout must be positive or None")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
-        jar = resolve_cookies(secure_1psid, secure_1psidts, cookies)
-        self._transport = Transport(jar, base_url=base_url, proxy=proxy, timeout=timeout, session=session)
+        if refresh_interval <= 0:
+            raise ValueError("refresh_interval must be a positive number of seconds")
+        chosen = resolve_cookies(secure_1psid, secure_1psidts, cookies, use_cache=cookie_cache)
+        self.cookie_source = chosen.source
+        self._transport = Transport(
+            chosen.cookies,
+            base_url=base_url,
+            proxy=proxy,
+            timeout=timeout,
+            session=session,
+            fallback_cookies=chosen.fallbacks,
+        )
         self.timeout = timeout
         self.stall_timeout = stall_timeout
         self.retry_policy = retry if retry is not None else RetryPolicy(max_retries)
         self.auto_refresh = auto_refresh
+        self._refresher = (
+            CookieRefresher(self._transport, chosen.cookies[C.PSID], interval=refresh_interval)
+            if cookie_cache or auto_refresh
+            else None
+        )
         self._closed = False
 
     def __repr__(self) -> str:
@@ -108,18 +126,53 @@ class GeminiClient:
 
     def init(self) -> None:
         """Fetch the access token now instead of on the first call."""
-        self._check_open()
-        self._transport.tokens()
+        self._tokens()
 
     def close(self) -> None:
-        """Close the session (if the client created it). Idempotent."""
+        """Stop cookie rotation and close the session (if the client created it). Idempotent."""
         if not self._closed:
             self._closed = True
+            if self._refresher is not None:
+                self._refresher.stop()
             self._transport.close()
 
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError("this GeminiClient is closed")
+
+    def _tokens(self) -> AppTokens:
+        """The access token (bootstrapping once), and the rotation thread started lazily."""
+        self._check_open()
+        tokens = self._transport.tokens()
+        if self.auto_refresh and self._refresher is not None:
+            self._refresher.start()
+        return tokens
+
+    def refresh_auth(self) -> None:
+        """Rotate the cookies and fetch a new access token now."""
+        self._check_open()
+        if self._refresher is not None:
+            try:
+                self._refresher.rotate_now()
+            except GeminiError as exc:
+                logger.info("cookie rotation before re-bootstrap failed: %s", exc.__class__.__name__)
+        self._transport.reset_tokens()
+        self._transport.tokens()
+
+    def _post_with_auth_retry(
+        self, build: Callable[[AppTokens], PreparedRequest], what: str, **kwargs: Any
+    ) -> requests.Response:
+        """POST; on a 401/403, refresh the cookies and token once and send again.
+
+        Safe to resend: an auth refusal means the service did not act on the request.
+        """
+        tokens = self._tokens()
+        try:
+            return self._transport.post(build(tokens), what, **kwargs)
+        except AuthError:
+            logger.info("%s was refused; refreshing cookies and token once", what)
+            self.refresh_auth()
+            return self._transport.post(build(self._transport.tokens()), what, **kwargs)
 
     # -- generating --------------------------------------------------------
 

@@ -82,7 +82,17 @@ class FrameDecoder:
     that trickles in is not re-copied for every network chunk.
     """
 
-    __slots__ = ("_avail", "_buf", "_consumed", "_error", "_need", "_pieces", "_prefix_done", "_utf8", "frames")
+    __slots__ = (
+        "_avail",
+        "_buf",
+        "_consumed",
+        "_error",
+        "_need",
+        "_pieces",
+        "_prefix_done",
+        "_utf8",
+        "frames",
+    )
 
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")

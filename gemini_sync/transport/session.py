@@ -19,7 +19,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from .. import _constants as C
-from .._log import logger
+from .._log import logger, register_secret
 from ..errors import AuthError
 from ..protocol.app import scrape_tokens
 from ..protocol.request import AppTokens, PreparedRequest
@@ -47,6 +47,7 @@ class Endpoints:
             self.rotate = root + C.ROTATE_COOKIES_PATH
             self.upload = root + C.UPLOAD_PATH
             self.hosts = frozenset({parts.hostname or ""})
+            self.cookie_domain = parts.hostname or ""
         else:
             self.app = C.GEMINI_ORIGIN + C.APP_PATH
             self.generate = C.GEMINI_ORIGIN + C.GENERATE_PATH
@@ -105,21 +106,26 @@ class Transport:
         proxy: str | None = None,
         timeout: float = C.DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
+        fallback_cookies: list[dict[str, str]] | None = None,
     ) -> None:
         self.endpoints = Endpoints(base_url)
+        self._fallback_cookies = list(fallback_cookies or [])
         self.timeout = timeout
         self.owns_session = session is None
         self.session = session if session is not None else self._new_session()
         if proxy:
             self.session.proxies.update({"http": proxy, "https": proxy})
         self.proxy = proxy
-        domain = urlsplit(base_url).hostname if base_url else ".google.com"
-        for name, value in cookies.items():
-            self.session.cookies.set(name, value, domain=domain, path="/")
+        self.set_cookies(cookies)
         self._tokens: AppTokens | None = None
         self._tokens_lock = threading.Lock()
         self._reqid_lock = threading.Lock()
         self._reqid = random.randint(10000, 99999)
+
+    def set_cookies(self, cookies: Mapping[str, str]) -> None:
+        """Put ``cookies`` in the shared jar, scoped to the service's domain."""
+        for name, value in cookies.items():
+            self.session.cookies.set(name, value, domain=self.endpoints.cookie_domain, path="/")
 
     @staticmethod
     def _new_session() -> requests.Session:
@@ -149,8 +155,23 @@ class Transport:
             return tokens
         with self._tokens_lock:
             if self._tokens is None:
-                self._tokens = self.fetch_tokens()
+                self._tokens = self._bootstrap()
             return self._tokens
+
+    def _bootstrap(self) -> AppTokens:
+        """Fetch the tokens; on refusal, try the fallback cookie sets in order."""
+        try:
+            return self.fetch_tokens()
+        except AuthError:
+            while self._fallback_cookies:
+                self.set_cookies(self._fallback_cookies.pop(0))
+                try:
+                    tokens = self.fetch_tokens()
+                except AuthError:
+                    continue
+                logger.debug("bootstrapped with cached cookies after the given ones were refused")
+                return tokens
+            raise
 
     def reset_tokens(self) -> None:
         """Forget the tokens so the next call bootstraps again."""
@@ -159,8 +180,6 @@ class Transport:
 
     def fetch_tokens(self) -> AppTokens:
         """GET the app page and scrape its tokens (PROTOCOL.md 2.2)."""
-        from .._log import register_secret
-
         headers = {
             "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
             "Origin": C.GEMINI_ORIGIN,

@@ -1,0 +1,161 @@
+"""One request/response pair, as the route functions see it.
+
+:class:`Exchange` wraps the ``http.server`` handler: it knows the parsed,
+recorded request, answers with a ``Content-Length`` body or starts a chunked
+stream (:class:`~gemini_sync.emulator.wire.BodyWriter`), takes injected
+faults, and records the status it answered with. Route functions receive an
+:class:`Exchange` and never touch the handler directly.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from .._log import logger
+from .backend import Backend
+from .faults import Fault
+from .records import Disconnect, RecordedRequest
+from .wire import BodyWriter, framed_body
+
+if TYPE_CHECKING:
+    from .handler import EmulatorHandler
+
+__all__ = ["Exchange", "html_page", "UNUSUAL_TRAFFIC_PAGE", "default_fault_body"]
+
+JSON_TYPE = "application/json; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+
+
+def html_page(title: str, message: str) -> str:
+    """A small HTML page, like the service's error pages."""
+    return (
+        f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1><p>{html.escape(message)}</p></body></html>"
+    )
+
+
+UNUSUAL_TRAFFIC_PAGE = html_page(
+    "Sorry...",
+    "We're sorry... but your computer or network may be sending automated queries. "
+    "To protect our users, we can't process your request right now. (Our systems have detected unusual traffic.)",
+)
+
+
+def default_fault_body(status: int) -> str:
+    """The body of an injected ``status`` fault that gives none."""
+    if status == HTTPStatus.TOO_MANY_REQUESTS:
+        return UNUSUAL_TRAFFIC_PAGE
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    return html_page(f"Error {status} ({phrase})", "That's an error. That's all we know.")
+
+
+class Exchange:
+    """The request being handled and the ways to answer it."""
+
+    def __init__(self, handler: EmulatorHandler, backend: Backend, record: RecordedRequest) -> None:
+        self._handler = handler
+        self.backend = backend
+        self.record = record
+
+    # --- helpers about the request ---
+
+    def logged_in(self) -> bool:
+        """True if the request's cookies are logged in."""
+        return self.backend.auth.check(self.record.cookies)
+
+    def take_fault(self, *, early: bool) -> Fault | None:
+        """The injected fault for this request, if any (recorded on the request)."""
+        fault = self.backend.faults.take(self.record.path, self.record.key, early=early)
+        if fault is not None:
+            self.record.fault = fault
+            logger.debug("emulator: injecting %s on %s", fault.describe(), self.record.path)
+        return fault
+
+    # --- answering ---
+
+    def respond(
+        self,
+        status: int,
+        body: bytes | str = b"",
+        *,
+        content_type: str = TEXT_TYPE,
+        headers: Mapping[str, str] | None = None,
+        close: bool = False,
+    ) -> None:
+        """Answer with a complete body (``Content-Length``)."""
+        raw = body.encode() if isinstance(body, str) else body
+        handler = self._handler
+        self.record.status = status
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(raw)))
+        for name, value in (headers or {}).items():
+            if name.lower() not in ("content-length", "transfer-encoding"):
+                handler.send_header(name, value)
+        if close:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        if handler.command != "HEAD":
+            handler.wfile.write(raw)
+            handler.wfile.flush()
+
+    def respond_text(self, status: int, message: str) -> None:
+        """Answer with a short HTML error page (what the service sends on 4xx/5xx)."""
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        self.respond(status, html_page(f"Error {status} ({phrase})", message), content_type=HTML_TYPE)
+
+    def respond_frames(self, frames: list[Any]) -> None:
+        """Answer 200 with ``)]}'``, ``frames`` and the tail frames, all at once."""
+        self.respond(200, framed_body(frames), content_type=JSON_TYPE)
+
+    def respond_fault(self, fault: Fault) -> None:
+        """Answer with a fault that replaces the response (``status`` or ``html``)."""
+        if fault.status is not None:
+            body = fault.body if fault.body is not None else default_fault_body(fault.status)
+            headers = dict(fault.headers or {})
+            content_type = headers.pop("Content-Type", None) or headers.pop("content-type", None) or HTML_TYPE
+            self.respond(fault.status, body, content_type=content_type, headers=headers)
+        else:
+            page = fault.body if fault.body is not None else UNUSUAL_TRAFFIC_PAGE
+            self.respond(200, page, content_type=HTML_TYPE, headers=fault.headers)
+
+    def start_stream(self, *, cut_after: int | None = None) -> BodyWriter:
+        """Send 200 headers for a chunked body and return its writer."""
+        handler = self._handler
+        self.record.status = 200
+        handler.send_response(200)
+        handler.send_header("Content-Type", JSON_TYPE)
+        handler.send_header("Transfer-Encoding", "chunked")
+        handler.send_header("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
+        handler.send_header("X-Content-Type-Options", "nosniff")
+        handler.end_headers()
+        return BodyWriter(
+            handler.connection,
+            handler.wfile,
+            stop=self.backend.stop,
+            chunk_size=self.backend.chunk_size,
+            cut_after=cut_after,
+            on_cut=self.close,
+        )
+
+    def close(self) -> None:
+        """Close the connection once this exchange is over."""
+        self._handler.close_connection = True
+
+    def client_gone(self, writer: BodyWriter) -> None:
+        """Record that the client closed the stream early, and close our side."""
+        self.close()
+        if not self.backend.stop.is_set():
+            logger.debug("emulator: client closed %s after %d body bytes", self.record.path, writer.bytes_sent)
+            self.backend.journal.add_disconnect(Disconnect(self.record.path, self.record.prompt, writer.bytes_sent))

@@ -1,0 +1,248 @@
+"""StreamGenerate (PROTOCOL.md 3-7): check a request like the service, then stream the answer.
+
+Checks, in order: cookies (401), the ``at`` token (400), ``f.req`` (400),
+``bl``/``f.sid`` when sent (400, must be this emulator's), attachments (400,
+must be uploaded here), then in-band errors with HTTP 200: model header
+(1052), conversation id (:data:`~.codes.UNKNOWN_CHAT`), model switch inside
+a conversation (1050), gem id (:data:`~.codes.UNKNOWN_GEM`).
+
+The body is streamed with chunked transfer: ``)]}'``, a first frame with
+cid/rid, cumulative snapshots of thoughts then text (``cand[8] == [1]``),
+the final frame (``cand[8] == [2]``, context token at ``payload[25]``), then
+the tail frames. A turn is saved in its conversation right before its
+final frame is sent (so a cut inside that frame still leaves it saved), or
+at once with ``Fault(finish_server_side=True)``. A new conversation exists
+as soon as the request is accepted, as on the service.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..models import MODEL_HEADER
+from ..protocol.payload import (
+    RawImage,
+    build_candidate,
+    build_payload,
+    data_envelope,
+    error_envelope,
+)
+from .answers import Answer, AttachedFile, add_flicker, default_answer
+from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM
+from .exchange import Exchange
+from .faults import Fault
+from .records import FreqError, parse_generate_freq
+from .state import Conversation, Turn
+from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
+
+__all__ = ["handle_generate", "check_access"]
+
+_NO_MODEL = object()
+
+
+@dataclass
+class _Plan:
+    """Everything about the turn being answered."""
+
+    conv: Conversation
+    prompt: str
+    model_id: str | None
+    files: list[tuple[str, str]]
+    answer: Answer
+    web: list[RawImage]
+    generated: list[RawImage]
+    rid: str = field(default_factory=lambda: "r_" + secrets.token_hex(8))
+    rcid: str = field(default_factory=lambda: "rc_" + secrets.token_hex(8))
+    context_token: str = field(default_factory=lambda: "ctx_" + secrets.token_urlsafe(24))
+
+    def turn(self) -> Turn:
+        return Turn(
+            self.prompt,
+            self.rid,
+            self.rcid,
+            self.answer.text,
+            self.context_token,
+            thoughts=self.answer.final_thoughts,
+            web_images=list(self.web),
+            generated_images=list(self.generated),
+            files=list(self.files),
+            model_id=self.model_id,
+        )
+
+    def payloads(self, snapshots: list[str]) -> list[list[Any]]:
+        cid = self.conv.cid
+        payloads = [build_payload(cid, self.rid, None)]
+        for thought in self.answer.thoughts:
+            payloads.append(build_payload(cid, self.rid, [build_candidate(self.rcid, "", thoughts=thought)]))
+        thoughts = self.answer.final_thoughts
+        last = len(snapshots) - 1
+        for index, snap in enumerate(snapshots):
+            done = index == last
+            cand = build_candidate(
+                self.rcid,
+                snap,
+                thoughts=thoughts,
+                done=done,
+                web_images=self.web if index >= len(snapshots) // 2 else None,
+                generated_images=self.generated if done else None,
+            )
+            payloads.append(build_payload(cid, self.rid, [cand], context_token=self.context_token if done else None))
+        return payloads
+
+
+def check_access(ex: Exchange) -> bool:
+    """Cookies (401) and the ``at`` token (400) of a POST to the app; answers and returns False on failure."""
+    if not ex.logged_in():
+        ex.respond_text(401, "Your session has expired or the cookies are not valid.")
+        return False
+    at = ex.record.form.get("at")
+    if not at or not secrets.compare_digest(at, ex.backend.tokens.access_token):
+        ex.respond_text(400, "missing or invalid 'at' token")
+        return False
+    tokens, query = ex.backend.tokens, ex.record.query
+    if "bl" in query and query["bl"] != tokens.build_label:
+        ex.respond_text(400, "unknown build label 'bl'")
+        return False
+    if "f.sid" in query and query["f.sid"] != tokens.session_id:
+        ex.respond_text(400, "unknown session id 'f.sid'")
+        return False
+    return True
+
+
+def _model_id(ex: Exchange) -> Any:
+    """The requested model id, ``None`` for the default model, ``_NO_MODEL`` if invalid."""
+    value = ex.record.headers.get(MODEL_HEADER)
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError:
+        return _NO_MODEL
+    model_id = parsed[4] if isinstance(parsed, list) and len(parsed) > 4 else None
+    if not isinstance(model_id, str) or model_id not in ex.backend.models:
+        return _NO_MODEL
+    return model_id
+
+
+def handle_generate(ex: Exchange) -> None:
+    """``POST StreamGenerate``: validate, then stream (see the module docstring)."""
+    if not check_access(ex):
+        return
+    try:
+        inner = parse_generate_freq(ex.record.form)
+    except FreqError as exc:
+        ex.respond_text(400, str(exc))
+        return
+    record, store = ex.record, ex.backend.store
+    prompt: str = inner[0][0]
+    uploads = []
+    for identifier, _ in record.files:
+        upload = store.upload(identifier)
+        if upload is None:
+            ex.respond_text(400, "unknown file identifier in file data")
+            return
+        uploads.append(upload)
+    model_id = _model_id(ex)
+    if model_id is _NO_MODEL:
+        ex.respond_frames([[error_envelope(MODEL_INVALID)]])
+        return
+    meta = record.metadata or []
+    cid = meta[0] if meta and isinstance(meta[0], str) and meta[0] else None
+    conv = store.conversation(cid) if cid else None
+    if cid and conv is None:
+        ex.respond_frames([[error_envelope(UNKNOWN_CHAT)]])
+        return
+    if conv is not None and conv.model_id != model_id:
+        ex.respond_frames([[error_envelope(MODEL_INCONSISTENT)]])
+        return
+    gem = store.gem(record.gem_id) if record.gem_id else None
+    if record.gem_id and gem is None:
+        ex.respond_frames([[error_envelope(UNKNOWN_GEM)]])
+        return
+    fault = ex.take_fault(early=False)
+    if conv is None:
+        conv = store.new_conversation(
+            prompt, model_id=model_id, gem_id=record.gem_id, temporary=record.temporary
+        )
+    with store.lock:
+        turn_number = len(conv.turns) + 1
+    script = ex.backend.scripts.take(prompt)
+    if script is not None:
+        answer = script.answer()
+    else:
+        answer = default_answer(
+            prompt,
+            thinking=ex.backend.is_thinking(model_id),
+            files=[AttachedFile(u.filename, u.size, u.content_type) for u in uploads],
+            gem_name=gem.name if gem else None,
+            turn=turn_number,
+            image_id=store.next_image_id,
+        )
+    plan = _Plan(
+        conv,
+        prompt,
+        model_id,
+        record.files,
+        answer,
+        [ex.backend.materialize(spec, "web") for spec in answer.web_images],
+        [ex.backend.materialize(spec, "generated") for spec in answer.generated_images],
+    )
+    _stream(ex, plan, fault)
+
+
+def _stream(ex: Exchange, plan: _Plan, fault: Fault | None) -> None:
+    backend = ex.backend
+    pace = backend.pace
+    snapshots = add_flicker(plan.answer.snapshots) if fault and fault.flicker else plan.answer.snapshots
+    payloads = plan.payloads(snapshots)
+    saved = False
+
+    def save() -> None:
+        nonlocal saved
+        if not saved:
+            saved = True
+            backend.store.add_turn(plan.conv.cid, plan.turn())
+
+    if fault and fault.finish_server_side:
+        save()
+    writer = ex.start_stream(cut_after=fault.disconnect_after_bytes if fault else None)
+    try:
+        writer.write(BODY_PREFIX)
+        if fault and fault.only_tail:
+            _finish(writer)
+            return
+        for _ in range(fault.queue if fault else 0):
+            writer.frame([error_envelope(None)])
+            writer.pause(pace)
+        for index in range(len(payloads) + 1):
+            if fault and index == fault.after_frames:
+                if fault.stall:
+                    writer.pause(fault.stall)
+                if fault.code is not None:
+                    writer.frame([error_envelope(fault.code)])
+                    _finish(writer)
+                    return
+            if index == len(payloads):
+                break
+            if index:
+                writer.pause(pace)
+            if index == len(payloads) - 1:
+                save()
+            bad = bool(fault and fault.bad_length and index == fault.after_frames)
+            writer.frame([data_envelope(payloads[index])], data=True, bad_length=bad)
+        if fault and fault.late_code is not None:
+            writer.pause(pace)
+            writer.frame([error_envelope(fault.late_code)])
+        _finish(writer)
+    except ClientGone:
+        ex.client_gone(writer)
+    except Aborted:
+        ex.close()
+
+
+def _finish(writer: BodyWriter) -> None:
+    writer.tail()
+    writer.end()
