@@ -16,6 +16,7 @@ import requests
 
 from . import _constants as C
 from ._log import logger
+from .account import AccountMixin
 from .chat import ChatSession
 from .errors import AuthError, GeminiError
 from .models import Model, ModelLike
@@ -50,7 +51,7 @@ def _gem_id(gem: GemLike | None) -> str | None:
     raise TypeError("gem must be a Gem or a gem id string")
 
 
-class GeminiClient:
+class GeminiClient(AccountMixin):
     """A synchronous client of the Gemini web app.
 
     ``max_retries`` is the number of further attempts after a first attempt

@@ -313,7 +313,7 @@ class Stream:
         self._check_cancel()
         assembler = attempt.assembler
         if not data:
-            chunks = self._process(attempt, attempt.decoder.close())
+            chunks, attempt.deferred = self._process(attempt, attempt.decoder.close())
             if attempt.deferred is not None:
                 return chunks
             try:
@@ -334,7 +334,8 @@ class Stream:
         frames = attempt.decoder.feed(data)
         if frames:
             attempt.last_frame = time.monotonic()
-            return self._process(attempt, frames)
+            chunks, attempt.deferred = self._process(attempt, frames)
+            return chunks
         return []
 
     def _timeout_error(self, started: float) -> TimeoutError:
@@ -347,8 +348,8 @@ class Stream:
         return TimeoutError(f"{options.what} timed out reading the response")
 
     @staticmethod
-    def _process(attempt: _Attempt, frames: list[Any]) -> list[StreamChunk]:
-        """Frames -> chunks. An error after some chunks is deferred until they are delivered."""
+    def _process(attempt: _Attempt, frames: list[Any]) -> tuple[list[StreamChunk], GeminiError | None]:
+        """Frames -> chunks, and an error met after some of them (to raise once they are delivered)."""
         feed = attempt.assembler.feed_event
         chunks: list[StreamChunk] = []
         try:
@@ -360,5 +361,5 @@ class Stream:
         except GeminiError as exc:
             if not chunks:
                 raise
-            attempt.deferred = exc
-        return chunks
+            return chunks, exc
+        return chunks, None

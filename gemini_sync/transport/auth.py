@@ -213,9 +213,8 @@ class CookieRefresher:
         """Write the current cookies of the account to the cache."""
         base = self._transport.endpoints.base_url
         domains = (self._transport.endpoints.cookie_domain.lstrip("."),) if base else ("google.com",)
-        return cache.save_cookies(
-            list(self._transport.session.cookies), self._psid, directory=self._cache_dir, domains=domains
-        )
+        cookies = list(iter(self._transport.session.cookies))
+        return cache.save_cookies(cookies, self._psid, directory=self._cache_dir, domains=domains)
 
     def _run(self) -> None:
         delay = self.interval

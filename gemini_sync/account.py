@@ -1,0 +1,122 @@
+"""The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, chat history, gems.
+
+Kept apart from generation (``client.py``): these are plain request/response
+calls through batchexecute (PROTOCOL.md 8.3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from .models import Model
+from .protocol import rpcs
+from .protocol.request import AppTokens, BatchCall, PreparedRequest
+from .transport.retry import RetryPolicy
+from .transport.rpc import batch_execute
+from .transport.session import Transport
+from .types import ChatInfo, Gem
+
+__all__ = ["AccountMixin"]
+
+
+class AccountMixin:
+    """Models, chat history and gems. Mixed into :class:`~gemini_sync.GeminiClient`."""
+
+    _transport: Transport
+    retry_policy: RetryPolicy
+    _post_with_auth_retry: Callable[..., requests.Response]
+    _tokens: Callable[[], AppTokens]
+
+    def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
+        def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
+            return self._post_with_auth_retry(build, what)
+
+        return batch_execute(self._transport, post, calls, policy=self.retry_policy, idempotent=idempotent)
+
+    # -- account and models -------------------------------------------------
+
+    def account_info(self) -> rpcs.AccountInfo:
+        """Account status code (1000 = available, PROTOCOL.md 7.1) and the models offered."""
+        (result,) = self._rpc([rpcs.status_call()])
+        return rpcs.parse_account(result)
+
+    def list_models(self) -> list[Model]:
+        """The models this account offers, with headers built for its capacity."""
+        return self.account_info().models
+
+    # -- chat history -------------------------------------------------------
+
+    def list_chats(self) -> list[ChatInfo]:
+        """Conversations in the history: pinned first, then the others."""
+        pinned, others = self._rpc(rpcs.list_chats_calls())
+        return rpcs.parse_chats(pinned, pinned=True) + rpcs.parse_chats(others)
+
+    def read_chat(self, cid: str, limit: int = 10) -> list[rpcs.ChatTurn]:
+        """The last ``limit`` turns of conversation ``cid``, oldest first."""
+        if not isinstance(cid, str) or not cid:
+            raise ValueError("cid must be a conversation id such as 'c_...'")
+        (result,) = self._rpc([rpcs.read_chat_call(cid, limit)])
+        return rpcs.parse_chat_turns(result)
+
+    def delete_chat(self, cid: str) -> None:
+        """Delete conversation ``cid`` from the history."""
+        if not isinstance(cid, str) or not cid:
+            raise ValueError("cid must be a conversation id such as 'c_...'")
+        for call in rpcs.delete_chat_calls(cid):
+            self._rpc([call], idempotent=False)
+
+    # -- gems ---------------------------------------------------------------
+
+    def list_gems(self, *, include_hidden: bool = False) -> list[Gem]:
+        """Built-in gems (``predefined=True``) and the user's own."""
+        language = self._tokens().language
+        system, custom = self._rpc(rpcs.list_gems_calls(language, include_hidden))
+        return rpcs.parse_gems(system, predefined=True) + rpcs.parse_gems(custom, predefined=False)
+
+    def create_gem(self, name: str, prompt: str, description: str = "") -> Gem:
+        """Create a gem; returns it with its new id."""
+        if not name or not prompt:
+            raise ValueError("a gem needs a name and a prompt")
+        (result,) = self._rpc([rpcs.create_gem_call(name, prompt, description)], idempotent=False)
+        gem_id = result[0] if isinstance(result, list) and result and isinstance(result[0], str) else None
+        if gem_id is None:
+            from .errors import ProtocolError
+
+            raise ProtocolError("create_gem: the answer held no gem id")
+        return Gem(gem_id, name, description, prompt, predefined=False)
+
+    def update_gem(
+        self,
+        gem: Gem | str,
+        *,
+        name: str | None = None,
+        prompt: str | None = None,
+        description: str | None = None,
+    ) -> Gem:
+        """Change a gem's name, prompt or description; returns the updated gem."""
+        current = gem if isinstance(gem, Gem) else Gem(gem)
+        if current.predefined:
+            raise ValueError("built-in gems cannot be changed")
+        updated = Gem(
+            current.id,
+            name if name is not None else current.name,
+            description if description is not None else current.description,
+            prompt if prompt is not None else current.prompt,
+        )
+        if not updated.name or not updated.prompt:
+            raise ValueError("a gem needs a name and a prompt")
+        self._rpc(
+            [rpcs.update_gem_call(updated.id, updated.name, updated.prompt, updated.description)],
+            idempotent=False,
+        )
+        return updated
+
+    def delete_gem(self, gem: Gem | str) -> None:
+        """Delete one of the user's gems."""
+        gem_id = gem.id if isinstance(gem, Gem) else gem
+        if not gem_id:
+            raise ValueError("gem must be a Gem or a gem id")
+        self._rpc([rpcs.delete_gem_call(gem_id)], idempotent=False)

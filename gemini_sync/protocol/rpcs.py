@@ -1,0 +1,246 @@
+"""batchexecute RPCs (PROTOCOL.md 8.3): their payloads and how to read their results.
+
+Pure functions: ``*_call`` builds a :class:`~.request.BatchCall`; ``parse_*``
+reads the decoded result (``JSON.parse(env[2])``) with :func:`~.payload.dig`,
+never crashing on a short or odd array.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..models import Model, model_header_value
+from ..types import Candidate, ChatInfo, Gem
+from .payload import RawImage, dig, parse_payload
+from .request import BatchCall
+from .text import final_text
+
+__all__ = [
+    "RPC",
+    "AccountInfo",
+    "ChatTurn",
+    "status_call",
+    "list_chats_calls",
+    "read_chat_call",
+    "delete_chat_calls",
+    "list_gems_calls",
+    "create_gem_call",
+    "update_gem_call",
+    "delete_gem_call",
+    "full_size_call",
+    "parse_account",
+    "parse_chats",
+    "parse_chat_turns",
+    "parse_gems",
+    "capacity",
+]
+
+
+class RPC:
+    """The rpc ids."""
+
+    STATUS = "otAQ7b"
+    SETTINGS = "ESY5D"
+    LIST_CHATS = "MaZiqc"
+    READ_CHAT = "hNvQHb"
+    DELETE_CHAT = "GzXR5e"
+    DELETE_CHAT_2 = "qWymEb"
+    LIST_GEMS = "CNgdBe"
+    CREATE_GEM = "oMH3Zd"
+    UPDATE_GEM = "kHv0Vd"
+    DELETE_GEM = "UXcSJb"
+    FULL_SIZE_IMAGE = "c8o8Fe"
+
+
+@dataclass
+class AccountInfo:
+    """Account status (1000 = available) and the models it offers."""
+
+    status: int | None
+    models: list[Model]
+
+
+@dataclass
+class ChatTurn:
+    """One turn read back from history: the prompt and the reply candidates."""
+
+    rid: str
+    prompt: str
+    candidates: list[Candidate]
+    done: bool = True  # False while the service is still producing the answer
+
+    @property
+    def text(self) -> str:
+        return self.candidates[0].text if self.candidates else ""
+
+
+def status_call() -> BatchCall:
+    return BatchCall(RPC.STATUS, [])
+
+
+def list_chats_calls(count: int = 13) -> list[BatchCall]:
+    return [
+        BatchCall(RPC.LIST_CHATS, [count, None, [1, None, 1]], identifier="pinned"),
+        BatchCall(RPC.LIST_CHATS, [count, None, [0, None, 1]], identifier="others"),
+    ]
+
+
+def read_chat_call(cid: str, limit: int = 10) -> BatchCall:
+    return BatchCall(RPC.READ_CHAT, [cid, limit, None, 1, [1], [4], None, 1])
+
+
+def delete_chat_calls(cid: str) -> list[BatchCall]:
+    return [BatchCall(RPC.DELETE_CHAT, [cid]), BatchCall(RPC.DELETE_CHAT_2, [cid, [1, None, 0, 1]])]
+
+
+def list_gems_calls(language: str = "en", include_hidden: bool = False) -> list[BatchCall]:
+    system = 4 if include_hidden else 3
+    # sent literally with single quotes, as the web app does
+    return [
+        BatchCall(RPC.LIST_GEMS, None, identifier="system", raw_payload=f"[{system},['{language}'],0]"),
+        BatchCall(RPC.LIST_GEMS, None, identifier="custom", raw_payload=f"[2,['{language}'],0]"),
+    ]
+
+
+def _gem_body(name: str, description: str, prompt: str) -> list[Any]:
+    return [name, description, prompt, None, None, None, None, None, 0, None, 1, None, None, None, []]
+
+
+def create_gem_call(name: str, prompt: str, description: str = "") -> BatchCall:
+    return BatchCall(RPC.CREATE_GEM, [_gem_body(name, description, prompt)])
+
+
+def update_gem_call(gem_id: str, name: str, prompt: str, description: str = "") -> BatchCall:
+    return BatchCall(RPC.UPDATE_GEM, [gem_id, [*_gem_body(name, description, prompt), 0]])
+
+
+def delete_gem_call(gem_id: str) -> BatchCall:
+    return BatchCall(RPC.DELETE_GEM, [gem_id])
+
+
+def full_size_call(image_id: str, rid: str, rcid: str, cid: str) -> BatchCall:
+    payload = [
+        [
+            [None, None, None, [None, None, None, None, None, ""]],
+            [image_id, 0],
+            None,
+            [19, ""],
+            None,
+            None,
+            None,
+            None,
+            None,
+            "",
+        ],
+        [rid, rcid, cid, None, ""],
+        1,
+        0,
+        1,
+    ]
+    return BatchCall(RPC.FULL_SIZE_IMAGE, payload)
+
+
+def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
+    """(capacity, proto field) from tier and capability flags (PROTOCOL.md 8.3)."""
+    if 21 in tiers:
+        return 1, 13
+    if 22 in tiers:
+        return 2, 13
+    if 115 in capabilities:
+        return 4, 12
+    if 16 in tiers or 106 in capabilities:
+        return 3, 12
+    if 8 in tiers or (19 in capabilities and 106 not in capabilities):
+        return 2, 12
+    return 1, 12
+
+
+def parse_account(result: Any) -> AccountInfo:
+    """``otAQ7b``: status at ``r[14]``, models at ``r[15]``, flags at ``r[16]``/``r[17]``."""
+    status = dig(result, 14)
+    tiers = [t for t in (dig(result, 16) or []) if isinstance(t, int)]
+    caps = [c for c in (dig(result, 17) or []) if isinstance(c, int)]
+    cap, proto_field = capacity(tiers, caps)
+    models: list[Model] = []
+    for item in dig(result, 15) or []:
+        model_id, display = dig(item, 0), dig(item, 1)
+        if isinstance(model_id, str) and model_id:
+            name = display if isinstance(display, str) and display else model_id
+            header = model_header_value(model_id, cap, capacity_field=proto_field)
+            models.append(Model.custom(name, header, thinking="think" in name.lower()))
+    return AccountInfo(status if isinstance(status, int) else None, models)
+
+
+def parse_chats(result: Any, *, pinned: bool = False) -> list[ChatInfo]:
+    """``MaZiqc``: ``r[2]`` is a list of ``[cid, title, is_pinned, ?, ?, [sec, nanos], ...]``."""
+    chats: list[ChatInfo] = []
+    for item in dig(result, 2) or []:
+        cid = dig(item, 0)
+        if not isinstance(cid, str):
+            continue
+        title = dig(item, 1)
+        seconds, nanos = dig(item, 5, 0), dig(item, 5, 1)
+        stamp = None
+        if isinstance(seconds, (int, float)):
+            stamp = float(seconds) + (nanos / 1e9 if isinstance(nanos, (int, float)) else 0.0)
+        chats.append(
+            ChatInfo(cid, title if isinstance(title, str) else "", bool(dig(item, 2)) or pinned, stamp)
+        )
+    return chats
+
+
+def _image_kwargs(raw: RawImage) -> dict[str, Any]:
+    return {"url": raw.url, "title": raw.title, "alt": raw.alt}
+
+
+def parse_chat_turns(result: Any) -> list[ChatTurn]:
+    """``hNvQHb``: turns newest first in ``r[0]``; returned oldest first."""
+    from ..types import GeneratedImage, WebImage
+
+    turns: list[ChatTurn] = []
+    for turn in dig(result, 0) or []:
+        rid = dig(turn, 0, 1)
+        prompt = dig(turn, 2, 0, 0)
+        cands_raw = dig(turn, 3, 0)
+        payload = parse_payload([None, None, None, None, cands_raw if isinstance(cands_raw, list) else None])
+        candidates = [
+            Candidate(
+                snap.rcid,
+                final_text(snap.text),
+                final_text(snap.thoughts),
+                [WebImage(**_image_kwargs(i)) for i in snap.web_images],
+                [
+                    GeneratedImage(**_image_kwargs(i), image_id=i.image_id or "")
+                    for i in snap.generated_images
+                ],
+            )
+            for snap in payload.candidates
+        ]
+        turns.append(
+            ChatTurn(
+                rid if isinstance(rid, str) else "", prompt if isinstance(prompt, str) else "", candidates
+            )
+        )
+    turns.reverse()
+    return turns
+
+
+def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
+    """``CNgdBe``: ``r[2]`` is a list of ``[id, [name, description], [prompt, ...], ...]``."""
+    gems: list[Gem] = []
+    for item in dig(result, 2) or []:
+        gem_id = dig(item, 0)
+        if not isinstance(gem_id, str):
+            continue
+        name, description, prompt = dig(item, 1, 0), dig(item, 1, 1), dig(item, 2, 0)
+        gems.append(
+            Gem(
+                gem_id,
+                name if isinstance(name, str) else "",
+                description if isinstance(description, str) else "",
+                prompt if isinstance(prompt, str) else "",
+                predefined,
+            )
+        )
+    return gems
