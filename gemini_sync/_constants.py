@@ -26,6 +26,10 @@ DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
 MIN_REFRESH_INTERVAL = 60.0
 
+# --- recovery by reading the turn back (seconds) ---
+RECOVER_TIMEOUT = 30.0
+RECOVER_INTERVAL = 1.0
+
 # --- retry backoff (seconds) ---
 RETRY_INITIAL_DELAY = 0.5
 RETRY_MAX_DELAY = 8.0

@@ -20,6 +20,8 @@ from .account import AccountMixin
 from .chat import ChatSession
 from .errors import AuthError, GeminiError
 from .models import Model, ModelLike
+from .protocol import rpcs
+from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, PreparedRequest, generate_request
 from .stream import Stream, StreamOptions
 from .transport.auth import CookieRefresher, resolve_cookies
@@ -187,12 +189,16 @@ class GeminiClient(AccountMixin):
         chat: ChatSession | Sequence[Any] | None = None,
         temporary: bool = False,
         deadline: float | None = None,
+        recover: bool = True,
         **kwargs: Any,
     ) -> Stream:
         """Start an answer to ``prompt``; nothing is sent until the stream is read.
 
         Extra ``kwargs`` go to the ``requests`` call (e.g. ``timeout=``).
-        ``deadline`` bounds the whole call in seconds.
+        ``deadline`` bounds the whole call in seconds. With ``recover`` (the
+        default), a stream that breaks after the service saved the turn is
+        completed by reading the turn back from the history, never by
+        sending the prompt again.
         """
         _check_prompt(prompt)
         self._check_open()
@@ -231,12 +237,19 @@ class GeminiClient(AccountMixin):
             )
             return transport.post(prepared, "StreamGenerate", stream=True, **kwargs)
 
-        options = StreamOptions(self.retry_policy, self.stall_timeout, deadline)
+        options = StreamOptions(
+            self.retry_policy, self.stall_timeout, deadline, recover=self._read_turn if recover else None
+        )
         return Stream(
             open_response, options, saver=self, on_output=session._commit if session is not None else None
         )
 
     generate_content_stream = stream
+
+    def _read_turn(self, cid: str, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
+        """Turn ``rid`` of ``cid`` as raw candidates (for stream recovery), if the history has it."""
+        (result,) = self._rpc([rpcs.read_chat_call(cid, 2)])
+        return rpcs.find_turn(result, rid)
 
     def generate_content(self, prompt: str, **kwargs: Any) -> ModelOutput:
         """The whole answer to ``prompt`` (a stream, collected)."""

@@ -24,10 +24,11 @@ import requests
 
 from . import _constants as C
 from ._log import logger
-from .errors import Cancelled, GeminiError, StreamDiverged, TimeoutError
+from .errors import Cancelled, GeminiError, StreamDiverged, StreamInterrupted, TimeoutError
 from .protocol.delta import StreamAssembler
 from .protocol.framing import FrameDecoder
-from .protocol.payload import parse_frame
+from .protocol.payload import CandidateSnapshot, Payload, parse_frame
+from .protocol.text import final_text
 from .transport.errors import translate_exception
 from .transport.retry import RetryPolicy, call_with_retries
 from .transport.session import abort_response, set_read_timeout
@@ -39,14 +40,24 @@ if TYPE_CHECKING:
 __all__ = ["Stream", "StreamOptions"]
 
 
+RecoverFn = Callable[[str, str], "tuple[list[CandidateSnapshot], bool] | None"]
+
+
 @dataclass
 class StreamOptions:
-    """How a stream reads: retry policy, stall and total time bounds."""
+    """How a stream reads: retry policy, stall and total time bounds, recovery.
+
+    ``recover(cid, rid)`` reads turn ``rid`` of conversation ``cid`` back
+    (raw candidates, finished?) or returns ``None`` if it is not there yet.
+    """
 
     policy: RetryPolicy
     stall_timeout: float | None = C.DEFAULT_STALL_TIMEOUT
     deadline: float | None = None
     what: str = "StreamGenerate"
+    recover: RecoverFn | None = None
+    recover_timeout: float = C.RECOVER_TIMEOUT
+    recover_interval: float = C.RECOVER_INTERVAL
 
 
 class _Attempt:
@@ -236,7 +247,11 @@ class Stream:
             pending, attempt.pending = attempt.pending, []
             yield from pending
             while self._output is None:
-                yield from self._read_chunks(attempt, started)
+                try:
+                    chunks = self._read_chunks(attempt, started)
+                except (StreamInterrupted, TimeoutError) as exc:
+                    chunks = self._recover(attempt, exc, started)
+                yield from chunks
         except GeminiError as exc:
             self._error = exc.with_partial(self.partial())
             raise
@@ -311,25 +326,16 @@ class Stream:
                 error = self._timeout_error(started)
             raise error from exc
         self._check_cancel()
-        assembler = attempt.assembler
         if not data:
             chunks, attempt.deferred = self._process(attempt, attempt.decoder.close())
             if attempt.deferred is not None:
                 return chunks
             try:
-                final = assembler.finish()
+                chunks.append(self._complete(attempt))
             except GeminiError as exc:
                 if not chunks:
                     raise
                 attempt.deferred = exc
-                return chunks
-            output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
-            if assembler.late_status is not None:
-                logger.debug("status %s after a complete answer ignored", assembler.late_status)
-            if self._on_output is not None:
-                self._on_output(output)
-            self._output = output
-            chunks.append(final)
             return chunks
         frames = attempt.decoder.feed(data)
         if frames:
@@ -337,6 +343,59 @@ class Stream:
             chunks, attempt.deferred = self._process(attempt, frames)
             return chunks
         return []
+
+    def _complete(self, attempt: _Attempt) -> StreamChunk:
+        """The final chunk; records the output and tells the chat (if any)."""
+        assembler = attempt.assembler
+        final = assembler.finish()
+        output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
+        if assembler.late_status is not None:
+            logger.debug("status %s after a complete answer ignored", assembler.late_status)
+        if self._on_output is not None:
+            self._on_output(output)
+        self._output = output
+        return final
+
+    def _recover(self, attempt: _Attempt, error: GeminiError, started: float) -> list[StreamChunk]:
+        """After a break, read the turn back instead of re-sending (which would duplicate it).
+
+        Polls READ_CHAT for a bounded time. If the finished answer extends what
+        was delivered, the rest comes as ordinary chunks; otherwise ``error``.
+        """
+        options = self._options
+        assembler = attempt.assembler
+        cid, rid = assembler.cid, assembler.metadata[1]
+        if options.recover is None or not cid or not rid or self._cancelled.is_set() or self._closed:
+            raise error
+        if attempt.response is not None:
+            abort_response(attempt.response)
+        logger.info("stream broke after the turn was saved (%s); reading it back", error.__class__.__name__)
+        limit = time.monotonic() + options.recover_timeout
+        if options.deadline is not None:
+            limit = min(limit, started + options.deadline)
+        found = None
+        while True:
+            try:
+                found = options.recover(cid, rid)
+            except GeminiError as exc:
+                logger.info("reading the turn back failed: %s", exc.__class__.__name__)
+            if found is not None and found[1]:
+                break
+            left = limit - time.monotonic()
+            if left <= 0 or self._cancelled.wait(min(options.recover_interval, left)):
+                self._check_cancel()
+                raise error
+        snaps = found[0]
+        delivered = assembler.partial().text
+        if not final_text(snaps[0].text).startswith(delivered):
+            raise error
+        chunks = []
+        chunk = assembler.feed_event(Payload(cid, rid, snaps, context_token=assembler.context_token))
+        if chunk is not None:
+            chunks.append(chunk)
+        chunks.append(self._complete(attempt))
+        logger.info("recovered the rest of the answer from the history")
+        return chunks
 
     def _timeout_error(self, started: float) -> TimeoutError:
         """Which bound fired: the total deadline or the stall watchdog."""

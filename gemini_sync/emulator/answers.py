@@ -256,7 +256,7 @@ class ScriptBook:
             for script in self._scripts:
                 if not script.exhausted and matches(script.match, prompt):
                     script.hits += 1
-                    if script.exhausted:
+                    if script.times is not None and script.hits >= script.times:
                         self._scripts.remove(script)
                     return script
         return None

@@ -142,7 +142,11 @@ def _gem_fields(fields: Any) -> tuple[str, str, str | None]:
     name, description, prompt = dig(fields, 0), dig(fields, 1), dig(fields, 2)
     if not isinstance(name, str) or not name:
         raise RpcError(None, GRPC_INVALID_ARGUMENT)
-    return name, description if isinstance(description, str) else "", prompt if isinstance(prompt, str) else None
+    return (
+        name,
+        description if isinstance(description, str) else "",
+        prompt if isinstance(prompt, str) else None,
+    )
 
 
 def _create_gem(backend: Backend, payload: Any) -> Any:

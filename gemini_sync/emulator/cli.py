@@ -23,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a local emulator of the Gemini web service (never the real service).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port to bind, 0 = any free port (default 8765)")
-    parser.add_argument("--pace", type=float, default=0.02, help="seconds between streamed frames (default 0.02)")
-    parser.add_argument("--chunk-size", type=int, default=None, help="cut streamed frames into chunks of N bytes")
+    parser.add_argument("--port", type=int, default=8765, help="port, 0 = any free one (default 8765)")
+    parser.add_argument("--pace", type=float, default=0.02, help="seconds between frames (default 0.02)")
+    parser.add_argument("--chunk-size", type=int, default=None, help="cut frames into chunks of N bytes")
     parser.add_argument("--psid", default=None, help="require this __Secure-1PSID value (default: any value)")
     return parser
 

@@ -40,8 +40,8 @@ def html_page(title: str, message: str) -> str:
 
 UNUSUAL_TRAFFIC_PAGE = html_page(
     "Sorry...",
-    "We're sorry... but your computer or network may be sending automated queries. "
-    "To protect our users, we can't process your request right now. (Our systems have detected unusual traffic.)",
+    "We're sorry... but your computer or network may be sending automated queries. To protect our "
+    "users, we can't process your request right now. (Our systems have detected unusual traffic.)",
 )
 
 
@@ -157,5 +157,6 @@ class Exchange:
         """Record that the client closed the stream early, and close our side."""
         self.close()
         if not self.backend.stop.is_set():
-            logger.debug("emulator: client closed %s after %d body bytes", self.record.path, writer.bytes_sent)
-            self.backend.journal.add_disconnect(Disconnect(self.record.path, self.record.prompt, writer.bytes_sent))
+            record, sent = self.record, writer.bytes_sent
+            logger.debug("emulator: client closed %s after %d body bytes", record.path, sent)
+            self.backend.journal.add_disconnect(Disconnect(record.path, record.prompt, sent))

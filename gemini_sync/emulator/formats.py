@@ -25,7 +25,8 @@ _PARAM = re.compile(r';\s*([\w.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^;]*))')
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
 
 
 def make_png(width: int, height: int, seed: str = "") -> bytes:

@@ -89,7 +89,8 @@ class _Plan:
                 web_images=self.web if index >= len(snapshots) // 2 else None,
                 generated_images=self.generated if done else None,
             )
-            payloads.append(build_payload(cid, self.rid, [cand], context_token=self.context_token if done else None))
+            token = self.context_token if done else None
+            payloads.append(build_payload(cid, self.rid, [cand], context_token=token))
         return payloads
 
 

@@ -11,7 +11,6 @@ a fault or a client disconnect ends them.
 
 from __future__ import annotations
 
-import socket
 import socketserver
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -97,10 +96,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "GeminiSyncEmulator/1.0"
-    sys_version = ""
     disable_nagle_algorithm = True
     timeout = 300  # idle keep-alive connections are closed after this many seconds
     server: EmulatorServer
+
+    def version_string(self) -> str:
+        return self.server_version
 
     def setup(self) -> None:
         super().setup()
@@ -114,19 +115,19 @@ class EmulatorHandler(BaseHTTPRequestHandler):
         finally:
             self.server.backend.unregister(self.connection)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         self._dispatch()
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._dispatch()
 
-    def do_HEAD(self) -> None:  # noqa: N802
+    def do_HEAD(self) -> None:
         self._dispatch()
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._dispatch()
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._dispatch()
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
@@ -170,7 +171,8 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             parts.append(data)
 
     def _record(self, path: str, body: bytes) -> RecordedRequest:
-        query = {name: values[0] for name, values in parse_qs(urlsplit(self.path).query, keep_blank_values=True).items()}
+        parsed = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        query = {name: values[0] for name, values in parsed.items()}
         headers = Headers(self.headers.items())
         record = RecordedRequest(
             method=self.command,
@@ -210,7 +212,7 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             ex.close()
         except Aborted:
             ex.close()
-        except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError, socket.timeout):
+        except (TimeoutError, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             ex.close()
 
     def _route(self, ex: Exchange, path: str) -> None:

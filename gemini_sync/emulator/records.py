@@ -141,7 +141,7 @@ class RecordedRequest:
     @property
     def temporary(self) -> bool:
         """True when the request asked for a temporary chat (``inner[45] == 1``)."""
-        return _dig(self.inner, 45) == 1
+        return bool(_dig(self.inner, 45) == 1)
 
     @property
     def model_id(self) -> str | None:
@@ -217,11 +217,11 @@ class Journal:
 
     def wait_disconnects(self, count: int, timeout: float | None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: len(self._disconnects) >= count, timeout)
+            return bool(self._cond.wait_for(lambda: len(self._disconnects) >= count, timeout))
 
     def wait_requests(self, count: int, timeout: float | None) -> bool:
         with self._cond:
-            return self._cond.wait_for(lambda: len(self._requests) >= count, timeout)
+            return bool(self._cond.wait_for(lambda: len(self._requests) >= count, timeout))
 
 
 # --- parsers ---------------------------------------------------------------
@@ -324,5 +324,6 @@ def parse_batch_freq(form: Mapping[str, str]) -> list[RecordedCall]:
             value: Any = loads_lenient(payload)
         except ValueError:
             value = None
-        parsed.append(RecordedCall(rpcid, payload, value, identifier if isinstance(identifier, str) else "generic"))
+        identifier = identifier if isinstance(identifier, str) else "generic"
+        parsed.append(RecordedCall(rpcid, payload, value, identifier))
     return parsed

@@ -13,12 +13,13 @@ that are not streamed slowly.
 
 from __future__ import annotations
 
+import io
 import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from ..protocol.framing import XSSI_PREFIX, encode_frame
 from ..protocol.payload import tail_frames
@@ -70,7 +71,7 @@ class BodyWriter:
     def __init__(
         self,
         sock: socket.socket,
-        wfile: BinaryIO,
+        wfile: IO[bytes] | io.BufferedIOBase,
         *,
         stop: threading.Event,
         chunk_size: int | None = None,

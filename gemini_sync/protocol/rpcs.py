@@ -12,7 +12,7 @@ from typing import Any
 
 from ..models import Model, model_header_value
 from ..types import Candidate, ChatInfo, Gem
-from .payload import RawImage, dig, parse_payload
+from .payload import CandidateSnapshot, RawImage, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
 
@@ -33,6 +33,7 @@ __all__ = [
     "parse_chats",
     "parse_chat_turns",
     "parse_gems",
+    "find_turn",
     "capacity",
 ]
 
@@ -224,6 +225,19 @@ def parse_chat_turns(result: Any) -> list[ChatTurn]:
         )
     turns.reverse()
     return turns
+
+
+def find_turn(result: Any, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
+    """``hNvQHb``: the raw candidates of turn ``rid`` and whether all are done; ``None`` if absent."""
+    for turn in dig(result, 0) or []:
+        if dig(turn, 0, 1) == rid:
+            cands_raw = dig(turn, 3, 0)
+            payload = parse_payload(
+                [None, None, None, None, cands_raw if isinstance(cands_raw, list) else None]
+            )
+            done = bool(payload.candidates) and all(snap.done for snap in payload.candidates)
+            return payload.candidates, done
+    return None
 
 
 def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
