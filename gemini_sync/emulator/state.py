@@ -16,8 +16,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.payload import RawImage, build_candidate
+from ..protocol.payload import RawImage
 from .answers import IMAGE_PLACEHOLDER
+from .wire import candidate as build_final_candidate
 
 __all__ = ["Turn", "Conversation", "Upload", "Gem", "ImageRecord", "Store", "SYSTEM_GEMS"]
 
@@ -46,7 +47,7 @@ class Turn:
 
     def candidate(self) -> list[Any]:
         """The final candidate, in the StreamGenerate shape."""
-        return build_candidate(
+        return build_final_candidate(
             self.rcid,
             self.text,
             thoughts=self.thoughts,
