@@ -45,22 +45,26 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--save-images", metavar="DIR", help="save every image of the answer into DIR")
     parser.add_argument("--base-url", help="send every request under this URL (e.g. a running emulator)")
     parser.add_argument("--timeout", type=float, default=30.0, help="connect/read timeout in seconds")
+    parser.add_argument(
+        "--stall-timeout", type=float, default=60.0, help="give up after this many silent seconds mid-stream"
+    )
+    parser.add_argument("--retries", type=int, default=3, help="retries before any content arrives")
+    parser.add_argument("--pace", type=float, default=0.08, help="with --emulator: seconds between frames")
     parser.add_argument("--version", action="version", version=f"gemini-sync {__version__}")
     return parser
 
 
 @contextlib.contextmanager
 def _client(args: argparse.Namespace) -> Iterator[GeminiClient]:
+    options = {"timeout": args.timeout, "stall_timeout": args.stall_timeout, "max_retries": args.retries}
     if args.emulator:
         from .emulator import Emulator
 
-        with Emulator() as emu:
-            with GeminiClient(
-                cookies=emu.cookies, base_url=emu.url, timeout=args.timeout, auto_refresh=False
-            ) as client:
+        with Emulator(pace=args.pace) as emu:
+            with GeminiClient(cookies=emu.cookies, base_url=emu.url, cookie_cache=False, **options) as client:
                 yield client
         return
-    with GeminiClient(base_url=args.base_url, timeout=args.timeout) as client:
+    with GeminiClient(base_url=args.base_url, **options) as client:
         yield client
 
 
@@ -116,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``gemini-sync`` and ``python -m gemini_sync``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["emulator"]:
-        from .emulator.__main__ import main as emulator_main
+        from .emulator.cli import main as emulator_main
 
         return emulator_main(argv[1:])
     parser = _parser()
@@ -130,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return EXIT_CTRL_C
+    except BrokenPipeError:  # e.g. piped into `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except ValueError as exc:
         print(f"gemini-sync: {exc}", file=sys.stderr)
         return EXIT_USAGE

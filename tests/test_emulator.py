@@ -9,6 +9,7 @@ The helpers here (:class:`Browser`, :class:`Reply`) are shared with the other
 from __future__ import annotations
 
 import io
+import itertools
 import socket
 import struct
 import threading
@@ -108,6 +109,11 @@ class Reply:
         """The chat metadata a client sends with the next turn (PROTOCOL.md 3.4)."""
         final = self.final
         return [self.cid, self.rid, final.rcid, None, None, None, None, None, None, self.context_token]
+
+
+def grows(snapshots: Sequence[str]) -> bool:
+    """True if every snapshot extends the one before it."""
+    return all(later.startswith(earlier) for earlier, later in itertools.pairwise(snapshots))
 
 
 def decode(body: bytes) -> list[Any]:
@@ -279,12 +285,14 @@ def test_rotate_cookies_issues_new_psidts_and_keeps_the_previous_valid() -> None
         session = requests.Session()
         session.cookies.update(emu.cookies)
         url = emu.url + ROTATE_COOKIES_PATH
-        first = session.post(url, data=ROTATE_BODY, headers={"Content-Type": "application/json"}, timeout=TIMEOUT)
+        headers = {"Content-Type": "application/json"}
+        first = session.post(url, data=ROTATE_BODY, headers=headers, timeout=TIMEOUT)
         assert first.status_code == 200
         new_value = first.cookies[PSIDTS]
         assert new_value != "initial-ts" and emu.cookies[PSIDTS] == new_value and emu.rotations == 1
         for value in ("initial-ts", new_value):  # previous and current both work
-            assert Browser(emu, cookies={PSID: emu.PSID, PSIDTS: value}).tokens.access_token == emu.access_token
+            browser = Browser(emu, cookies={PSID: emu.PSID, PSIDTS: value})
+            assert browser.tokens.access_token == emu.access_token
         session.post(url, data=ROTATE_BODY, timeout=TIMEOUT)
         assert emu.rotations == 2
         assert Browser(emu, cookies={PSID: emu.PSID, PSIDTS: "initial-ts"}).tokens.access_token == "no-token"
@@ -306,7 +314,7 @@ def test_stream_arrives_over_time_as_cumulative_snapshots() -> None:
     assert first.candidates == []
     texts = reply.texts
     assert 6 <= len(texts) <= 12
-    assert all(later.startswith(earlier) for earlier, later in zip(texts, texts[1:]))
+    assert grows(texts)
     assert [c.done for c in reply.snapshots] == [False] * (len(reply.snapshots) - 1) + [True]
     assert [bool(p.context_token) for p in reply.payloads[1:]] == [False] * (len(texts) - 1) + [True]
     final = reply.final.text
@@ -321,7 +329,7 @@ def test_thinking_model_sends_thoughts_before_text(browser: Browser) -> None:
     reply = browser.generate("Why?", model=Model.G_3_FLASH_THINKING)
     thoughts = [c.thoughts for c in reply.snapshots]
     assert thoughts[0] and not reply.snapshots[0].text
-    assert all(later.startswith(earlier) for earlier, later in zip(thoughts, thoughts[1:]))
+    assert grows(thoughts)
     assert reply.final.thoughts == thoughts[-1] and reply.final.text.startswith("You said: Why?")
     assert not any(c.thoughts for c in browser.generate("Why?", model=Model.G_3_FLASH).snapshots)
 
@@ -542,8 +550,9 @@ def test_upload_then_attach_files(emu: Emulator, browser: Browser) -> None:
 def test_upload_requires_push_id_tenant_and_a_file_part(emu: Emulator) -> None:
     url = emu.url + UPLOAD_PATH
     files = {"file": ("a.txt", b"abc")}
-    assert requests.post(url, files=files, headers={"X-Tenant-Id": "bard-storage"}, timeout=5).status_code == 400
-    assert requests.post(url, files=files, headers={"Push-ID": "feeds/x"}, timeout=5).status_code == 400
+    tenant_only, push_only = {"X-Tenant-Id": "bard-storage"}, {"Push-ID": "feeds/x"}
+    assert requests.post(url, files=files, headers=tenant_only, timeout=5).status_code == 400
+    assert requests.post(url, files=files, headers=push_only, timeout=5).status_code == 400
     headers = {"Push-ID": "feeds/x", "X-Tenant-Id": "bard-storage"}
     assert requests.post(url, files={"other": ("a", b"b")}, headers=headers, timeout=5).status_code == 400
     assert requests.post(url, data=b"plain", headers=headers, timeout=5).status_code == 400

@@ -500,6 +500,9 @@ def _check_streams(text_stream: tuple[list[str], str], thought_stream: tuple[lis
     n = max(len(texts), len(thoughts))
     texts = texts[:-1] + [texts[-2] if len(texts) > 1 else ""] * (n - len(texts)) + texts[-1:]
     thoughts = thoughts[:-1] + [thoughts[-2] if len(thoughts) > 1 else ""] * (n - len(thoughts)) + thoughts[-1:]
+    if not final_thoughts:
+        # an empty final thoughts field reads as "omitted" (the last thoughts stand): no thoughts at all here
+        thoughts = [""] * n
     chunks, _ = run(texts, list(thoughts))
     assert_contracts(chunks, final_text(final), final_text(final_thoughts))
 

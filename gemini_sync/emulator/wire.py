@@ -13,13 +13,12 @@ that are not streamed slowly.
 
 from __future__ import annotations
 
-import io
 import select
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import IO, Any
+from typing import Any, Protocol
 
 from ..protocol.framing import XSSI_PREFIX, encode_frame
 from ..protocol.payload import RawImage, build_candidate, dig, tail_frames
@@ -36,6 +35,14 @@ __all__ = [
 
 BODY_PREFIX = XSSI_PREFIX + "\n\n"
 _BAD_LENGTH_DELTA = -3
+
+
+class Writable(Protocol):
+    """Where a body goes: the handler's ``wfile`` (or any binary writer)."""
+
+    def write(self, data: bytes, /) -> Any: ...
+
+    def flush(self) -> Any: ...
 
 
 class ClientGone(Exception):
@@ -75,7 +82,7 @@ def candidate(
     web_images: list[RawImage] | None = None,
     generated_images: list[RawImage] | None = None,
 ) -> list[Any]:
-    """:func:`~gemini_sync.protocol.payload.build_candidate`, with generated images where PROTOCOL.md 5 puts them.
+    """``build_candidate``, with generated images where PROTOCOL.md 5 puts them.
 
     The list of generated images belongs at ``cand[12][7][0]`` (each image's
     URL at ``[0][3][3]`` from there). If ``build_candidate`` put the images
@@ -96,7 +103,7 @@ class BodyWriter:
     def __init__(
         self,
         sock: socket.socket,
-        wfile: IO[bytes] | io.BufferedIOBase,
+        wfile: Writable,
         *,
         stop: threading.Event,
         chunk_size: int | None = None,
