@@ -20,13 +20,19 @@ from hypothesis import strategies as st
 
 from gemini_sync._constants import MAX_FRAME_UNITS, MAX_LENGTH_DIGITS
 from gemini_sync.errors import GeminiError, ProtocolError, StreamInterrupted
-from gemini_sync.protocol.framing import XSSI_PREFIX, FrameDecoder, dumps, encode_body, encode_frame, utf16_len
+from gemini_sync.protocol.framing import (
+    XSSI_PREFIX,
+    FrameDecoder,
+    dumps,
+    encode_body,
+    encode_frame,
+    utf16_len,
+)
 
 # --- the examples of PROTOCOL.md 4.3 and 4.4, typed in by hand ----------------
 
 EXAMPLE_PAYLOAD = (
-    '[null,["c_1a2b3c","r_4d5e6f"],null,null,'
-    '[["rc_7a8b9c",["Hi!"],null,null,null,null,null,null,[2]]]]'
+    '[null,["c_1a2b3c","r_4d5e6f"],null,null,[["rc_7a8b9c",["Hi!"],null,null,null,null,null,null,[2]]]]'
 )
 EXAMPLE_FRAME_1 = (
     '[["wrb.fr",null,"[null,[\\"c_1a2b3c\\",\\"r_4d5e6f\\"],null,null,'
@@ -34,12 +40,7 @@ EXAMPLE_FRAME_1 = (
 )
 EXAMPLE_FRAME_2 = '[["di",57],["af.httprm",56,"-1234567890123456789",7]]'
 EXAMPLE_FRAME_3 = '[["e",4,null,null,221]]'
-EXAMPLE_BODY = (
-    ")]}'\n\n"
-    f"128\n{EXAMPLE_FRAME_1}\n"
-    f"55\n{EXAMPLE_FRAME_2}\n"
-    f"25\n{EXAMPLE_FRAME_3}\n"
-).encode()
+EXAMPLE_BODY = (f")]}}'\n\n128\n{EXAMPLE_FRAME_1}\n55\n{EXAMPLE_FRAME_2}\n25\n{EXAMPLE_FRAME_3}\n").encode()
 
 EMOJI_FRAME = EXAMPLE_FRAME_1.replace("Hi!", "Hi \U0001f600")
 
@@ -262,7 +263,9 @@ def test_small_bodies_decode_identically_at_every_byte_boundary(frames: list[Any
 
 @given(st.data(), frames_strategy)
 @settings(max_examples=150, deadline=None)
-def test_bodies_decode_identically_under_random_multiway_splits(data: st.DataObject, frames: list[Any]) -> None:
+def test_bodies_decode_identically_under_random_multiway_splits(
+    data: st.DataObject, frames: list[Any]
+) -> None:
     big = data.draw(st.integers(0, 3))
     frames = frames * (1 + big * 20)  # some bodies of several kB
     body = encode_body(frames).encode()
@@ -329,11 +332,11 @@ def test_html_page_is_a_protocol_error_naming_html() -> None:
 
 
 def test_invalid_utf8_is_a_protocol_error() -> None:
-    body = b")]}'\n\n5\n[\"\xff\"]\n"
+    body = b')]}\'\n\n5\n["\xff"]\n'
     with pytest.raises(ProtocolError):
         decode_all(body)
     with pytest.raises(ProtocolError):
-        decode_all(b")]}'\n\n6\n[\"\xed\xa0\x80\"]\n")  # an encoded lone surrogate
+        decode_all(b')]}\'\n\n6\n["\xed\xa0\x80"]\n')  # an encoded lone surrogate
 
 
 def test_body_ending_inside_a_utf8_character_is_interrupted() -> None:
@@ -382,7 +385,7 @@ def test_length_too_long_at_end_of_body_is_interrupted() -> None:
 
 def test_length_ending_inside_a_surrogate_pair_is_a_protocol_error() -> None:
     # '["😀"]': the JSON is 6 units; a length that stops after half the emoji
-    body = ")]}'\n\n4\n[\"\U0001f600\"]\n".encode()
+    body = ')]}\'\n\n4\n["\U0001f600"]\n'.encode()
     with pytest.raises(ProtocolError):
         decode_all(body)
 

@@ -231,7 +231,11 @@ def test_generated_images_are_read_from_cand_12_7_0_with_fallback_id() -> None:
     media: list[Any] = [None] * 8
     media[7] = [
         [
-            _gen_item("https://lh3.googleusercontent.com/g0", "a dog", "http://googleusercontent.com/image_generation_content/0"),
+            _gen_item(
+                "https://lh3.googleusercontent.com/g0",
+                "a dog",
+                "http://googleusercontent.com/image_generation_content/0",
+            ),
             _gen_item("https://lh3.googleusercontent.com/g1"),  # no id: fallback from its position
             _gen_item(None, "skipped"),
         ]
@@ -279,7 +283,23 @@ def test_edited_images_under_an_integer_key_are_not_read() -> None:
 
 # --- odd shapes never crash ------------------------------------------------------------------
 
-ODD_VALUES: list[Any] = [None, 0, 5, -1, 2.5, True, False, "", "str", [], [None], [[]], {}, {"8": 5}, [5, 5, 5]]
+ODD_VALUES: list[Any] = [
+    None,
+    0,
+    5,
+    -1,
+    2.5,
+    True,
+    False,
+    "",
+    "str",
+    [],
+    [None],
+    [[]],
+    {},
+    {"8": 5},
+    [5, 5, 5],
+]
 
 # every documented path into a candidate (PROTOCOL.md 5), as a path from the candidate
 CANDIDATE_PATHS: list[tuple[Any, ...]] = [
@@ -393,7 +413,9 @@ def _all_paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return paths
 
 
-FULL_PAYLOAD = build_payload("c_1", "r_1", [_full_candidate(), _full_candidate()], context_token="ctx", busy=True)
+FULL_PAYLOAD = build_payload(
+    "c_1", "r_1", [_full_candidate(), _full_candidate()], context_token="ctx", busy=True
+)
 FULL_PAYLOAD_PATHS = _all_paths(FULL_PAYLOAD)
 
 
@@ -498,4 +520,6 @@ def test_batch_result_with_invalid_json_is_a_protocol_error() -> None:
 
 
 def test_batch_ignores_non_result_envelopes() -> None:
-    assert parse_batch_frames([[["di", 1], ["af.httprm", 1, "-1", 2], "x", [], ["e", 4, None, None, 5]]]) == []
+    assert (
+        parse_batch_frames([[["di", 1], ["af.httprm", 1, "-1", 2], "x", [], ["e", 4, None, None, 5]]]) == []
+    )

@@ -60,13 +60,13 @@ def inner_of(data: dict[str, str]) -> list[Any]:
 
 
 def test_generate_request_has_the_documented_shape() -> None:
-    req = generate_request("Hello 😀 \u2028 \"q\" \\ 中文", TOKENS, 154321, model=Model.UNSPECIFIED)
+    req = generate_request('Hello 😀 \u2028 "q" \\ 中文', TOKENS, 154321, model=Model.UNSPECIFIED)
     assert req.path == GENERATE_PATH
     assert set(req.data) == {"at", "f.req"}
     assert req.data["at"] == TOKENS.access_token
     inner = inner_of(req.data)
     assert len(inner) == INNER_SLOTS == 69
-    assert inner[0] == ["Hello 😀 \u2028 \"q\" \\ 中文", 0, None, None, None, None, 0]
+    assert inner[0] == ['Hello 😀 \u2028 "q" \\ 中文', 0, None, None, None, None, 0]
     assert inner[1] == ["en"]
     assert inner[2] == NEW_CHAT
     for index, value in FIXED_SLOTS.items():
@@ -96,13 +96,18 @@ def test_uuid_is_upper_case_and_the_same_in_header_and_slot_59() -> None:
 
 def test_uuid_header_is_byte_exact_as_the_web_app_sends_it() -> None:
     """PROTOCOL.md 3.2: ``["<UUID>",1]``, compact like every other ``-jspb`` header value."""
-    req = generate_request("hi", TOKENS, 1, model=Model.UNSPECIFIED, request_uuid="0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF")
+    req = generate_request(
+        "hi", TOKENS, 1, model=Model.UNSPECIFIED, request_uuid="0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF"
+    )
     assert req.headers[UUID_HEADER] == '["0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF",1]'
     assert inner_of(req.data)[59] == "0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF"
 
 
 def test_files_become_file_data() -> None:
-    files = [("/contrib_service/ttl_1d/1709764705i7wd", "photo.png"), ("/contrib_service/ttl_1d/x2", "a b.txt")]
+    files = [
+        ("/contrib_service/ttl_1d/1709764705i7wd", "photo.png"),
+        ("/contrib_service/ttl_1d/x2", "a b.txt"),
+    ]
     inner = inner_of(generate_request("look", TOKENS, 1, model=Model.UNSPECIFIED, files=files).data)
     assert inner[0][3] == [
         [["/contrib_service/ttl_1d/1709764705i7wd"], "photo.png"],
@@ -117,7 +122,9 @@ def test_chat_metadata_is_sent_back_whole() -> None:
 
 
 def test_gem_and_temporary_slots() -> None:
-    inner = inner_of(generate_request("x", TOKENS, 1, model=Model.UNSPECIFIED, gem_id="gem-123", temporary=True).data)
+    inner = inner_of(
+        generate_request("x", TOKENS, 1, model=Model.UNSPECIFIED, gem_id="gem-123", temporary=True).data
+    )
     assert inner[19] == "gem-123"
     assert inner[45] == 1
     inner = inner_of(generate_request("x", TOKENS, 1, model=Model.UNSPECIFIED, temporary=False).data)

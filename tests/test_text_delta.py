@@ -68,7 +68,9 @@ def frame_for(
     context_token: str | None = None,
     extra_candidates: list[list[Any]] | None = None,
 ) -> list[Any]:
-    cand = with_generated(build_candidate(RCID, text, thoughts=thoughts, done=done, web_images=web), generated or [])
+    cand = with_generated(
+        build_candidate(RCID, text, thoughts=thoughts, done=done, web_images=web), generated or []
+    )
     payload = build_payload(CID, RID, [cand, *(extra_candidates or [])], context_token=context_token)
     return [data_envelope(payload)]
 
@@ -87,7 +89,9 @@ def run(
     chunks: list[StreamChunk] = []
     for i, text in enumerate(texts):
         last = i == len(texts) - 1
-        chunks += feed(asm, frame_for(text, thoughts=thoughts[i] if thoughts else None, done=done_last and last))
+        chunks += feed(
+            asm, frame_for(text, thoughts=thoughts[i] if thoughts else None, done=done_last and last)
+        )
     for frame in tail_frames(0):
         chunks += feed(asm, frame)
     chunks.append(asm.finish())
@@ -176,7 +180,12 @@ def test_plain_growing_snapshots() -> None:
 
 
 def test_escape_flicker_is_never_emitted() -> None:
-    texts = ["This is \\*\\*bo", "This is **bold** and \\_", "This is **bold** and _it_", "This is **bold** and _it_."]
+    texts = [
+        "This is \\*\\*bo",
+        "This is **bold** and \\_",
+        "This is **bold** and _it_",
+        "This is **bold** and _it_.",
+    ]
     chunks, _ = run(texts)
     assert_contracts(chunks, "This is **bold** and _it_.")
     assert all("\\" not in c.delta_text for c in chunks)
@@ -191,7 +200,10 @@ def test_fence_flicker_is_never_emitted() -> None:
     chunks, _ = run(texts)
     assert_contracts(chunks, texts[-1])
     # the temporary closing fence is held back while the block is open
-    assert [c.text for c in chunks[:2]] == ["Code:\n```python\nprint(1)", "Code:\n```python\nprint(1)\nprint(2)"]
+    assert [c.text for c in chunks[:2]] == [
+        "Code:\n```python\nprint(1)",
+        "Code:\n```python\nprint(1)\nprint(2)",
+    ]
 
 
 def test_partial_placeholder_is_never_emitted() -> None:
@@ -372,7 +384,9 @@ def test_ids_only_then_end_is_interrupted() -> None:
 
 WEB_A = RawImage("https://example.com/a.png", title="a", alt="a")
 WEB_B = RawImage("https://example.com/b.png", title="b", alt="b")
-GEN_1 = RawImage("https://lh3.googleusercontent.com/g1", title="[Generated Image 0]", alt="cat", image_id="g1")
+GEN_1 = RawImage(
+    "https://lh3.googleusercontent.com/g1", title="[Generated Image 0]", alt="cat", image_id="g1"
+)
 
 
 def test_each_image_is_new_exactly_once_and_lists_accumulate() -> None:
@@ -499,7 +513,9 @@ def _check_streams(text_stream: tuple[list[str], str], thought_stream: tuple[lis
     # align the two streams: the shorter one repeats its last non-final snapshot
     n = max(len(texts), len(thoughts))
     texts = texts[:-1] + [texts[-2] if len(texts) > 1 else ""] * (n - len(texts)) + texts[-1:]
-    thoughts = thoughts[:-1] + [thoughts[-2] if len(thoughts) > 1 else ""] * (n - len(thoughts)) + thoughts[-1:]
+    thoughts = (
+        thoughts[:-1] + [thoughts[-2] if len(thoughts) > 1 else ""] * (n - len(thoughts)) + thoughts[-1:]
+    )
     if not final_thoughts:
         # an empty final thoughts field reads as "omitted" (the last thoughts stand): no thoughts at all here
         thoughts = [""] * n

@@ -20,6 +20,7 @@ from .framing import dumps
 
 __all__ = [
     "dig",
+    "as_list",
     "CandidateSnapshot",
     "RawImage",
     "Payload",
@@ -57,6 +58,11 @@ def dig(obj: Any, *path: int | str) -> Any:
 
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def as_list(value: Any) -> list[Any]:
+    """``value`` if it is a list, else an empty list (for iterating odd payloads safely)."""
+    return value if type(value) is list else []
 
 
 @dataclass(slots=True)
@@ -123,16 +129,14 @@ Envelope = Payload | StatusCode | EndMarker
 
 def _parse_images(cand: list[Any]) -> tuple[list[RawImage], list[RawImage]]:
     web: list[RawImage] = []
-    for item in dig(cand, 12, 1) or ():
+    for item in as_list(dig(cand, 12, 1)):
         url = _str(dig(item, 0, 0, 0))
         if url:
             alt = _str(dig(item, 0, 4)) or ""
             web.append(RawImage(url, title=alt or "[Image]", alt=alt))
     generated: list[RawImage] = []
-    items = list(dig(cand, 12, 7, 0) or ())
-    edited = dig(cand, 12, 0, "8", 0)
-    if isinstance(edited, list):
-        items.extend(edited)
+    items = list(as_list(dig(cand, 12, 7, 0)))
+    items.extend(as_list(dig(cand, 12, 0, "8", 0)))
     for n, item in enumerate(items):
         url = _str(dig(item, 0, 3, 3))
         if url:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ..models import Model, model_header_value
 from ..types import Candidate, ChatInfo, Gem
-from .payload import CandidateSnapshot, RawImage, dig, parse_payload
+from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
 
@@ -160,11 +160,11 @@ def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
 def parse_account(result: Any) -> AccountInfo:
     """``otAQ7b``: status at ``r[14]``, models at ``r[15]``, flags at ``r[16]``/``r[17]``."""
     status = dig(result, 14)
-    tiers = [t for t in (dig(result, 16) or []) if isinstance(t, int)]
-    caps = [c for c in (dig(result, 17) or []) if isinstance(c, int)]
+    tiers = [t for t in as_list(dig(result, 16)) if isinstance(t, int)]
+    caps = [c for c in as_list(dig(result, 17)) if isinstance(c, int)]
     cap, proto_field = capacity(tiers, caps)
     models: list[Model] = []
-    for item in dig(result, 15) or []:
+    for item in as_list(dig(result, 15)):
         model_id, display = dig(item, 0), dig(item, 1)
         if isinstance(model_id, str) and model_id:
             name = display if isinstance(display, str) and display else model_id
@@ -176,7 +176,7 @@ def parse_account(result: Any) -> AccountInfo:
 def parse_chats(result: Any, *, pinned: bool = False) -> list[ChatInfo]:
     """``MaZiqc``: ``r[2]`` is a list of ``[cid, title, is_pinned, ?, ?, [sec, nanos], ...]``."""
     chats: list[ChatInfo] = []
-    for item in dig(result, 2) or []:
+    for item in as_list(dig(result, 2)):
         cid = dig(item, 0)
         if not isinstance(cid, str):
             continue
@@ -200,7 +200,7 @@ def parse_chat_turns(result: Any) -> list[ChatTurn]:
     from ..types import GeneratedImage, WebImage
 
     turns: list[ChatTurn] = []
-    for turn in dig(result, 0) or []:
+    for turn in as_list(dig(result, 0)):
         rid = dig(turn, 0, 1)
         prompt = dig(turn, 2, 0, 0)
         cands_raw = dig(turn, 3, 0)
@@ -229,7 +229,7 @@ def parse_chat_turns(result: Any) -> list[ChatTurn]:
 
 def find_turn(result: Any, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
     """``hNvQHb``: the raw candidates of turn ``rid`` and whether all are done; ``None`` if absent."""
-    for turn in dig(result, 0) or []:
+    for turn in as_list(dig(result, 0)):
         if dig(turn, 0, 1) == rid:
             cands_raw = dig(turn, 3, 0)
             payload = parse_payload(
@@ -243,7 +243,7 @@ def find_turn(result: Any, rid: str) -> tuple[list[CandidateSnapshot], bool] | N
 def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
     """``CNgdBe``: ``r[2]`` is a list of ``[id, [name, description], [prompt, ...], ...]``."""
     gems: list[Gem] = []
-    for item in dig(result, 2) or []:
+    for item in as_list(dig(result, 2)):
         gem_id = dig(item, 0)
         if not isinstance(gem_id, str):
             continue

@@ -32,42 +32,52 @@ ESCAPE_WINDOW = 32
 
 
 def _volatile_start(raw: str) -> int:
-    """Index where the volatile tail of a non-final snapshot begins."""
+    """Index where the volatile tail of a non-final snapshot begins.
+
+    The rules are applied until none moves the cut, since cutting one tail
+    (say a placeholder) can expose another (say ``&am``) right before it.
+    """
     cut = len(raw)
+    while True:
+        new = _cut_once(raw, cut)
+        if new == cut:
+            return cut
+        cut = new
+
+
+def _cut_once(raw: str, cut: int) -> int:
+    """Apply each volatile-tail rule once to ``raw[:cut]``."""
     if not cut:
         return 0
     tail_from = max(0, cut - ESCAPE_WINDOW)
-    if "\\" in raw[tail_from:]:
-        match = _ESCAPE.search(raw, tail_from)
+    if "\\" in raw[tail_from:cut]:
+        match = _ESCAPE.search(raw, tail_from, cut)
         if match:
             cut = match.start()
     if cut and raw[cut - 1] == "`":
-        match = _FENCE_TAIL.search(raw, 0, cut)
+        match = _FENCE_TAIL.search(raw, max(0, cut - 4), cut)
         if match:
             cut = match.start()
     if "&" in raw[max(0, cut - 34) : cut]:
         match = _ENTITY_TAIL.search(raw, max(0, cut - 34), cut)
         if match:
             cut = match.start()
-    window = raw[max(0, cut - 64) : cut]
-    if "h" in window:
+    if "h" in raw[max(0, cut - 96) : cut]:
         cut = _placeholder_cut(raw, cut)
     return cut
 
 
 def _placeholder_cut(raw: str, cut: int) -> int:
-    """Move ``cut`` before a trailing placeholder, complete or partial."""
-    head = raw[:cut]
-    match = _PLACEHOLDER_TAIL.search(head, max(0, cut - 96))
+    """Move ``cut`` before a trailing placeholder of ``raw[:cut]``, complete or partial."""
+    match = _PLACEHOLDER_TAIL.search(raw, max(0, cut - 96), cut)
     if match:
         return match.start()
     # a partial host: the text ends with a prefix of "http://googleusercontent.com/"
-    start = max(0, cut - len(_PLACEHOLDER_HOST))
-    idx = head.find("h", start)
+    idx = raw.find("h", max(0, cut - len(_PLACEHOLDER_HOST)), cut)
     while idx != -1:
-        if _PLACEHOLDER_HOST.startswith(head[idx:]):
+        if _PLACEHOLDER_HOST.startswith(raw[idx:cut]):
             return idx
-        idx = head.find("h", idx + 1)
+        idx = raw.find("h", idx + 1, cut)
     return cut
 
 
