@@ -217,12 +217,8 @@ class GeminiClient(AccountMixin):
         transport = self._transport
         uploaded: list[tuple[str, str]] = []
 
-        def open_response() -> requests.Response:
-            tokens = transport.tokens()
-            if uploads and not uploaded:
-                for file in uploads:
-                    uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
-            prepared = generate_request(
+        def build(tokens: AppTokens) -> PreparedRequest:
+            return generate_request(
                 prompt,
                 tokens,
                 transport.next_reqid(),
@@ -232,10 +228,14 @@ class GeminiClient(AccountMixin):
                 gem_id=gem_id,
                 temporary=temporary,
             )
-            logger.debug(
-                "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata)
-            )
-            return transport.post(prepared, "StreamGenerate", stream=True, **kwargs)
+
+        def open_response() -> requests.Response:
+            tokens = self._tokens()
+            if uploads and not uploaded:
+                for file in uploads:
+                    uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
+            logger.debug("StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata))
+            return self._post_with_auth_retry(build, "StreamGenerate", stream=True, **kwargs)
 
         options = StreamOptions(
             self.retry_policy, self.stall_timeout, deadline, recover=self._read_turn if recover else None

@@ -17,7 +17,9 @@ from gemini_sync.emulator import Emulator
 TIMEOUT = 60
 
 
-def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "gemini_sync", *args],
         capture_output=True,
@@ -93,7 +95,9 @@ def test_save_images(emu: Emulator, env: dict[str, str], tmp_path: Path) -> None
     assert "saved" in result.stderr
 
 
-@pytest.mark.parametrize("args", [[], ["--chat", "prompt"], ["--model", "no-such-model", "hi"], ["--bogus", "x"]])
+@pytest.mark.parametrize(
+    "args", [[], ["--chat", "prompt"], ["--model", "no-such-model", "hi"], ["--bogus", "x"]]
+)
 def test_usage_errors_exit_2(args: list[str], env: dict[str, str]) -> None:
     result = run(*args, env=env)
     assert result.returncode == 2

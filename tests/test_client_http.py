@@ -263,7 +263,11 @@ def test_chat_carries_metadata_and_a_failed_turn_changes_nothing(rsps: Any, clie
     chat = client.start_chat()
     chat.send_message("first")
     after_first = chat.metadata
-    assert (chat.cid, chat.rid, chat.rcid) == ("c_1111111111111111", "r_2222222222222222", "rc_3333333333333333")
+    assert (chat.cid, chat.rid, chat.rcid) == (
+        "c_1111111111111111",
+        "r_2222222222222222",
+        "rc_3333333333333333",
+    )
     with pytest.raises(errors.UsageLimitExceeded):
         chat.send_message("fails")
     assert chat.metadata == after_first

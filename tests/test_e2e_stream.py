@@ -220,7 +220,9 @@ def test_disconnect_after_content_is_recovered_from_history(emu: Emulator, clien
     assert len(emu.generate_requests) == 1  # never re-sent
 
 
-def test_disconnect_after_content_without_recovery_is_interrupted(emu: Emulator, client: GeminiClient) -> None:
+def test_disconnect_after_content_without_recovery_is_interrupted(
+    emu: Emulator, client: GeminiClient
+) -> None:
     emu.fail_next(disconnect_after_bytes=900)
     received = []
     with pytest.raises(errors.StreamInterrupted) as info:

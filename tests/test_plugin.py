@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-USER_TESTS = '''
+USER_TESTS = """
 from gemini_sync import errors
 
 
@@ -34,7 +34,7 @@ def test_streaming(gemini_client):
 def test_client_talks_only_to_the_emulator(gemini_client, gemini_emulator):
     assert gemini_client.base_url == gemini_emulator.url
     assert gemini_emulator.url.startswith("http://127.0.0.1:")
-'''
+"""
 
 
 def test_fixtures_are_available_to_users(pytester: pytest.Pytester) -> None:

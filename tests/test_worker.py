@@ -187,8 +187,8 @@ class QueueDispatcher:
 
     def _consume(self) -> None:
         while True:
-            self.gate.wait()
             fn = self.queue.get()
+            self.gate.wait()
             if fn is None:
                 return
             try:
