@@ -234,7 +234,9 @@ class GeminiClient(AccountMixin):
             if uploads and not uploaded:
                 for file in uploads:
                     uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
-            logger.debug("StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata))
+            logger.debug(
+                "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata)
+            )
             return self._post_with_auth_retry(build, "StreamGenerate", stream=True, **kwargs)
 
         options = StreamOptions(

@@ -14,6 +14,7 @@ conversation id exists, and a retry would duplicate or splice.
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -60,16 +61,28 @@ class StreamOptions:
     recover_interval: float = C.RECOVER_INTERVAL
 
 
+def _timeout_moved(current: float | None, wanted: float | None) -> bool:
+    """Whether the socket timeout must change (``settimeout`` costs syscalls on every call).
+
+    Kept while the wanted bound stays within 10% below (or 50% above) the
+    current one, so a stall is detected at most 10% late.
+    """
+    if current is None or wanted is None:
+        return current != wanted
+    return current < 0 or wanted < current * 0.9 or wanted > current * 1.5
+
+
 class _Attempt:
     """State of one attempt: its response, decoder and assembler."""
 
-    __slots__ = ("assembler", "decoder", "deferred", "last_frame", "pending", "response")
+    __slots__ = ("assembler", "decoder", "deferred", "last_frame", "pending", "read_timeout", "response")
 
     def __init__(self, saver: Any) -> None:
         self.response: requests.Response | None = None
         self.decoder = FrameDecoder()
         self.assembler = StreamAssembler(saver)
         self.last_frame = time.monotonic()
+        self.read_timeout: float | None = -1.0  # the socket's current timeout (-1: not set yet)
         self.pending: list[StreamChunk] = []
         # an error met after chunks of the same read: raised once those are delivered
         self.deferred: GeminiError | None = None
@@ -242,7 +255,7 @@ class Stream:
         attempt: _Attempt | None = None
         try:
             attempt = call_with_retries(
-                options.policy, options.what, lambda: self._prime(started), allowed=self._may_retry
+                self._retry_policy(), options.what, lambda: self._prime(started), allowed=self._may_retry
             )
             pending, attempt.pending = attempt.pending, []
             yield from pending
@@ -266,6 +279,18 @@ class Stream:
             elif self._attempt is not None and self._attempt.response is not None:
                 self._attempt.response.close()
 
+    def _retry_policy(self) -> RetryPolicy:
+        """The stream's retry policy, its backoff cut short by :meth:`cancel` (unless a custom sleep is set)."""
+        policy = self._options.policy
+        if policy.sleep is not None:
+            return policy
+        policy = copy.copy(policy)
+        policy.sleep = self._backoff
+        return policy
+
+    def _backoff(self, seconds: float) -> None:
+        self._cancelled.wait(seconds)  # the next attempt then raises Cancelled at once
+
     def _may_retry(self) -> bool:
         attempt = self._attempt
         if self._cancelled.is_set() or self._closed:
@@ -278,7 +303,11 @@ class Stream:
             self._attempt.response.close()
         attempt = self._attempt = _Attempt(self._saver)
         self._check_cancel()
-        response = self._open_response()
+        try:
+            response = self._open_response()
+        except BaseException:
+            self._check_cancel()  # cancelled while connecting: that, not the I/O error, is the outcome
+            raise
         attempt.response = response
         if self._cancelled.is_set() or self._closed:
             abort_response(response)
@@ -316,7 +345,9 @@ class Stream:
             if left <= 0:
                 raise TimeoutError(f"the stream exceeded its deadline of {options.deadline:g}s")
             timeout = left if timeout is None else min(timeout, left)
-        set_read_timeout(response, timeout)
+        if _timeout_moved(attempt.read_timeout, timeout):
+            set_read_timeout(response, timeout)
+            attempt.read_timeout = timeout
         try:
             data = response.raw.read1(C.READ_CHUNK_SIZE)
         except Exception as exc:

@@ -29,6 +29,14 @@ _TEXT_PREVIEW = 40
 _HIDDEN = config(exclude=lambda _value: True)
 
 
+def _decode_images(items: list[Any]) -> list[Any]:
+    """Decode a mixed list of images: an item with an ``image_id`` is a generated image."""
+    return [
+        (GeneratedImage if "image_id" in item else WebImage).from_dict(item) if isinstance(item, dict) else item
+        for item in items
+    ]
+
+
 class _ImageSaver(Protocol):
     def save_image(
         self,
@@ -173,7 +181,7 @@ class StreamChunk(DataClassJsonMixin):
     delta_thoughts: str = ""
     web_images: list[WebImage] = field(default_factory=list)
     generated_images: list[GeneratedImage] = field(default_factory=list)
-    new_images: list[WebImage] = field(default_factory=list)
+    new_images: list[WebImage] = field(default_factory=list, metadata=config(decoder=_decode_images))
     metadata: list[Any] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     is_final: bool = False

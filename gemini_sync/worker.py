@@ -159,7 +159,7 @@ class StreamWorker:
         except BaseException as exc:  # noqa: BLE001 - a broken dispatcher must not hang result()
             logger.debug("dispatch failed: %r", exc)
             self._fail_callback(exc)
-            if fn is self._finish:
+            if fn == self._finish:  # bound methods: equal, never identical
                 self._finish(None, exc)
 
     def _fail_callback(self, exc: BaseException) -> None:
@@ -192,8 +192,10 @@ class StreamWorker:
             self._dispatch_thread = threading.get_ident()
         if self._callback_error is not None:
             error, output = self._callback_error, None
-        elif error is None and output is None:
-            error = Cancelled("the stream was cancelled")
+        elif error is None and (output is None or self._stream.cancelled):
+            # cancelled before the end was delivered (with dispatch the reader may have finished
+            # long before): later deltas were dropped, so the output must not be reported as done
+            error, output = Cancelled("the stream was cancelled", partial=output), None
         try:
             if error is None:
                 assert output is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -87,10 +87,10 @@ def test_faults_match_prompts_and_rpc_ids(emu: Emulator, browser: Browser) -> No
 
 def test_stall_then_continue(emu: Emulator, browser: Browser) -> None:
     emu.fail_next(stall=0.3, after_frames=2)
+    started = time.monotonic()
     reply = browser.generate("hi")
+    assert time.monotonic() - started >= 0.3
     assert reply.final.done and reply.error is None
-    gaps = [later - earlier for earlier, later in itertools.pairwise(reply.read_times)]
-    assert max(gaps) >= 0.25
 
 
 def test_disconnect_after_exact_byte_count(emu: Emulator, browser: Browser) -> None:

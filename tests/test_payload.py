@@ -477,6 +477,15 @@ def test_build_payload_round_trips_through_parse_frame(
     assert snap.generated_images == gen
 
 
+def test_build_candidate_puts_generated_images_at_cand_12_7_0() -> None:
+    """PROTOCOL.md 5: the list of generated images is ``cand[12][7][0]``, each URL at ``[0][3][3]``."""
+    image = RawImage("https://x/g0", title="[Generated Image 0]", alt="a", image_id="gid0")
+    cand = build_candidate("rc_1", "x", generated_images=[image])
+    assert dig(cand, 12, 7, 0, 0, 0, 3, 3) == "https://x/g0"
+    assert dig(cand, 12, 7, 0, 0, 1, 0) == "gid0"
+    assert only_candidate(cand).generated_images == [image]
+
+
 def test_build_candidate_without_images_has_no_media_slot() -> None:
     cand = build_candidate("rc_1", "x")
     assert cand[12] is None and cand[37] is None

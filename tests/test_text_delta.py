@@ -13,6 +13,7 @@ What a user relies on (DESIGN.md, "Contracts every part keeps"):
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -77,8 +78,6 @@ def frame_for(
 
 def feed(asm: StreamAssembler, frame: list[Any]) -> list[StreamChunk]:
     """Feed one frame as it would come off the wire (JSON round trip, parse_frame)."""
-    import json
-
     return asm.feed(parse_frame(json.loads(dumps(frame))))
 
 

@@ -242,7 +242,7 @@ class StreamAssembler:
             web_images=self._web,
             generated_images=self._generated,
             new_images=new_images,
-            metadata=self._meta,
+            metadata=list(self._meta),
             candidates=[c.public() for c in self._ordered()] if len(self._cands) > 1 else [chosen.public()],
             is_final=False,
         )

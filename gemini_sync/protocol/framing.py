@@ -29,8 +29,8 @@ __all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_b
 
 XSSI_PREFIX = ")]}'"
 _WS = re.compile(r"[ \t\r\n]*")
-_LENGTH_LINE = re.compile(rf"(\d{{1,{MAX_LENGTH_DIGITS}}})\n")
-_DIGITS = re.compile(r"\d*")
+_LENGTH_LINE = re.compile(rf"([0-9]{{1,{MAX_LENGTH_DIGITS}}})\n")
+_DIGITS = re.compile(r"[0-9]*")
 _PREVIEW = 60
 
 
@@ -178,7 +178,7 @@ class FrameDecoder:
                     continue
                 if XSSI_PREFIX.startswith(buf[pos:]):
                     break  # a prefix of the prefix: wait
-                if not buf[pos].isdigit():
+                if buf[pos] not in "0123456789":
                     raise self._garbage(buf, pos)
                 self._prefix_done = True  # tolerate a body without the prefix
             match = _LENGTH_LINE.match(buf, pos)
@@ -220,21 +220,22 @@ class FrameDecoder:
             step_end = min(end + left, size)
             if step_end == end:
                 return -((left + 1) >> 1)
-            segment = buf[end:step_end]
-            wide = _astral(segment)
-            if not wide:
-                left -= step_end - end
+            count = step_end - end
+            wide = _astral(buf[end:step_end])
+            if count + wide <= left:
+                left -= count + wide
                 end = step_end
                 continue
-            # take only as many characters as surely fit: n chars hold <= n + wide units
-            safe = (step_end - end) - wide
-            if safe <= 0:
-                char_units = 2 if ord(buf[end]) > 0xFFFF else 1
-                if char_units > left:
+            # too many units: keep the first count - wide characters, which surely fit;
+            # their wide characters are those of the segment minus those of the dropped tail
+            safe = count - wide
+            if safe > 0:
+                left -= safe + wide - _astral(buf[end + safe : step_end])
+            else:  # every character of the segment is wide: take one if it fits
+                if left < 2:
                     raise ProtocolError("frame length ends inside a character (length is off by one unit)")
                 safe = 1
-            segment = buf[end : end + safe]
-            left -= safe + _astral(segment)
+                left -= 2
             end += safe
         return end
 

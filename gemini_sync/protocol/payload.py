@@ -264,8 +264,7 @@ def build_candidate(
             media[1] = [[[[img.url], None, None, None, img.alt]] for img in web_images]
         if generated_images:
             media[7] = [
-                [[None, None, None, [None, None, img.alt, img.url]], [img.image_id or ""]]
-                for img in generated_images
+                [[[None, None, None, [None, None, img.alt, img.url]], [img.image_id or ""]] for img in generated_images]
             ]
         cand[12] = media
     if thoughts is not None:

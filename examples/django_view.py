@@ -1,0 +1,117 @@
+"""Django in one file: a StreamingHttpResponse fed by ``client.stream(...)``.
+
+Run it against the bundled emulator (no account needed)::
+
+    GEMINI_EMULATOR=1 python examples/django_view.py runserver 8000
+
+then ``curl -N 'http://127.0.0.1:8000/stream?prompt=hello'`` (the text arrives as
+it is generated) or ``curl 'http://127.0.0.1:8000/answer?prompt=hello'`` (JSON).
+``GEMINI_BASE_URL=http://127.0.0.1:8765`` points it at a running emulator;
+with neither variable it talks to gemini.google.com with your cookies.
+
+In a real project the views and ``get_client()`` go in an app's ``views.py``;
+the client is created once per process, on first use, and shared by every
+request thread. ``StreamingHttpResponse`` closes its iterator when the
+response is closed (the client went away, or it is done), which closes the
+generator and, through its ``with stream:`` block, the upstream connection.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+
+import django
+from django.conf import settings
+
+if not settings.configured:
+    settings.configure(
+        DEBUG=False,
+        SECRET_KEY="only-for-this-example",
+        ROOT_URLCONF=__name__,
+        ALLOWED_HOSTS=["127.0.0.1", "localhost", "testserver"],
+        INSTALLED_APPS=[],
+        MIDDLEWARE=[],
+        USE_TZ=True,
+    )
+    django.setup()
+
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse  # noqa: E402
+from django.urls import path  # noqa: E402
+from example_client import make_client  # noqa: E402
+
+from gemini_sync import GeminiClient, errors  # noqa: E402
+
+_client: GeminiClient | None = None
+_client_lock = threading.Lock()
+
+
+def get_client() -> GeminiClient:
+    """The process's one client, made on first use (see ``example_client.make_client``)."""
+    global _client
+    with _client_lock:
+        if _client is None:
+            _client = make_client()
+        return _client
+
+
+def close_client() -> None:
+    """Close the shared client (a new one is made on next use)."""
+    global _client
+    with _client_lock:
+        client, _client = _client, None
+    if client is not None:
+        client.close()
+
+
+def _prompt(request: HttpRequest) -> str:
+    return request.GET.get("prompt", "").strip()
+
+
+def stream_view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """``GET /stream?prompt=...``: the answer as plain text, streamed as it is generated."""
+    prompt = _prompt(request)
+    if not prompt:
+        return HttpResponse("give a prompt: /stream?prompt=...\n", status=400, content_type="text/plain")
+    stream = get_client().stream(prompt)  # lazy: nothing is sent until Django iterates
+
+    def body() -> Iterator[str]:
+        with stream:  # every way out closes the upstream connection
+            try:
+                for chunk in stream:
+                    if chunk.delta_text:
+                        yield chunk.delta_text
+            except errors.GeminiError as exc:  # headers are gone already: say it in the body
+                yield f"\n[error: {exc.__class__.__name__}: {exc}]\n"
+
+    response = StreamingHttpResponse(body(), content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # ask nginx not to buffer
+    return response
+
+
+def answer_view(request: HttpRequest) -> JsonResponse:
+    """``GET /answer?prompt=...``: the whole answer as JSON, with an HTTP status for errors."""
+    prompt = _prompt(request)
+    if not prompt:
+        return JsonResponse({"error": "give a prompt: /answer?prompt=..."}, status=400)
+    try:
+        output = get_client().generate_content(prompt)
+    except errors.UsageLimitExceeded as exc:
+        return JsonResponse({"error": str(exc), "type": "UsageLimitExceeded"}, status=429)
+    except errors.GeminiError as exc:
+        return JsonResponse({"error": str(exc), "type": exc.__class__.__name__}, status=502)
+    return JsonResponse({"text": output.text, "thoughts": output.thoughts, "cid": output.cid})
+
+
+urlpatterns = [
+    path("stream", stream_view),
+    path("answer", answer_view),
+]
+
+
+if __name__ == "__main__":
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
