@@ -11,8 +11,23 @@ from typing import Any
 
 LONG_PROMPT = "bench: long answer"
 _WORDS = [
-    "stream", "frame", "snapshot", "delta", "naïve", "café", "日本語", "テキスト", "😀", "🚀",
-    "Grüße", "ünïcödé", "λόγος", "данные", "```", "**bold**", "\\n",
+    "stream",
+    "frame",
+    "snapshot",
+    "delta",
+    "naïve",
+    "café",
+    "日本語",
+    "テキスト",
+    "😀",
+    "🚀",
+    "Grüße",
+    "ünïcödé",
+    "λόγος",
+    "данные",
+    "```",
+    "**bold**",
+    "\\n",
 ]
 
 
@@ -88,7 +103,10 @@ def print_table(title: str, header: Sequence[str], rows: Sequence[Sequence[Any]]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     print(f"\n{title}")
     for n, row in enumerate(cells):
-        print("  " + "  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row)))
+        print(
+            "  "
+            + "  ".join(cell.rjust(widths[i]) if i else cell.ljust(widths[i]) for i, cell in enumerate(row))
+        )
         if n == 0:
             print("  " + "  ".join("-" * w for w in widths))
 

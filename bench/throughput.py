@@ -8,8 +8,11 @@ encoders, is served on loopback as fast as possible from a child process
 (``bench/_bodyserver.py``: the point is the client's cost, so the server must
 cost nothing). Compared, best of ``--runs``:
 
-(a) floor: a plain ``requests`` stream read, length-splitting, ``json.loads`` of
-    each frame and of its inner payload, nothing else;
+(a) floor: a plain ``requests`` stream read, length-splitting (in UTF-16, where
+    a length is a byte count), ``json.loads`` of each frame and of its inner
+    payload, nothing else;
+(a') lower bound, not a correct reader: frames found by JSON syntax with the
+    declared lengths ignored, so the cost of counting UTF-16 units is left out;
 (b) gemini_sync: iterating ``client.stream()`` to the end;
 (c) gemini-webapi (the async client), when installed: its own StreamGenerate
     parser pointed at the same emulator by rewriting its endpoint constants
@@ -19,6 +22,7 @@ cost nothing). Compared, best of ``--runs``:
 from __future__ import annotations
 
 import argparse
+import codecs
 import json
 import sys
 import time
@@ -37,41 +41,81 @@ from gemini_sync.models import Model  # noqa: E402
 
 
 def floor(emu: EmulatorProcess) -> tuple[int, int]:
-    """Frames and bytes read by the simplest correct reader."""
-    session = requests.Session()
-    session.cookies.update(emu.cookies)
-    tokens = scrape_tokens(session.get(emu.url + "/app", timeout=10).text)
-    assert tokens is not None
-    prepared = generate_request(LONG_PROMPT, tokens, 1, model=Model.UNSPECIFIED)
-    response = session.post(
-        emu.url + prepared.path, params=prepared.params, headers=prepared.headers, data=prepared.data,
-        stream=True, timeout=30,
-    )
-    decoder = json.JSONDecoder()
-    buf = ""
+    """Frames and bytes read by the simplest correct length-splitting reader.
+
+    Lengths count UTF-16 units, so the floor works in UTF-16: each network block
+    is decoded from UTF-8 (incrementally) and re-encoded to UTF-16-LE, where a
+    frame of ``L`` units is exactly ``2 * L`` bytes; each frame is decoded back
+    and parsed with ``json.loads``, and so is its inner payload. Nothing else.
+    """
+    response = _post(emu)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    buf = bytearray()
     pos = 0
     frames = 0
     total = 0
-    pending = b""
-    for block in response.iter_content(chunk_size=None):
+    started = False
+    while True:
+        block = response.raw.read1(65536)
+        if not block:
+            break
         total += len(block)
-        pending += block
-        try:
-            buf += pending.decode("utf-8")
-            pending = b""
-        except UnicodeDecodeError:
-            continue
-        if pos == 0 and buf.startswith(")]}'"):
-            pos = 4
+        buf += utf8.decode(block).encode("utf-16-le")
+        if not started:
+            if len(buf) < 12:
+                continue
+            pos = 12  # ")]}'\n\n" is 6 units
+            started = True
         while True:
-            newline = buf.find("\n", pos)
-            while newline == pos or (newline != -1 and not buf[pos:newline].strip()):
+            newline = buf.find(b"\n\x00", pos)
+            if newline == -1:
+                break
+            digits = buf[pos:newline].decode("utf-16-le").strip()
+            if not digits:
+                pos = newline + 2
+                continue
+            end = newline + 2 * int(digits)
+            if end > len(buf):
+                break
+            frame = json.loads(buf[newline:end].decode("utf-16-le"))
+            for env in frame:
+                if env[0] == "wrb.fr" and isinstance(env[2], str):
+                    json.loads(env[2])
+            frames += 1
+            pos = end
+        del buf[:pos]
+        pos = 0
+    return frames, total
+
+
+def lower_bound(emu: EmulatorProcess) -> tuple[int, int]:
+    """Not a correct reader: frames delimited by JSON syntax, declared lengths ignored.
+
+    It shows the cost of reading and parsing alone (what is left when length
+    checking is free), as a stricter yardstick than the floor.
+    """
+    response = _post(emu)
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    decoder = json.JSONDecoder()
+    text = ""
+    frames = 0
+    total = 0
+    while True:
+        block = response.raw.read1(65536)
+        if not block:
+            break
+        total += len(block)
+        text += utf8.decode(block)
+        pos = 6 if text.startswith(")]}'") else 0
+        while True:
+            newline = text.find("\n", pos)
+            while newline != -1 and not text[pos:newline].strip():
                 pos = newline + 1
-                newline = buf.find("\n", pos)
+                newline = text.find("\n", pos)
             if newline == -1:
                 break
             try:
-                frame, end = decoder.raw_decode(buf, newline + 1)
+                frame, end = decoder.raw_decode(text, newline + 1)
             except ValueError:
                 break  # incomplete: wait for more
             for env in frame:
@@ -79,9 +123,24 @@ def floor(emu: EmulatorProcess) -> tuple[int, int]:
                     json.loads(env[2])
             frames += 1
             pos = end
-        buf = buf[pos:]
-        pos = 0
+        text = text[pos:]
     return frames, total
+
+
+def _post(emu: EmulatorProcess) -> requests.Response:
+    session = requests.Session()
+    session.cookies.update(emu.cookies)
+    tokens = scrape_tokens(session.get(emu.url + "/app", timeout=10).text)
+    assert tokens is not None
+    prepared = generate_request(LONG_PROMPT, tokens, 1, model=Model.UNSPECIFIED)
+    return session.post(
+        emu.url + prepared.path,
+        params=prepared.params,
+        headers=prepared.headers,
+        data=prepared.data,
+        stream=True,
+        timeout=30,
+    )
 
 
 def ours(client: GeminiClient) -> tuple[int, int]:
@@ -122,11 +181,20 @@ def main() -> None:
         best(lambda: floor(emu), 1)  # warm up both paths
         best(lambda: ours(client), 1)
         t_floor, (frames, body) = best(lambda: floor(emu), args.runs)
+        t_lower, (lower_frames, _) = best(lambda: lower_bound(emu), args.runs)
         t_ours, (chunks, _) = best(lambda: ours(client), args.runs)
+        assert lower_frames == frames
         client.close()
     mb = body / 1e6
     rows = [
         ["(a) floor: requests + split + json.loads", t_floor * 1000, frames / t_floor, mb / t_floor, 1.0],
+        [
+            "(a') lower bound: lengths ignored",
+            t_lower * 1000,
+            frames / t_lower,
+            mb / t_lower,
+            t_lower / t_floor,
+        ],
         ["(b) gemini_sync client.stream()", t_ours * 1000, frames / t_ours, mb / t_ours, t_ours / t_floor],
     ]
     results = {
@@ -136,7 +204,9 @@ def main() -> None:
         "final_text_chars": len(snapshots[-1]),
         "floor_s": t_floor,
         "gemini_sync_s": t_ours,
+        "lower_bound_s": t_lower,
         "ratio_b_over_a": t_ours / t_floor,
+        "ratio_b_over_lower_bound": t_ours / t_lower,
     }
     if args.json:
         emit_json("throughput", results)

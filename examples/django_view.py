@@ -37,11 +37,11 @@ if not settings.configured:
     )
     django.setup()
 
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse  # noqa: E402
-from django.urls import path  # noqa: E402
-from example_client import make_client  # noqa: E402
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.urls import path
+from example_client import make_client
 
-from gemini_sync import GeminiClient, errors  # noqa: E402
+from gemini_sync import GeminiClient, errors
 
 _client: GeminiClient | None = None
 _client_lock = threading.Lock()

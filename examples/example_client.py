@@ -55,7 +55,9 @@ def make_client(
             "__Secure-1PSID": os.environ.get("GEMINI_SECURE_1PSID") or Emulator.PSID,
             "__Secure-1PSIDTS": os.environ.get("GEMINI_SECURE_1PSIDTS") or Emulator.PSIDTS,
         }
-        return GeminiClient(cookies=cookies, base_url=base_url, auto_refresh=False, cookie_cache=False, **options)
+        return GeminiClient(
+            cookies=cookies, base_url=base_url, auto_refresh=False, cookie_cache=False, **options
+        )
     if wants_emulator(emulator):
         emu = Emulator(pace=pace).start()
         atexit.register(emu.stop)

@@ -38,7 +38,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("prompt", nargs="?", default="Tell me about the emulator", help="what to ask")
     parser.add_argument("--model", default=None, help="e.g. gemini-3-flash-thinking (shows thoughts)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--base-url", help="a running emulator, e.g. http://127.0.0.1:8765 (or GEMINI_BASE_URL)")
+    where.add_argument(
+        "--base-url", help="a running emulator, e.g. http://127.0.0.1:8765 (or GEMINI_BASE_URL)"
+    )
     where.add_argument("--real", action="store_true", help="gemini.google.com with your cookies")
     parser.add_argument(
         "--simulate",
@@ -110,7 +112,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         with Emulator(pace=0.01) as emu:
             if args.simulate == "usage-limit":
                 emu.fail_next(code=1037, after_frames=3)  # after some text: the partial answer is kept
-            with GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False) as c:
+            with GeminiClient(
+                cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False
+            ) as c:
                 if args.simulate == "logged-out":
                     emu.expire_cookies()  # the cookies we hold are signed out now
                 return stream_answer(c, args.prompt, args.model)

@@ -96,8 +96,12 @@ class AccountMixin:
         prompt: str | None = None,
         description: str | None = None,
     ) -> Gem:
-        """Change a gem's name, prompt or description; returns the updated gem."""
-        current = gem if isinstance(gem, Gem) else Gem(gem)
+        """Change a gem's name, prompt or description; returns the updated gem.
+
+        Fields not given keep their current values (for a gem given by id, read
+        from :meth:`list_gems`).
+        """
+        current = gem if isinstance(gem, Gem) else self._find_gem(gem)
         if current.predefined:
             raise ValueError("built-in gems cannot be changed")
         updated = Gem(
@@ -114,8 +118,18 @@ class AccountMixin:
         )
         return updated
 
+    def _find_gem(self, gem_id: str) -> Gem:
+        if not isinstance(gem_id, str) or not gem_id:
+            raise ValueError("gem must be a Gem or a gem id")
+        for found in self.list_gems(include_hidden=True):
+            if found.id == gem_id:
+                return found
+        raise ValueError(f"no gem with id {gem_id!r}")
+
     def delete_gem(self, gem: Gem | str) -> None:
         """Delete one of the user's gems."""
+        if isinstance(gem, Gem) and gem.predefined:
+            raise ValueError("built-in gems cannot be deleted")
         gem_id = gem.id if isinstance(gem, Gem) else gem
         if not gem_id:
             raise ValueError("gem must be a Gem or a gem id")

@@ -26,13 +26,16 @@ __all__ = [
 ]
 
 _TEXT_PREVIEW = 40
-_HIDDEN = config(exclude=lambda _value: True)
+# the encoder makes dataclasses-json skip its deep copy of the value (a client holds locks)
+_HIDDEN = config(encoder=lambda _value: None, exclude=lambda _value: True)
 
 
 def _decode_images(items: list[Any]) -> list[Any]:
     """Decode a mixed list of images: an item with an ``image_id`` is a generated image."""
     return [
-        (GeneratedImage if "image_id" in item else WebImage).from_dict(item) if isinstance(item, dict) else item
+        (GeneratedImage if "image_id" in item else WebImage).from_dict(item)
+        if isinstance(item, dict)
+        else item
         for item in items
     ]
 

@@ -8,6 +8,7 @@ what it gives back, and what the emulator's state says happened.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import pathlib
@@ -46,6 +47,7 @@ def _client(emu: Emulator) -> GeminiClient:
         base_url=emu.url,
         auto_refresh=False,
         cookie_cache=False,
+        timeout=5,
         stall_timeout=5,
         retry=RetryPolicy(2, initial=0.01, maximum=0.02),
     )
@@ -64,7 +66,9 @@ def _long_text(words: int = 120) -> str:
 # --- multi-turn chats ---------------------------------------------------------
 
 
-def test_second_turn_carries_the_first_turns_ids_and_context_token(emu: Emulator, client: GeminiClient) -> None:
+def test_second_turn_carries_the_first_turns_ids_and_context_token(
+    emu: Emulator, client: GeminiClient
+) -> None:
     chat = client.start_chat()
     assert chat.metadata == EMPTY_CHAT and chat.cid == chat.rid == chat.rcid == ""
 
@@ -127,7 +131,9 @@ def _fail_by_http_500(emu: Emulator, chat: Any) -> type[BaseException]:
     with pytest.raises(errors.APIError) as info:
         chat.send_message("this turn fails")
     assert info.value.status_code == 500
-    assert len([r for r in emu.generate_requests if r.prompt == "this turn fails"]) == 3  # retried, then gave up
+    assert (
+        len([r for r in emu.generate_requests if r.prompt == "this turn fails"]) == 3
+    )  # retried, then gave up
     return errors.APIError
 
 
@@ -189,7 +195,10 @@ def test_resume_from_saved_metadata_continues_the_same_conversation(emu: Emulato
     assert emu.generate_requests[-1].inner[2] == saved
     assert output.cid == saved[0] and "turn 2" in output.text
     conv = emu.conversation(saved[0])
-    assert conv is not None and [t.prompt for t in conv.turns] == ["remember the number 42", "what was the number?"]
+    assert conv is not None and [t.prompt for t in conv.turns] == [
+        "remember the number 42",
+        "what was the number?",
+    ]
     assert len(emu.conversations) == 1
 
 
@@ -370,12 +379,12 @@ def test_each_kind_of_file_input_is_uploaded_and_attached(
     finally:
         if hasattr(item, "close"):
             item.close()
-    (record, filename, body), = _uploads(emu)
+    ((record, filename, body),) = _uploads(emu)
     assert record.headers["Push-ID"] == emu.tokens.push_id
     assert record.headers["X-Tenant-Id"] == "bard-storage"
     assert filename is not None and re.fullmatch(name_pattern, filename)
     assert body == data
-    (identifier, upload), = emu.uploads.items()
+    ((identifier, upload),) = emu.uploads.items()
     assert upload.data == data and upload.filename == filename
     generate = emu.generate_requests[-1]
     assert generate.inner[0][3] == [[[identifier], filename]]
@@ -401,8 +410,10 @@ def test_files_in_a_chat_turn(emu: Emulator, client: GeminiClient) -> None:
     assert emu.generate_requests[-1].inner[0][3][0][1] == "note.md"
 
 
-def test_a_missing_file_fails_before_any_request(emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path) -> None:
-    with pytest.raises(FileNotFoundError, match="nope.txt"):
+def test_a_missing_file_fails_before_any_request(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
+    with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         client.stream("hi", files=[("ok.txt", b"fine"), tmp_path / "nope.txt"])
     with pytest.raises(FileNotFoundError):
         client.start_chat().send_message("hi", files=[str(tmp_path / "nope.txt")])
@@ -470,7 +481,9 @@ def test_a_large_file_is_streamed_from_disk(emu: Emulator, tmp_path: pathlib.Pat
 
 def test_a_file_object_is_read_in_blocks(emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path) -> None:
     class Recording(io.BytesIO):
-        sizes: list[int] = []
+        def __init__(self, data: bytes) -> None:
+            super().__init__(data)
+            self.sizes: list[int] = []
 
         def read(self, size: int | None = -1) -> bytes:
             data = super().read(size)
@@ -483,6 +496,39 @@ def test_a_file_object_is_read_in_blocks(emu: Emulator, client: GeminiClient, tm
     assert max(source.sizes) <= 1024 * 1024 and sum(source.sizes) == len(payload)
     (upload,) = emu.uploads.values()
     assert upload.data == payload
+
+
+def test_unusual_file_names_reach_the_service_intact(emu: Emulator, client: GeminiClient) -> None:
+    name = 'résumé "final" 日本.txt'
+    client.generate_content("odd names", files=[(name, b"cv"), ("empty.txt", b"")])
+    assert [filename for _record, filename, _data in _uploads(emu)] == [name, "empty.txt"]
+    assert [n for _ids, n in emu.generate_requests[-1].inner[0][3]] == [name, "empty.txt"]
+    assert sorted(u.size for u in emu.uploads.values()) == [0, 2]
+
+
+def test_an_upload_retried_after_a_failure_sends_the_whole_file_again(
+    emu: Emulator, client: GeminiClient
+) -> None:
+    emu.fail_next(path=UPLOAD_PATH, status=500)  # the emulator reads the whole body, then fails
+    source = io.BytesIO(b"header|" + b"x" * 5000)
+    source.seek(len(b"header|"))  # uploads start where the file object stands
+    client.generate_content("retry the upload", files=[("data.bin", source)])
+    statuses = [r.status for r in emu.requests_to(UPLOAD_PATH)]
+    assert statuses == [500, 200]
+    (upload,) = emu.uploads.values()
+    assert upload.data == b"x" * 5000
+    assert emu.generate_requests[-1].inner[0][3] == [[[upload.identifier], "data.bin"]]
+
+
+def test_a_failed_second_upload_is_retried_and_every_file_is_attached(
+    emu: Emulator, client: GeminiClient
+) -> None:
+    uploads_seen = itertools.count()
+    emu.fail_next(path=UPLOAD_PATH, status=500, match=lambda _key: next(uploads_seen) == 1)
+    output = client.generate_content("two files", files=[("a.txt", b"first"), ("b.txt", b"second")])
+    attached = emu.generate_requests[-1].inner[0][3]
+    assert [name for _ids, name in attached] == ["a.txt", "b.txt"]  # no file silently dropped
+    assert "b.txt (6 bytes" in output.text
 
 
 # --- images --------------------------------------------------------------------------
@@ -509,7 +555,9 @@ def _check_new_images(chunks: list[StreamChunk]) -> None:
     assert len(seen) == len(set(seen))
 
 
-def test_generated_image_arrives_once_and_placeholder_is_stripped(emu: Emulator, client: GeminiClient) -> None:
+def test_generated_image_arrives_once_and_placeholder_is_stripped(
+    emu: Emulator, client: GeminiClient
+) -> None:
     stream = client.stream("Generate an image of a red fox")
     chunks = list(stream)
     output = stream.collect()
@@ -545,7 +593,9 @@ def test_scripted_web_and_generated_images_together(emu: Emulator, client: Gemin
     assert seen == output.images  # on_image: each image once
 
 
-def test_image_save_writes_the_served_png(emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path) -> None:
+def test_image_save_writes_the_served_png(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
     output = client.generate_content("Generate an image of a cat")
     (image,) = output.generated_images
     written = image.save(tmp_path)
@@ -580,7 +630,9 @@ def test_image_save_refuses_names_that_leave_the_directory(
     assert {r.path for r in emu.requests} == before  # refused before any download
 
 
-def test_image_save_never_overwrites_unless_asked(emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path) -> None:
+def test_image_save_never_overwrites_unless_asked(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
     image = client.generate_content("Generate an image of a cat").generated_images[0]
     existing = tmp_path / "cat.png"
     existing.write_bytes(b"precious")
@@ -593,7 +645,9 @@ def test_image_save_never_overwrites_unless_asked(emu: Emulator, client: GeminiC
     assert existing.read_bytes() == _served(emu, image.url)
 
 
-def test_full_size_fetches_the_larger_rendition(emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path) -> None:
+def test_full_size_fetches_the_larger_rendition(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
     image = client.generate_content("Generate an image of a cat").generated_images[0]
     small = image.save(tmp_path, filename="small.png")
     large = image.save(tmp_path, filename="large.png", full_size=True)
@@ -603,6 +657,29 @@ def test_full_size_fetches_the_larger_rendition(emu: Emulator, client: GeminiCli
     assert image_requests[-1].endswith("=s2048-rj") and "=" not in image_requests[-2]
 
 
+def test_a_missing_image_is_an_error_and_writes_nothing(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
+    gone = WebImage(emu.url + "/images/0000000000000000.png", "gone", "gone")
+    with pytest.raises(errors.APIError) as info:
+        client.save_image(gone, tmp_path, "gone.png")
+    assert info.value.status_code == 404
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cookies_are_not_sent_to_other_image_hosts(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
+    image = client.generate_content("picture of owls").web_images[0]
+    assert image.url.startswith("http://127.0.0.1:")
+    image.save(tmp_path, "service.png")
+    elsewhere = WebImage(image.url.replace("127.0.0.1", "localhost"), image.title, image.alt)
+    client.save_image(elsewhere, tmp_path, "elsewhere.png")
+    own_host, other_host = [r for r in emu.requests if r.path.startswith("/images/")]
+    assert own_host.cookies.get("__Secure-1PSID") == emu.cookies["__Secure-1PSID"]
+    assert other_host.cookies == {}  # a host that is not the service's gets no cookies
+
+
 def test_a_deserialised_image_needs_the_client_to_save(
     emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
 ) -> None:
@@ -610,7 +687,7 @@ def test_a_deserialised_image_needs_the_client_to_save(
     restored = ModelOutput.from_json(output.to_json())
     (image,) = restored.generated_images
     assert isinstance(image, GeneratedImage) and image == output.generated_images[0]
-    with pytest.raises(errors.GeminiError, match="client.save_image"):
+    with pytest.raises(errors.GeminiError, match=r"client\.save_image"):
         image.save(tmp_path)
     assert list(tmp_path.iterdir()) == []
     written = client.save_image(image, tmp_path, "restored")

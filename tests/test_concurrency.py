@@ -44,7 +44,7 @@ def client(emu: Emulator) -> Iterator[GeminiClient]:
 
 
 def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:
-    """Run ``target(i)`` on ``count`` threads released together; return results in order, re-raising failures."""
+    """Run ``target(i)`` on ``count`` threads released at once; results in order, failures re-raised."""
     barrier = threading.Barrier(count)
     results: list[Any] = [None] * count
     failures: list[BaseException] = []

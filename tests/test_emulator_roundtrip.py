@@ -16,12 +16,13 @@ import threading
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gemini_sync.emulator.wire import BodyWriter, candidate, framed_body
+from gemini_sync.emulator.wire import BodyWriter, framed_body
 from gemini_sync.protocol.framing import FrameDecoder, encode_body
 from gemini_sync.protocol.payload import (
     EndMarker,
     Payload,
     RawImage,
+    build_candidate,
     build_payload,
     data_envelope,
     parse_frame,
@@ -41,7 +42,7 @@ def _frames(snapshots: list[str], thoughts: list[str]) -> list[list[object]]:
     frames: list[list[object]] = [[data_envelope(build_payload("c_1", "r_1", None))]]
     for index, text in enumerate(snapshots):
         thought = thoughts[index % len(thoughts)] if thoughts else None
-        cand = candidate("rc_1", text, thoughts=thought, done=index == last)
+        cand = build_candidate("rc_1", text, thoughts=thought, done=index == last)
         token = "ctx" if index == last else None
         frames.append([data_envelope(build_payload("c_1", "r_1", [cand], context_token=token))])
     return frames
@@ -108,7 +109,7 @@ def test_body_writer_chunks_decode_back(snapshots: list[str], chunk_size: int, a
         writer.write(")]}'\n\n")
         image = RawImage("http://x/i.png", alt=alt, image_id="img-1")
         frames = _frames(snapshots, [])
-        last = candidate("rc_1", snapshots[-1], done=True, web_images=[image], generated_images=[image])
+        last = build_candidate("rc_1", snapshots[-1], done=True, web_images=[image], generated_images=[image])
         frames[-1] = [data_envelope(build_payload("c_1", "r_1", [last]))]
         for frame in frames:
             writer.frame(frame, data=True)

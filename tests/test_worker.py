@@ -511,7 +511,11 @@ def test_an_exception_in_a_delta_callback_stops_the_stream(
 ) -> None:
     prompt = f"raise in on_{kind}"
     emu.script(
-        prompt, text="lorem ipsum dolor sit amet " * 4, thoughts="hmm, let me see", web_images=["x"], chunks=10
+        prompt,
+        text="lorem ipsum dolor sit amet " * 4,
+        thoughts="hmm, let me see",
+        web_images=["x"],
+        chunks=10,
     )
     rec = Recorder(raise_in=kind)
     worker = client.stream(prompt).start(**rec.callbacks())
@@ -639,7 +643,9 @@ def test_start_twice_on_the_same_stream_is_refused(client: GeminiClient) -> None
     assert "".join(rec.values("text")) == output.text  # the one worker got the whole answer
 
 
-@pytest.mark.parametrize("name", ["on_text", "on_thought", "on_image", "on_chunk", "on_done", "on_error", "dispatch"])
+@pytest.mark.parametrize(
+    "name", ["on_text", "on_thought", "on_image", "on_chunk", "on_done", "on_error", "dispatch"]
+)
 def test_callbacks_that_are_not_callable_raise_type_error(
     emu: Emulator, client: GeminiClient, name: str
 ) -> None:

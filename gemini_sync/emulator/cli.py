@@ -1,7 +1,8 @@
 """Command line: ``python -m gemini_sync.emulator --port 8765 [--pace 0.05]``.
 
-Starts an :class:`~gemini_sync.emulator.Emulator`, prints its URL and the
-cookies to use, and serves until interrupted (Ctrl-C).
+Starts an :class:`~gemini_sync.emulator.Emulator`, prints its URL (and
+nothing else), and serves until interrupted (Ctrl-C). Any non-empty
+``__Secure-1PSID`` cookie is accepted unless ``--psid`` is given.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from typing import Any
 from ..models import MODEL_HEADER
 from ..protocol.payload import (
     RawImage,
+    build_candidate,
     build_payload,
     data_envelope,
     error_envelope,
@@ -35,7 +36,7 @@ from .exchange import Exchange
 from .faults import Fault
 from .records import FreqError, parse_generate_freq
 from .state import Conversation, Turn
-from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone, candidate
+from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
 
 __all__ = ["handle_generate", "check_access"]
 
@@ -75,12 +76,12 @@ class _Plan:
         cid = self.conv.cid
         payloads = [build_payload(cid, self.rid, None)]
         for thought in self.answer.thoughts:
-            payloads.append(build_payload(cid, self.rid, [candidate(self.rcid, "", thoughts=thought)]))
+            payloads.append(build_payload(cid, self.rid, [build_candidate(self.rcid, "", thoughts=thought)]))
         thoughts = self.answer.final_thoughts
         last = len(snapshots) - 1
         for index, snap in enumerate(snapshots):
             done = index == last
-            cand = candidate(
+            cand = build_candidate(
                 self.rcid,
                 snap,
                 thoughts=thoughts,

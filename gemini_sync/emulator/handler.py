@@ -12,6 +12,7 @@ a fault or a client disconnect ends them.
 from __future__ import annotations
 
 import socketserver
+import sys
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -88,7 +89,11 @@ class EmulatorServer(ThreadingHTTPServer):
         self.server_port = int(port)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        logger.debug("emulator: error while handling a request from %s", client_address, exc_info=True)
+        error = sys.exc_info()[1]
+        if isinstance(error, OSError):  # a client that went away, a reset: routine
+            logger.debug("emulator: connection from %s ended: %r", client_address, error)
+        else:
+            logger.error("emulator: error while handling a request from %s", client_address, exc_info=True)
 
 
 class EmulatorHandler(BaseHTTPRequestHandler):
@@ -214,6 +219,12 @@ class EmulatorHandler(BaseHTTPRequestHandler):
             ex.close()
         except (TimeoutError, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             ex.close()
+        except Exception:  # noqa: BLE001 - logged with its traceback, answered with a 500
+            # a bug in the emulator: say so in the log and, if still possible, with a 500
+            logger.exception("emulator: internal error while answering %s %s", self.command, path)
+            ex.close()
+            if record.status is None:
+                ex.respond_text(500, "internal error in the gemini_sync emulator")
 
     def _route(self, ex: Exchange, path: str) -> None:
         route, exists = _find_route(self.command, path)

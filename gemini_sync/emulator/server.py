@@ -35,8 +35,23 @@ _JOIN_TIMEOUT = 2.0
 class Emulator:
     """A local emulator of the Gemini web app's private API.
 
-    >>> with Emulator() as emu:                      # doctest: +SKIP
+    >>> with Emulator() as emu:                                   # doctest: +SKIP
     ...     client = GeminiClient(cookies=emu.cookies, base_url=emu.url)
+    ...     emu.script("What is 2+2?", text="**4**")              # a scripted answer
+    ...     emu.fail_next(code=1013)                              # the next turn fails in-band
+    ...     emu.fail_next(status=429, headers={"Retry-After": "1"})
+    ...     ...                                                   # exercise the app
+    ...     assert emu.generate_requests[-1].prompt == "What is 2+2?"
+
+    Without a script the answer is deterministic: an echo of the prompt with
+    markdown, a code block, CJK text and an emoji outside the BMP, cut into
+    6-12 cumulative snapshots (thinking models also send thoughts; prompts
+    asking to draw/generate an image, or for a "picture of" something, get
+    images served by the emulator).
+
+    Connections are kept alive: every answer has a ``Content-Length`` or a
+    terminated chunked body; a connection is closed only when a fault cuts it,
+    the client leaves, or the emulator stops.
 
     ``pace`` is the pause between StreamGenerate frames in seconds (a short
     answer takes a few hundred milliseconds by default); ``chunk_size``, if
@@ -88,7 +103,8 @@ class Emulator:
                 raise RuntimeError("a stopped emulator cannot be restarted; create a new one")
             server = EmulatorServer((self.host, self._requested_port), self._backend)
             self._server = server
-            self._backend.base_url = f"http://{self.host}:{server.server_port}"
+            url_host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+            self._backend.base_url = f"http://{url_host}:{server.server_port}"
             self._thread = threading.Thread(
                 target=server.serve_forever,
                 kwargs={"poll_interval": _POLL_INTERVAL},

@@ -16,9 +16,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.payload import RawImage
+from ..protocol.payload import RawImage, build_candidate
 from .answers import IMAGE_PLACEHOLDER
-from .wire import candidate as build_final_candidate
 
 __all__ = ["Turn", "Conversation", "Upload", "Gem", "ImageRecord", "Store", "SYSTEM_GEMS"]
 
@@ -47,7 +46,7 @@ class Turn:
 
     def candidate(self) -> list[Any]:
         """The final candidate, in the StreamGenerate shape."""
-        return build_final_candidate(
+        return build_candidate(
             self.rcid,
             self.text,
             thoughts=self.thoughts,

@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..protocol.framing import XSSI_PREFIX, encode_frame
-from ..protocol.payload import RawImage, build_candidate, dig, tail_frames
+from ..protocol.payload import tail_frames
 
 __all__ = [
     "BodyWriter",
@@ -30,7 +30,6 @@ __all__ = [
     "BODY_PREFIX",
     "end_frame",
     "framed_body",
-    "candidate",
 ]
 
 BODY_PREFIX = XSSI_PREFIX + "\n\n"
@@ -71,30 +70,6 @@ def framed_body(frames: Iterable[Any]) -> bytes:
     parts.append(encode_frame(tail_frames()[0]).encode())
     body = b"".join(parts)
     return body + end_frame(len(body))
-
-
-def candidate(
-    rcid: str,
-    text: str,
-    *,
-    thoughts: str | None = None,
-    done: bool = False,
-    web_images: list[RawImage] | None = None,
-    generated_images: list[RawImage] | None = None,
-) -> list[Any]:
-    """``build_candidate``, with generated images where PROTOCOL.md 5 puts them.
-
-    The list of generated images belongs at ``cand[12][7][0]`` (each image's
-    URL at ``[0][3][3]`` from there). If ``build_candidate`` put the images
-    one level too high (``cand[12][7]`` being the list), they are wrapped;
-    a correct ``build_candidate`` is left alone.
-    """
-    cand = build_candidate(
-        rcid, text, thoughts=thoughts, done=done, web_images=web_images, generated_images=generated_images
-    )
-    if generated_images and isinstance(dig(cand, 12, 7, 0, 0, 3, 3), str):
-        cand[12][7] = [cand[12][7]]
-    return cand
 
 
 class BodyWriter:

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
 from ..types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, StatusCode
-from .text import final_text, stable_text
+from .text import clean, final_text, stable_text, volatile_start
 
 __all__ = ["StreamAssembler", "new_metadata", "METADATA_SLOTS"]
 
@@ -33,13 +33,39 @@ def new_metadata() -> list[Any]:
 
 
 class _Field:
-    """Delivered text of one field (text or thoughts) of one candidate."""
+    """Delivered text of one field (text or thoughts) of one candidate.
 
-    __slots__ = ("diverged", "emitted")
+    ``raw_stable`` is the raw prefix whose cleaned form is ``emitted``. When a
+    new snapshot extends it (the usual case), only the new part is cleaned:
+    the cumulative text is not re-processed for every frame.
+    """
+
+    __slots__ = ("diverged", "emitted", "raw_stable")
 
     def __init__(self) -> None:
         self.emitted = ""
+        self.raw_stable = ""
         self.diverged = False
+
+    def advance_raw(self, raw: str, done: bool) -> str:
+        """Take a raw snapshot (``done``: the final one); return the new stable text."""
+        if self.diverged:
+            return ""
+        cut = len(raw) if done else volatile_start(raw)
+        prev = self.raw_stable
+        if cut >= len(prev) and raw.startswith(prev):
+            if cut == len(prev):
+                return ""
+            piece = clean(raw[len(prev) : cut])
+            self.raw_stable = raw[:cut]
+            self.emitted += piece
+            return piece
+        # the raw text changed before the point already streamed: compare cleaned texts
+        stable = clean(raw[:cut])
+        delta = self.advance(stable)
+        if delta:
+            self.raw_stable = raw[:cut]
+        return delta
 
     def advance(self, stable: str) -> str:
         emitted = self.emitted
@@ -252,11 +278,11 @@ class StreamAssembler:
         delta_text = delta_thoughts = ""
         if snap.text != state.raw_text or done != state.done:
             state.raw_text = snap.text
-            delta_text = state.text.advance(final_text(snap.text) if done else stable_text(snap.text))
+            delta_text = state.text.advance_raw(snap.text, done)
         thoughts = snap.thoughts or state.raw_thoughts  # a final snapshot may omit the thoughts
         if thoughts != state.raw_thoughts or done != state.done:
             state.raw_thoughts = thoughts
-            delta_thoughts = state.thoughts.advance(final_text(thoughts) if done else stable_text(thoughts))
+            delta_thoughts = state.thoughts.advance_raw(thoughts, done)
         state.done = done
         new_images: list[WebImage] = _EMPTY
         if snap.web_images or snap.generated_images:

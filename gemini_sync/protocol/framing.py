@@ -90,6 +90,7 @@ class FrameDecoder:
         "_need",
         "_pieces",
         "_prefix_done",
+        "_resume",
         "_utf8",
         "frames",
     )
@@ -103,6 +104,8 @@ class FrameDecoder:
         self._prefix_done = False
         self._consumed = 0  # characters consumed into frames so far
         self._error: ProtocolError | None = None  # met after good frames; raised on the next call
+        # progress into an incomplete frame at the start of _buf: (chars measured, units left)
+        self._resume: tuple[int, int] | None = None
         self.frames = 0  # frames decoded so far
 
     def feed(self, data: bytes) -> list[Any]:
@@ -193,10 +196,16 @@ class FrameDecoder:
             if units == 0:
                 raise ProtocolError("frame length 0 is not a valid frame")
             start = match.end() - 1  # the length counts the newline after the digits
-            end = self._frame_end(buf, start, units)
-            if end < 0:
-                need = -end
+            resume = self._resume
+            if resume is not None and pos == 0:
+                end, left = self._measure(buf, start + resume[0], resume[1])
+            else:
+                end, left = self._measure(buf, start, units)
+            if left:
+                self._resume = (end - start, left)
+                need = (left + 1) >> 1  # each missing character is at most 2 units
                 break
+            self._resume = None
             frames.append(self._decode_frame(buf[start:end], units))
             pos = end
         self._consumed += pos
@@ -207,19 +216,18 @@ class FrameDecoder:
         return frames
 
     @staticmethod
-    def _frame_end(buf: str, start: int, units: int) -> int:
-        """Index where a frame of ``units`` UTF-16 units starting at ``start`` ends.
+    def _measure(buf: str, end: int, left: int) -> tuple[int, int]:
+        """Advance ``end`` over up to ``left`` UTF-16 units of ``buf``.
 
-        Returns a negative number ``-n`` when the frame is incomplete, ``n``
-        being a lower bound of the characters still missing.
+        Returns the new end and the units still missing (0: the frame is complete).
+        Each pass measures a slice with one C-level call; a slice that holds too
+        many units is cut to the characters that surely fit.
         """
-        end = start
-        left = units
         size = len(buf)
         while left:
             step_end = min(end + left, size)
             if step_end == end:
-                return -((left + 1) >> 1)
+                break
             count = step_end - end
             wide = _astral(buf[end:step_end])
             if count + wide <= left:
@@ -227,17 +235,17 @@ class FrameDecoder:
                 end = step_end
                 continue
             # too many units: keep the first count - wide characters, which surely fit;
-            # their wide characters are those of the segment minus those of the dropped tail
+            # their wide characters are those of the slice minus those of the dropped tail
             safe = count - wide
             if safe > 0:
                 left -= safe + wide - _astral(buf[end + safe : step_end])
-            else:  # every character of the segment is wide: take one if it fits
+            else:  # every character of the slice is wide: take one if it fits
                 if left < 2:
                     raise ProtocolError("frame length ends inside a character (length is off by one unit)")
                 safe = 1
                 left -= 2
             end += safe
-        return end
+        return end, left
 
     def _decode_frame(self, text: str, units: int) -> Any:
         try:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["stable_text", "final_text", "ESCAPE_WINDOW"]
+__all__ = ["stable_text", "final_text", "volatile_start", "clean", "ESCAPE_WINDOW"]
 
 _PLACEHOLDER_HOST = "http://googleusercontent.com/"
 _PLACEHOLDER = re.compile(r"http://googleusercontent\.com/\w+/\d+\n*")
@@ -31,7 +31,7 @@ _ENTITY_TAIL = re.compile(r"&#?[A-Za-z0-9]{0,32}\Z")
 ESCAPE_WINDOW = 32
 
 
-def _volatile_start(raw: str) -> int:
+def volatile_start(raw: str) -> int:
     """Index where the volatile tail of a non-final snapshot begins.
 
     The rules are applied until none moves the cut, since cutting one tail
@@ -81,7 +81,13 @@ def _placeholder_cut(raw: str, cut: int) -> int:
     return cut
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
+    """Steps 2 and 3 of the pipeline: drop placeholders, unescape entities.
+
+    Local by construction: for a cut made by :func:`volatile_start`,
+    ``clean(a + b) == clean(a) + clean(b)``, so streamed text can be cleaned
+    piece by piece.
+    """
     if _PLACEHOLDER_HOST in text:
         text = _PLACEHOLDER.sub("", text)
     if "&" in text:
@@ -91,9 +97,9 @@ def _clean(text: str) -> str:
 
 def stable_text(raw: str) -> str:
     """The processed text of a non-final snapshot, without its volatile tail."""
-    return _clean(raw[: _volatile_start(raw)])
+    return clean(raw[: volatile_start(raw)])
 
 
 def final_text(raw: str) -> str:
     """The processed text of a final snapshot (nothing held back)."""
-    return _clean(raw)
+    return clean(raw)

@@ -37,6 +37,7 @@ class UploadFile:
     path: pathlib.Path | None = None
     data: bytes | None = None
     stream: IO[bytes] | None = None
+    offset: int = 0  # where the stream's bytes start: a retried upload reads them again from there
 
     @property
     def content_type(self) -> str:
@@ -48,6 +49,7 @@ class UploadFile:
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.stream is not None
+        self.stream.seek(self.offset)
         return self.stream
 
 
@@ -71,7 +73,7 @@ def _from_stream(stream: Any, name: str | None) -> UploadFile:
         if not isinstance(data, bytes):
             raise TypeError("file objects must return bytes from read()") from None
         return UploadFile(name, len(data), data=data)
-    return UploadFile(name, size, stream=stream)
+    return UploadFile(name, size, stream=stream, offset=start)
 
 
 def _prepare_one(item: Any) -> UploadFile:
