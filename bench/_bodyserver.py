@@ -23,11 +23,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import long_snapshots  # noqa: E402
-from gemini_sync.protocol.app import render_app_page  # noqa: E402
-from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame  # noqa: E402
-from gemini_sync.protocol.payload import build_candidate, build_payload, data_envelope, tail_frames  # noqa: E402
-from gemini_sync.protocol.request import AppTokens  # noqa: E402
+from bench._common import long_snapshots
+from gemini_sync.protocol.app import render_app_page
+from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame
+from gemini_sync.protocol.payload import build_candidate, build_payload, data_envelope, tail_frames
+from gemini_sync.protocol.request import AppTokens
 
 TOKENS = AppTokens("bench-access-token", "boq_bench", "-1")
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import LONG_PROMPT, long_snapshots  # noqa: E402
-from gemini_sync.emulator import Emulator  # noqa: E402
+from bench._common import LONG_PROMPT, long_snapshots
+from gemini_sync.emulator import Emulator
 
 
 def main() -> None:

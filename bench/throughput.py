@@ -33,11 +33,11 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, long_snapshots, print_table  # noqa: E402
-from gemini_sync import GeminiClient  # noqa: E402
-from gemini_sync.protocol.app import scrape_tokens  # noqa: E402
-from gemini_sync.protocol.request import generate_request  # noqa: E402
-from gemini_sync.models import Model  # noqa: E402
+from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, long_snapshots, print_table
+from gemini_sync import GeminiClient
+from gemini_sync.models import Model
+from gemini_sync.protocol.app import scrape_tokens
+from gemini_sync.protocol.request import generate_request
 
 
 def floor(emu: EmulatorProcess) -> tuple[int, int]:

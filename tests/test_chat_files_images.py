@@ -108,14 +108,13 @@ def test_send_message_stream_advances_the_chat_only_at_the_end(emu: Emulator, cl
     assert chat.rid != before[1] and chat.cid == before[0]
 
 
-def _fail_by_code(emu: Emulator, chat: Any) -> type[BaseException]:
+def _fail_by_code(emu: Emulator, chat: Any) -> None:
     emu.fail_next(code=1037)
     with pytest.raises(errors.UsageLimitExceeded):
         chat.send_message("this turn fails")
-    return errors.UsageLimitExceeded
 
 
-def _fail_by_code_after_content(emu: Emulator, chat: Any) -> type[BaseException]:
+def _fail_by_code_after_content(emu: Emulator, chat: Any) -> None:
     emu.script("this turn fails", text=_long_text(), chunks=8, times=1)
     emu.fail_next(code=1037, after_frames=4)
     received = []
@@ -123,10 +122,9 @@ def _fail_by_code_after_content(emu: Emulator, chat: Any) -> type[BaseException]
         for chunk in chat.send_message_stream("this turn fails"):
             received.append(chunk.delta_text)
     assert "".join(received)  # content had reached the caller before the error
-    return errors.UsageLimitExceeded
 
 
-def _fail_by_http_500(emu: Emulator, chat: Any) -> type[BaseException]:
+def _fail_by_http_500(emu: Emulator, chat: Any) -> None:
     emu.fail_next(3, status=500)
     with pytest.raises(errors.APIError) as info:
         chat.send_message("this turn fails")
@@ -134,10 +132,9 @@ def _fail_by_http_500(emu: Emulator, chat: Any) -> type[BaseException]:
     assert (
         len([r for r in emu.generate_requests if r.prompt == "this turn fails"]) == 3
     )  # retried, then gave up
-    return errors.APIError
 
 
-def _fail_by_cancel(emu: Emulator, chat: Any) -> type[BaseException]:
+def _fail_by_cancel(emu: Emulator, chat: Any) -> None:
     emu.pace = 0.05
     emu.script("this turn fails", text=_long_text(), chunks=20, times=1)
     first_text = threading.Event()
@@ -146,10 +143,9 @@ def _fail_by_cancel(emu: Emulator, chat: Any) -> type[BaseException]:
     worker.cancel()
     with pytest.raises(errors.Cancelled):
         worker.result(timeout=5)
-    return errors.Cancelled
 
 
-def _fail_by_break(emu: Emulator, chat: Any) -> type[BaseException]:
+def _fail_by_break(emu: Emulator, chat: Any) -> None:
     emu.pace = 0.05
     emu.script("this turn fails", text=_long_text(), chunks=20, times=1)
     stream = chat.send_message_stream("this turn fails")
@@ -158,7 +154,6 @@ def _fail_by_break(emu: Emulator, chat: Any) -> type[BaseException]:
         break
     stream.close()
     assert emu.wait_for_disconnect(timeout=5)
-    return GeneratorExit
 
 
 @pytest.mark.parametrize(
@@ -167,7 +162,7 @@ def _fail_by_break(emu: Emulator, chat: Any) -> type[BaseException]:
     ids=["error-code", "error-code-after-content", "http-500-after-retries", "cancelled-worker", "break"],
 )
 def test_a_failed_turn_leaves_the_chat_exactly_as_before(
-    emu: Emulator, client: GeminiClient, fail: Callable[[Emulator, Any], type[BaseException]]
+    emu: Emulator, client: GeminiClient, fail: Callable[[Emulator, Any], None]
 ) -> None:
     chat = client.start_chat()
     first = chat.send_message("first")
@@ -183,16 +178,17 @@ def test_a_failed_turn_leaves_the_chat_exactly_as_before(
     assert (chat.rid, chat.rcid) == (conv.turns[-1].rid, conv.turns[-1].rcid)
 
 
-def test_resume_from_saved_metadata_continues_the_same_conversation(emu: Emulator) -> None:
+@pytest.mark.parametrize("slots", [10, 3], ids=["whole-metadata", "cid-rid-rcid"])
+def test_resume_from_saved_metadata_continues_the_same_conversation(emu: Emulator, slots: int) -> None:
     with _client(emu) as first_process:
         chat = first_process.start_chat()
         chat.send_message("remember the number 42")
-        saved = json.loads(json.dumps(chat.metadata))  # as an app would store it
+        saved = json.loads(json.dumps(chat.metadata[:slots]))  # as an app would store it
     with _client(emu) as later_process:
         resumed = later_process.start_chat(metadata=saved)
-        assert resumed.metadata == saved
+        assert resumed.metadata[:slots] == saved and len(resumed.metadata) == 10
         output = resumed.send_message("what was the number?")
-    assert emu.generate_requests[-1].inner[2] == saved
+    assert emu.generate_requests[-1].inner[2][:slots] == saved
     assert output.cid == saved[0] and "turn 2" in output.text
     conv = emu.conversation(saved[0])
     assert conv is not None and [t.prompt for t in conv.turns] == [
@@ -200,6 +196,18 @@ def test_resume_from_saved_metadata_continues_the_same_conversation(emu: Emulato
         "what was the number?",
     ]
     assert len(emu.conversations) == 1
+
+
+def test_a_turn_run_on_a_worker_advances_the_chat(emu: Emulator, client: GeminiClient) -> None:
+    chat = client.start_chat()
+    chat.send_message("first")
+    done = threading.Event()
+    worker = chat.send_message_stream("second").start(on_done=lambda _output: done.set())
+    output = worker.result(timeout=10)
+    assert done.wait(5)
+    assert chat.last_output is output and chat.rid == output.rid and chat.rcid == output.rcid
+    conv = emu.conversation(chat.cid)
+    assert conv is not None and chat.rid == conv.turns[-1].rid
 
 
 def test_resume_from_a_chat_id_continues_the_same_conversation(emu: Emulator, client: GeminiClient) -> None:

@@ -122,6 +122,11 @@ class BatchResult:
     data: Any = None
     code: int | None = None
     identifier: str | None = None
+    grpc_status: int | None = None  # set when the call was refused by a status envelope
+
+    @property
+    def failed(self) -> bool:
+        return self.code is not None or self.grpc_status is not None
 
 
 Envelope = Payload | StatusCode | EndMarker
@@ -236,8 +241,14 @@ def parse_batch_frames(frames: list[Any]) -> list[BatchResult]:
             inner = dig(env, 2)
             if type(inner) is str:
                 results.append(BatchResult(rpcid, _load_inner(inner), identifier=identifier))
+            elif type(dig(env, 5)) is list:
+                status = _status(env)
+                grpc = status.grpc_status if status.grpc_status is not None else -1
+                results.append(
+                    BatchResult(rpcid, None, code=status.code, identifier=identifier, grpc_status=grpc)
+                )
             else:
-                results.append(BatchResult(rpcid, None, code=_status(env).code, identifier=identifier))
+                results.append(BatchResult(rpcid, None, identifier=identifier))
     return results
 
 
@@ -263,9 +274,10 @@ def build_candidate(
         if web_images:
             media[1] = [[[[img.url], None, None, None, img.alt]] for img in web_images]
         if generated_images:
-            media[7] = [
-                [[[None, None, None, [None, None, img.alt, img.url]], [img.image_id or ""]] for img in generated_images]
+            items = [
+                [[None, None, None, [None, None, i.alt, i.url]], [i.image_id or ""]] for i in generated_images
             ]
+            media[7] = [items]
         cand[12] = media
     if thoughts is not None:
         cand[37] = [[thoughts]]

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 
-from ..errors import ProtocolError, error_for_code
+from ..errors import APIError, ProtocolError, error_for_code
 from ..protocol.framing import FrameDecoder
 from ..protocol.payload import BatchResult, parse_batch_frames
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest, batch_request
@@ -64,6 +64,8 @@ def batch_execute(
                 raise ProtocolError(f"{what}: no result for {call.rpcid}")
             if result.code is not None:
                 raise error_for_code(result.code)
+            if result.failed:
+                raise APIError(f"{what}: {call.rpcid} was refused (status {result.grpc_status})")
             out.append(result.data)  # None for RPCs whose answer is empty (deletes)
         return out
 
