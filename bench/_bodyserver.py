@@ -1,13 +1,16 @@
 """A minimal server of one pre-encoded StreamGenerate body, in a child process.
 
-    python bench/_bodyserver.py [--snapshots 400 --chars 16000] [--close]
+    python bench/_bodyserver.py [--snapshots 400 --chars 16000] [--close] [--pace 0.02]
 
 For throughput, the server must cost nothing: the emulator encodes each frame
 per request (as the real service would), which makes it, not the client, the
 bottleneck at pace 0. This server encodes the long answer once, with the same
 ``gemini_sync.protocol`` encoders, and writes one HTTP chunk per frame (or,
-with ``--close``, a body ended by closing the connection). Prints one JSON
-line ``{"url": ..., "cookies": {...}, "body_bytes": N}``; serves until stdin closes.
+with ``--close``, a body ended by closing the connection), ``--pace`` seconds
+apart. ``GET /times`` returns the ``time.monotonic_ns()`` at which each frame of
+the last answer was flushed (the clock is shared by processes on Linux).
+Prints one JSON line ``{"url": ..., "cookies": {...}, "body_bytes": N}``; serves
+until stdin closes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import json
 import socketserver
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -49,14 +53,20 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     frames: list[bytes]
     close_body: bool
+    pace: float
+    times: list[int]
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # send each frame at once, as the emulator does
     server: _Server
 
     def do_GET(self) -> None:
-        body = render_app_page(TOKENS).encode()
+        if self.path == "/times":
+            body = json.dumps(self.server.times).encode()
+        else:
+            body = render_app_page(TOKENS).encode()
         self.send_response(200)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
@@ -67,18 +77,21 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
-        if self.server.close_body:
-            self.send_header("Connection", "close")
-            self.end_headers()
-            for frame in self.server.frames:
-                self.wfile.write(frame)
-            self.close_connection = True
-            return
-        self.send_header("Transfer-Encoding", "chunked")
+        close = self.server.close_body
+        self.send_header(*(("Connection", "close") if close else ("Transfer-Encoding", "chunked")))
         self.end_headers()
-        for frame in self.server.frames:
-            self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
-        self.wfile.write(b"0\r\n\r\n")
+        times: list[int] = []
+        for n, frame in enumerate(self.server.frames):
+            if self.server.pace and n > 1:  # prefix and id frame at once, then paced snapshots
+                time.sleep(self.server.pace)
+            self.wfile.write(frame if close else b"%x\r\n%s\r\n" % (len(frame), frame))
+            self.wfile.flush()
+            times.append(time.monotonic_ns())
+        if close:
+            self.close_connection = True
+        else:
+            self.wfile.write(b"0\r\n\r\n")
+        self.server.times = times
 
     def log_message(self, *_args: Any) -> None:
         pass
@@ -89,10 +102,13 @@ def main() -> None:
     parser.add_argument("--snapshots", type=int, default=400)
     parser.add_argument("--chars", type=int, default=16_000)
     parser.add_argument("--close", action="store_true", help="end the body by closing the connection")
+    parser.add_argument("--pace", type=float, default=0.0, help="seconds between snapshot frames")
     args = parser.parse_args()
     server = _Server(("127.0.0.1", 0), _Handler)
     server.frames = encoded_frames(long_snapshots(args.snapshots, args.chars))
     server.close_body = args.close
+    server.pace = args.pace
+    server.times = []
     threading.Thread(target=server.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{server.server_address[1]}"
     cookies = {"__Secure-1PSID": "bench-psid", "__Secure-1PSIDTS": "bench-psidts"}

@@ -32,7 +32,7 @@ from gemini_sync.types import Candidate, GeneratedImage, ModelOutput, StreamChun
 
 UPLOAD_PATH = "/upload"
 EMPTY_CHAT = ["", "", "", None, None, None, None, None, None, ""]
-PREVIEW_PX, LARGER_PX = 16, 32  # the emulator's plain and "=s<N>-rj" renditions
+PREVIEW_PX = 16  # the width of the emulator's plain rendition ("=s<N>-rj" ones are larger)
 
 
 @pytest.fixture
@@ -129,9 +129,8 @@ def _fail_by_http_500(emu: Emulator, chat: Any) -> None:
     with pytest.raises(errors.APIError) as info:
         chat.send_message("this turn fails")
     assert info.value.status_code == 500
-    assert (
-        len([r for r in emu.generate_requests if r.prompt == "this turn fails"]) == 3
-    )  # retried, then gave up
+    sent = [r for r in emu.generate_requests if r.prompt == "this turn fails"]
+    assert len(sent) == 3  # retried, then gave up
 
 
 def _fail_by_cancel(emu: Emulator, chat: Any) -> None:

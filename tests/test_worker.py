@@ -26,7 +26,7 @@ import pytest
 
 from gemini_sync import GeminiClient, errors
 from gemini_sync.emulator import Emulator
-from gemini_sync.types import ModelOutput, StreamChunk, WebImage
+from gemini_sync.types import GeneratedImage, ModelOutput, StreamChunk, WebImage
 
 pytestmark = [
     pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
@@ -274,7 +274,8 @@ def test_images_arrive_once_each_through_on_image(emu: Emulator, client: GeminiC
     images = rec.values("image")
     assert all(isinstance(image, WebImage) for image in images)
     assert [image.url for image in images] == [image.url for image in output.images]
-    assert {"a red fox", "a blue bird"} <= {image.alt for image in images}
+    assert sorted(image.alt for image in images) == ["a blue bird", "a drawn cat", "a red fox"]
+    assert [image.alt for image in images if isinstance(image, GeneratedImage)] == ["a drawn cat"]
     assert len({image.url for image in images}) == len(images)  # each image once
     # web images appear in the middle of the answer, before the final chunk
     first_image = rec.kinds().index("image")
@@ -287,6 +288,14 @@ def test_default_picture_prompt_delivers_web_images(client: GeminiClient) -> Non
     output = client.stream("picture of a lighthouse").start(**rec.callbacks()).result(timeout=WAIT)
     assert len(rec.values("image")) == 2 == len(output.web_images)
     assert all("lighthouse" in image.alt for image in rec.values("image"))
+
+
+def test_default_generate_prompt_delivers_a_generated_image(client: GeminiClient) -> None:
+    rec = Recorder()
+    output = client.stream("generate an image of a kite").start(**rec.callbacks()).result(timeout=WAIT)
+    (image,) = rec.values("image")
+    assert isinstance(image, GeneratedImage) and image.alt == "a kite"
+    assert output.generated_images == [image]
 
 
 def test_callbacks_are_optional(client: GeminiClient) -> None:
