@@ -17,7 +17,6 @@ Each is run with a chunked body and with a body ended by closing the connection.
 from __future__ import annotations
 
 import argparse
-import json
 import queue
 import sys
 import threading
@@ -106,7 +105,7 @@ def measure(server: EmulatorProcess, fn: Callable[[], list[int]], runs: int) -> 
         arrivals = fn()
         flushed = flush_times(server)
         assert len(arrivals) == len(flushed) == SNAPSHOTS, (len(arrivals), len(flushed))
-        latencies.extend((a - f) / 1e6 for a, f in zip(arrivals, flushed))
+        latencies.extend((a - f) / 1e6 for a, f in zip(arrivals, flushed, strict=True))
     return latencies
 
 
@@ -126,10 +125,10 @@ def main() -> None:
             )
             client.init()
             readers: dict[str, Callable[[], list[int]]] = {
-                "generator": lambda: via_generator(client),
-                "callbacks": lambda: via_callbacks(client, dispatch=False),
-                "callbacks + dispatch": lambda: via_callbacks(client, dispatch=True),
-                "naive iter_lines()": lambda: via_naive(server),
+                "generator": lambda c=client: via_generator(c),
+                "callbacks": lambda c=client: via_callbacks(c, dispatch=False),
+                "callbacks + dispatch": lambda c=client: via_callbacks(c, dispatch=True),
+                "naive iter_lines()": lambda s=server: via_naive(s),
             }
             for name, fn in readers.items():
                 stats = summary(measure(server, fn, args.runs))
@@ -145,7 +144,6 @@ def main() -> None:
             ["reader", "body", "p50", "p99", "mean"],
             rows,
         )
-    json.dumps(results)
 
 
 if __name__ == "__main__":

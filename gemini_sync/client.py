@@ -231,9 +231,8 @@ class GeminiClient(AccountMixin):
 
         def open_response() -> requests.Response:
             tokens = self._tokens()
-            if uploads and not uploaded:
-                for file in uploads:
-                    uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
+            for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
+                uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
             logger.debug(
                 "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata)
             )

@@ -280,7 +280,7 @@ class Stream:
                 self._attempt.response.close()
 
     def _retry_policy(self) -> RetryPolicy:
-        """The stream's retry policy, its backoff cut short by :meth:`cancel` (unless a custom sleep is set)."""
+        """The stream's retry policy, its backoff cut short by :meth:`cancel` (unless a sleep is set)."""
         policy = self._options.policy
         if policy.sleep is not None:
             return policy

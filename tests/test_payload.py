@@ -514,8 +514,15 @@ def test_batch_results_round_trip() -> None:
     assert results == [
         BatchResult("otAQ7b", [None, [1, 2]], identifier="generic"),
         BatchResult("MaZiqc", {"k": "中\U0001f600"}, identifier="id-2"),
-        BatchResult("hNvQHb", None, code=1052, identifier="generic"),
+        BatchResult("hNvQHb", None, code=1052, identifier="generic", grpc_status=13),
     ]
+    assert [r.failed for r in results] == [False, False, True]
+
+
+def test_batch_call_refused_by_a_status_without_code_has_failed() -> None:
+    frames = [[["wrb.fr", "hNvQHb", None, None, None, [7], "generic"]]]
+    (result,) = parse_batch_frames(frames)
+    assert result.failed and result.code is None and result.grpc_status == 7
 
 
 def test_batch_frame_that_is_not_a_list_is_a_protocol_error() -> None:
