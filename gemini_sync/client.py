@@ -281,4 +281,6 @@ class GeminiClient(AccountMixin):
         """Download ``image`` into directory ``path``; see :meth:`WebImage.save`."""
         from .transport.images import save_image
 
-        return save_image(self._transport, image, path, filename, full_size=full_size, overwrite=overwrite)
+        return save_image(
+            self._transport, image, path, filename, full_size=full_size, overwrite=overwrite, rpc=self._rpc
+        )

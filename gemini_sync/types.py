@@ -87,9 +87,14 @@ class WebImage(DataClassJsonMixin):
 
 @dataclass
 class GeneratedImage(WebImage):
-    """An image the model generated; needs the account's cookies to download."""
+    """An image the model generated; needs the account's cookies to download.
+
+    ``turn_ids`` (``[cid, rid, rcid]`` of the answer it belongs to) lets
+    ``save(full_size=True)`` ask the service for the full-size original.
+    """
 
     image_id: str = ""
+    turn_ids: list[str] = field(default_factory=list)
 
 
 Image = Union[WebImage, GeneratedImage]

@@ -24,7 +24,9 @@ import pytest
 import requests
 
 from gemini_sync import GeminiClient, Model, RetryPolicy, errors
+from gemini_sync._constants import BATCH_EXEC_PATH
 from gemini_sync.emulator import Emulator
+from gemini_sync.emulator.routes import FULL_SIZE, SIZED_SIZE
 from gemini_sync.emulator.formats import PNG_SIGNATURE, parse_multipart
 from gemini_sync.protocol.framing import encode_frame
 from gemini_sync.protocol.payload import build_payload, data_envelope
@@ -652,16 +654,31 @@ def test_image_save_never_overwrites_unless_asked(
     assert existing.read_bytes() == _served(emu, image.url)
 
 
-def test_full_size_fetches_the_larger_rendition(
+def test_full_size_fetches_the_original_through_the_full_size_rpc(
     emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
 ) -> None:
-    image = client.generate_content("Generate an image of a cat").generated_images[0]
+    output = client.generate_content("Generate an image of a cat")
+    image = output.generated_images[0]
+    assert image.turn_ids == output.metadata[:3]
     small = image.save(tmp_path, filename="small.png")
     large = image.save(tmp_path, filename="large.png", full_size=True)
     assert _png_width(small.read_bytes()) == PREVIEW_PX
-    assert _png_width(large.read_bytes()) > PREVIEW_PX
+    assert _png_width(large.read_bytes()) == FULL_SIZE
+    calls = [c.rpcid for r in emu.requests_to(BATCH_EXEC_PATH) for c in r.calls]
+    assert "c8o8Fe" in calls
     image_requests = [r.path for r in emu.requests if r.path.startswith("/images/")]
-    assert image_requests[-1].endswith("=s2048-rj") and "=" not in image_requests[-2]
+    assert image_requests[-2].endswith("=d-I") and image_requests[-1].endswith("=s0")
+
+
+def test_full_size_falls_back_to_the_larger_rendition(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
+    image = client.generate_content("Generate an image of a cat").generated_images[0]
+    image.turn_ids = []  # e.g. an image from an older cache: the full-size RPC cannot be asked
+    large = image.save(tmp_path, filename="large.png", full_size=True)
+    assert _png_width(large.read_bytes()) == SIZED_SIZE
+    image_requests = [r.path for r in emu.requests if r.path.startswith("/images/")]
+    assert image_requests[-1].endswith("=s2048-rj")
 
 
 def test_a_missing_image_is_an_error_and_writes_nothing(

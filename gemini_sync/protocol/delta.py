@@ -300,13 +300,16 @@ class StreamAssembler:
         )
         if snap.web_images or snap.generated_images:
             state.web = [self._web_image(i) for i in snap.web_images]
-            state.generated = [self._generated_image(i) for i in snap.generated_images]
+            state.generated = [self._generated_image(i, state.rcid) for i in snap.generated_images]
 
     def _web_image(self, raw: RawImage) -> WebImage:
         return WebImage(raw.url, raw.title or "[Image]", raw.alt, _saver=self._saver)
 
-    def _generated_image(self, raw: RawImage) -> GeneratedImage:
-        return GeneratedImage(raw.url, raw.title, raw.alt, _saver=self._saver, image_id=raw.image_id or "")
+    def _generated_image(self, raw: RawImage, rcid: str) -> GeneratedImage:
+        turn = [str(self._meta[0] or ""), str(self._meta[1] or ""), rcid]
+        return GeneratedImage(
+            raw.url, raw.title, raw.alt, _saver=self._saver, image_id=raw.image_id or "", turn_ids=turn
+        )
 
     def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
         new: list[WebImage] = []
@@ -319,7 +322,7 @@ class StreamAssembler:
         for raw in snap.generated_images:
             if raw.url not in self._image_urls:
                 self._image_urls.add(raw.url)
-                gen = self._generated_image(raw)
+                gen = self._generated_image(raw, state.rcid)
                 self._generated = [*self._generated, gen]
                 new.append(gen)
         state.web = self._web

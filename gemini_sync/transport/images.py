@@ -12,16 +12,24 @@ from __future__ import annotations
 import os
 import pathlib
 import re
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 
+from .._log import logger
 from ..errors import GeminiError
+from ..protocol import rpcs
+from ..protocol.payload import dig
+from ..protocol.request import BatchCall
 from ..types import GeneratedImage, WebImage
 from .errors import translate_exception
 from .session import Transport
 
-__all__ = ["save_image", "full_size_url", "is_service_host"]
+__all__ = ["save_image", "full_size_url", "resolve_full_size", "is_service_host", "RpcFn"]
+
+RpcFn = Callable[[list[BatchCall]], list[Any]]
 
 _EXTENSIONS = {
     "image/png": ".png",
@@ -71,20 +79,8 @@ def _target(directory: pathlib.Path, name: str) -> pathlib.Path:
     return target
 
 
-def save_image(
-    transport: Transport,
-    image: WebImage,
-    path: str | os.PathLike[str] = ".",
-    filename: str | None = None,
-    *,
-    full_size: bool = False,
-    overwrite: bool = False,
-) -> pathlib.Path:
-    """Download ``image`` into directory ``path``; return the written file's path."""
-    directory = pathlib.Path(path)
-    if filename is not None:
-        _target(directory, filename)  # refuse a bad name before any I/O
-    url = full_size_url(image) if full_size else image.url
+def _get(transport: Transport, url: str, what: str, *, stream: bool) -> requests.Response:
+    """GET from an image host, with the cookies only if it is one of the service's."""
     headers = {"Referer": "https://gemini.google.com/"}
     host = (urlsplit(url).hostname or "").lower()
     if (
@@ -96,7 +92,56 @@ def save_image(
         cookie = "; ".join(f"{c.name}={c.value}" for c in transport.session.cookies if c.value is not None)
         if cookie:
             headers["Cookie"] = cookie
-    response = transport.request("GET", url, "downloading an image", stream=True, headers=headers)
+    return transport.request("GET", url, what, stream=stream, headers=headers)
+
+
+def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -> str | None:
+    """The full-size URL of a generated image (PROTOCOL.md 10), or ``None`` if unknown.
+
+    The ``c8o8Fe`` RPC gives a URL; ``GET <url>=d-I?alr=yes`` answers, as text,
+    the URL of the full-size bytes.
+    """
+    if not image.image_id or len(image.turn_ids) != 3 or not all(image.turn_ids):
+        return None
+    cid, rid, rcid = image.turn_ids
+    (result,) = rpc([rpcs.full_size_call(image.image_id, rid, rcid, cid)])
+    url = dig(result, 0)
+    if not isinstance(url, str) or not url:
+        return None
+    response = _get(transport, url + "=d-I?alr=yes", "resolving a full-size image", stream=False)
+    target = response.text.strip()
+    return target if target.startswith(("http://", "https://")) else None
+
+
+def save_image(
+    transport: Transport,
+    image: WebImage,
+    path: str | os.PathLike[str] = ".",
+    filename: str | None = None,
+    *,
+    full_size: bool = False,
+    overwrite: bool = False,
+    rpc: RpcFn | None = None,
+) -> pathlib.Path:
+    """Download ``image`` into directory ``path``; return the written file's path.
+
+    ``full_size`` on a generated image asks the service for the full-size URL
+    (through ``rpc``, a batchexecute caller) and falls back to the ``=s2048-rj``
+    rendition if that fails.
+    """
+    directory = pathlib.Path(path)
+    if filename is not None:
+        _target(directory, filename)  # refuse a bad name before any I/O
+    url = image.url
+    if full_size and isinstance(image, GeneratedImage):
+        resolved = None
+        if rpc is not None:
+            try:
+                resolved = resolve_full_size(transport, rpc, image)
+            except GeminiError as exc:
+                logger.info("full-size lookup failed (%s); using the large rendition", exc.__class__.__name__)
+        url = resolved or full_size_url(image)
+    response = _get(transport, url, "downloading an image", stream=True)
     try:
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith("image/"):
