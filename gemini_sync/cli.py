@@ -155,5 +155,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # e.g. --save-images into an unwritable directory
         print(f"gemini-sync: {exc}", file=sys.stderr)
         return EXIT_ERROR
-
-

@@ -26,8 +26,8 @@ import requests
 from gemini_sync import GeminiClient, Model, RetryPolicy, errors
 from gemini_sync._constants import BATCH_EXEC_PATH
 from gemini_sync.emulator import Emulator
-from gemini_sync.emulator.routes import FULL_SIZE, SIZED_SIZE
 from gemini_sync.emulator.formats import PNG_SIGNATURE, parse_multipart
+from gemini_sync.emulator.routes import FULL_SIZE, SIZED_SIZE
 from gemini_sync.protocol.framing import encode_frame
 from gemini_sync.protocol.payload import build_payload, data_envelope
 from gemini_sync.types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage

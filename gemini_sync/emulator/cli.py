@@ -31,8 +31,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None, *, ready: threading.Event | None = None,
-         stop: threading.Event | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
     """Run the emulator until Ctrl-C (or until ``stop`` is set); returns the exit status.
 
     ``ready`` is set once the URL is printed (for tests that run this in a thread).
