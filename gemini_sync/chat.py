@@ -50,6 +50,7 @@ class ChatSession:
             meta[0] = cid
         self._metadata = meta
         self.last_output: ModelOutput | None = None
+        self._undo: tuple[ModelOutput, list[Any], ModelOutput | None] | None = None
 
     def __repr__(self) -> str:
         return f"<ChatSession cid={self.cid!r} model={self.model.model_name!r}>"
@@ -74,7 +75,7 @@ class ChatSession:
         return str(self._metadata[2] or "")
 
     def _commit(self, output: ModelOutput) -> None:
-        """Called by the stream when a turn completes (and only then)."""
+        """Called by the stream when a completed turn is handed to the caller (and only then)."""
         meta = list(self._metadata)
         for index, value in enumerate(output.metadata[:METADATA_SLOTS]):
             if value:
@@ -83,8 +84,20 @@ class ChatSession:
         if candidate is not None:
             meta[2] = candidate.rcid
         with self._lock:
+            self._undo = (output, self._metadata, self.last_output)
             self._metadata = meta
             self.last_output = output
+
+    def _revoke(self, output: ModelOutput) -> None:
+        """Undo the commit of ``output`` (a worker reported that turn as failed after all).
+
+        Only if no later turn was committed since, so nothing newer is lost.
+        """
+        with self._lock:
+            undo = self._undo
+            if undo is not None and undo[0] is output and self.last_output is output:
+                _, self._metadata, self.last_output = undo
+                self._undo = None
 
     # -- turns -------------------------------------------------------------
 

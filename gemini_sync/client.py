@@ -242,7 +242,11 @@ class GeminiClient(AccountMixin):
             self.retry_policy, self.stall_timeout, deadline, recover=self._read_turn if recover else None
         )
         return Stream(
-            open_response, options, saver=self, on_output=session._commit if session is not None else None
+            open_response,
+            options,
+            saver=self,
+            on_output=session._commit if session is not None else None,
+            on_revoke=session._revoke if session is not None else None,
         )
 
     generate_content_stream = stream

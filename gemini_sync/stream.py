@@ -102,11 +102,14 @@ class Stream:
         *,
         saver: Any = None,
         on_output: Callable[[ModelOutput], None] | None = None,
+        on_revoke: Callable[[ModelOutput], None] | None = None,
     ) -> None:
         self._open_response = open_response
         self._options = options
         self._saver = saver
         self._on_output = on_output
+        self._on_revoke = on_revoke
+        self._committed = False
         self._gen: Iterator[StreamChunk] | None = None
         self._attempt: _Attempt | None = None
         self._iterated = False
@@ -174,6 +177,7 @@ class Stream:
         whole answer, not the rest). Raises the stream's typed error.
         """
         if self._output is not None:
+            self._commit()
             return self._output
         if self._error is not None:
             raise self._error
@@ -187,9 +191,12 @@ class Stream:
                 # nobody saw the deltas, so the final answer is the exact result
                 self._output = exc.output
                 self._error = None
+                self._commit()
                 return exc.output
             raise
-        return self._finished_output()
+        output = self._finished_output()
+        self._commit()
+        return output
 
     def _finished_output(self) -> ModelOutput:
         if self._output is None:
@@ -258,13 +265,13 @@ class Stream:
                 self._retry_policy(), options.what, lambda: self._prime(started), allowed=self._may_retry
             )
             pending, attempt.pending = attempt.pending, []
-            yield from pending
+            yield from self._handing_out(pending)
             while self._output is None:
                 try:
                     chunks = self._read_chunks(attempt, started)
                 except (StreamInterrupted, TimeoutError) as exc:
                     chunks = self._recover(attempt, exc, started)
-                yield from chunks
+                yield from self._handing_out(chunks)
         except GeminiError as exc:
             self._error = exc.with_partial(self.partial())
             raise
@@ -278,6 +285,24 @@ class Stream:
                 attempt.response.close()
             elif self._attempt is not None and self._attempt.response is not None:
                 self._attempt.response.close()
+
+    def _handing_out(self, chunks: list[StreamChunk]) -> Iterator[StreamChunk]:
+        """Yield ``chunks``; the turn is committed (the chat told) as the final one is handed out."""
+        for chunk in chunks:
+            if chunk.is_final:
+                self._commit()
+            yield chunk
+
+    def _commit(self) -> None:
+        if not self._committed and self._output is not None and self._on_output is not None:
+            self._committed = True
+            self._on_output(self._output)
+
+    def _revoke(self) -> None:
+        """Undo :meth:`_commit` when a worker reports the turn as failed after all (see worker.py)."""
+        if self._committed and self._output is not None and self._on_revoke is not None:
+            self._committed = False
+            self._on_revoke(self._output)
 
     def _retry_policy(self) -> RetryPolicy:
         """The stream's retry policy, its backoff cut short by :meth:`cancel` (unless a sleep is set)."""
@@ -376,15 +401,12 @@ class Stream:
         return []
 
     def _complete(self, attempt: _Attempt) -> StreamChunk:
-        """The final chunk; records the output and tells the chat (if any)."""
+        """The final chunk; records the output (the chat is told when it is handed out)."""
         assembler = attempt.assembler
         final = assembler.finish()
-        output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
         if assembler.late_status is not None:
             logger.debug("status %s after a complete answer ignored", assembler.late_status)
-        if self._on_output is not None:
-            self._on_output(output)
-        self._output = output
+        self._output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
         return final
 
     def _recover(self, attempt: _Attempt, error: GeminiError, started: float) -> list[StreamChunk]:

@@ -1,0 +1,75 @@
+"""A chat advances only when a completed turn reaches the caller; never on a turn reported as failed."""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from gemini_sync import GeminiClient, errors
+from gemini_sync.emulator import Emulator
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    with Emulator(pace=0.001) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def client(emu: Emulator) -> Iterator[GeminiClient]:
+    with GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False) as c:
+        yield c
+
+
+def test_breaking_before_the_final_chunk_leaves_the_chat_unchanged(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    chat.send_message("first")
+    before = chat.metadata
+    with chat.send_message_stream("second") as stream:
+        for chunk in stream:
+            if not chunk.is_final:
+                break
+    assert chat.metadata == before
+
+
+def test_the_final_chunk_commits_the_turn(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    seen_rids = []
+    for chunk in chat.send_message_stream("first"):
+        seen_rids.append((chunk.is_final, chat.rid))
+    # the chat moved exactly when the final chunk was handed out, not before
+    assert all(rid == "" for final, rid in seen_rids if not final)
+    assert seen_rids[-1][1].startswith("r_")
+
+
+def test_on_done_raising_leaves_the_chat_unchanged(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    chat.send_message("first")
+    before = chat.metadata
+
+    def on_done(_output: object) -> None:
+        raise RuntimeError("the app failed to store the answer")
+
+    worker = chat.send_message_stream("second").start(on_done=on_done)
+    with pytest.raises(RuntimeError):
+        worker.result(timeout=10)
+    assert chat.metadata == before
+
+
+def test_cancel_while_dispatched_callbacks_lag_leaves_the_chat_unchanged(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    chat.send_message("first")
+    before = chat.metadata
+    jobs: queue.Queue[Callable[[], None]] = queue.Queue()
+    worker = chat.send_message_stream("second").start(dispatch=jobs.put)
+    # the reader finishes (its last job is queued) before the "GUI" has run any callback
+    worker._thread.join(10)
+    assert not worker._thread.is_alive() and worker._stream.output is not None
+    worker.cancel()
+    while not worker.done():
+        jobs.get(timeout=5)()
+    with pytest.raises(errors.Cancelled):
+        worker.result(timeout=1)
+    assert chat.metadata == before
