@@ -22,6 +22,7 @@ ENV_COOKIE_PATH = "GEMINI_COOKIE_PATH"
 # --- timeouts (seconds) ---
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_STALL_TIMEOUT = 60.0
+DEFAULT_QUEUE_TIMEOUT = 300.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
 MIN_REFRESH_INTERVAL = 60.0

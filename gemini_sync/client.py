@@ -59,7 +59,9 @@ class GeminiClient(AccountMixin):
     ``max_retries`` is the number of further attempts after a first attempt
     that failed with a transient error before any content reached the caller.
     ``timeout`` bounds connecting and waiting for a response; ``stall_timeout``
-    bounds the silence between frames of a stream (``None`` disables it).
+    bounds the silence between frames of a stream (``None`` disables it);
+    ``queue_timeout`` bounds how long frames may keep coming without content
+    (the service showing a queued or busy state).
     """
 
     def __init__(
@@ -72,6 +74,7 @@ class GeminiClient(AccountMixin):
         proxy: str | None = None,
         timeout: float = C.DEFAULT_TIMEOUT,
         stall_timeout: float | None = C.DEFAULT_STALL_TIMEOUT,
+        queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         auto_refresh: bool = True,
         session: requests.Session | None = None,
@@ -83,6 +86,8 @@ class GeminiClient(AccountMixin):
             raise ValueError("timeout must be a positive number of seconds")
         if stall_timeout is not None and stall_timeout <= 0:
             raise ValueError("stall_timeout must be positive or None")
+        if queue_timeout is not None and queue_timeout <= 0:
+            raise ValueError("queue_timeout must be positive or None")
         if not isinstance(max_retries, int) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
         if refresh_interval <= 0:
@@ -99,6 +104,7 @@ class GeminiClient(AccountMixin):
         )
         self.timeout = timeout
         self.stall_timeout = stall_timeout
+        self.queue_timeout = queue_timeout
         self.retry_policy = retry if retry is not None else RetryPolicy(max_retries)
         self.auto_refresh = auto_refresh
         self._refresher = (
@@ -239,7 +245,11 @@ class GeminiClient(AccountMixin):
             return self._post_with_auth_retry(build, "StreamGenerate", stream=True, **kwargs)
 
         options = StreamOptions(
-            self.retry_policy, self.stall_timeout, deadline, recover=self._read_turn if recover else None
+            self.retry_policy,
+            self.stall_timeout,
+            deadline,
+            recover=self._read_turn if recover else None,
+            queue_timeout=self.queue_timeout,
         )
         return Stream(
             open_response,

@@ -48,6 +48,10 @@ RecoverFn = Callable[[str, str], "tuple[list[CandidateSnapshot], bool] | None"]
 class StreamOptions:
     """How a stream reads: retry policy, stall and total time bounds, recovery.
 
+    ``stall_timeout`` bounds the silence between frames; ``queue_timeout``
+    bounds the time in which frames keep coming (queueing, "thinking" status)
+    but none brings content, so a waiting state is not taken for progress forever.
+
     ``recover(cid, rid)`` reads turn ``rid`` of conversation ``cid`` back
     (raw candidates, finished?) or returns ``None`` if it is not there yet.
     """
@@ -59,6 +63,7 @@ class StreamOptions:
     recover: RecoverFn | None = None
     recover_timeout: float = C.RECOVER_TIMEOUT
     recover_interval: float = C.RECOVER_INTERVAL
+    queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT
 
 
 def _timeout_moved(current: float | None, wanted: float | None) -> bool:
@@ -75,13 +80,22 @@ def _timeout_moved(current: float | None, wanted: float | None) -> bool:
 class _Attempt:
     """State of one attempt: its response, decoder and assembler."""
 
-    __slots__ = ("assembler", "decoder", "deferred", "last_frame", "pending", "read_timeout", "response")
+    __slots__ = (
+        "assembler",
+        "decoder",
+        "deferred",
+        "last_frame",
+        "last_progress",
+        "pending",
+        "read_timeout",
+        "response",
+    )
 
     def __init__(self, saver: Any) -> None:
         self.response: requests.Response | None = None
         self.decoder = FrameDecoder()
         self.assembler = StreamAssembler(saver)
-        self.last_frame = time.monotonic()
+        self.last_frame = self.last_progress = time.monotonic()
         self.read_timeout: float | None = -1.0  # the socket's current timeout (-1: not set yet)
         self.pending: list[StreamChunk] = []
         # an error met after chunks of the same read: raised once those are delivered
@@ -394,11 +408,19 @@ class Stream:
                 attempt.deferred = exc
             return chunks
         frames = attempt.decoder.feed(data)
-        if frames:
-            attempt.last_frame = time.monotonic()
-            chunks, attempt.deferred = self._process(attempt, frames)
-            return chunks
-        return []
+        if not frames:
+            return []
+        attempt.last_frame = now = time.monotonic()
+        payloads = attempt.assembler.data_payloads
+        chunks, attempt.deferred = self._process(attempt, frames)
+        if chunks or (payloads == 0 and attempt.assembler.data_payloads):
+            attempt.last_progress = now  # content or the turn's ids: not just "still queued"
+        elif options.queue_timeout is not None and now - attempt.last_progress > options.queue_timeout:
+            raise TimeoutError(
+                f"the service kept the request waiting (frames without content) for over "
+                f"{options.queue_timeout:g}s"
+            )
+        return chunks
 
     def _complete(self, attempt: _Attempt) -> StreamChunk:
         """The final chunk; records the output (the chat is told when it is handed out)."""

@@ -262,3 +262,21 @@ def test_request_recorded_by_emulator_has_the_documented_shape(emu: Emulator, cl
     assert request.form["at"] == emu.access_token
     outer = json.loads(request.form["f.req"])
     assert json.loads(outer[1])[45] == 1
+
+
+def test_an_endless_queueing_phase_is_bounded(emu: Emulator) -> None:
+    emu.pace = 0.01
+    emu.fail_next(queue=200)  # a status frame without content every 10 ms, for 2 s
+    with GeminiClient(
+        cookies=emu.cookies,
+        base_url=emu.url,
+        auto_refresh=False,
+        cookie_cache=False,
+        stall_timeout=1.0,  # never silent for that long: only the queue bound can stop it
+        queue_timeout=0.2,
+        max_retries=0,
+    ) as client:
+        started = time.monotonic()
+        with pytest.raises(errors.TimeoutError, match="waiting"):
+            client.generate_content("hi")
+        assert time.monotonic() - started < 1.5
