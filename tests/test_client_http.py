@@ -172,7 +172,7 @@ def test_leaving_with_block_closes_the_response(rsps: Any, client: GeminiClient)
     with client.stream("hi") as stream:
         for _chunk in stream:
             break
-        response = stream._attempt.response  # type: ignore[union-attr]
+        response = stream._reader.attempt.response  # type: ignore[union-attr]
     assert response.raw.closed
     with pytest.raises(RuntimeError):
         stream.collect()
