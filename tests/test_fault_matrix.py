@@ -81,14 +81,14 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-def _client(emu: Emulator, *, stall_timeout: float = 3.0, max_retries: int = MAX_RETRIES) -> GeminiClient:
+def _client(emu: Emulator, *, stall_timeout: float = 3.0, fake_sleep: bool = True) -> GeminiClient:
     return GeminiClient(
         cookies=emu.cookies,
         base_url=emu.url,
         auto_refresh=False,
         cookie_cache=False,
         stall_timeout=stall_timeout,
-        retry=RetryPolicy(max_retries, initial=0.001, maximum=0.01, sleep=SLEEPS),
+        retry=RetryPolicy(MAX_RETRIES, initial=0.001, maximum=0.01, sleep=SLEEPS if fake_sleep else None),
     )
 
 
@@ -322,10 +322,19 @@ def _offsets(layout: Layout) -> list[int]:
     return sorted(layout.required_offsets() | set(range(0, len(layout.body) + 2, STRIDE)))
 
 
+@pytest.fixture(params=[None, 5], ids=["frame-writes", "5-byte-writes"])
+def chunk_size(request: pytest.FixtureRequest, emu: Emulator) -> Iterator[int | None]:
+    """How the emulator writes the body: a frame per write, or 5-byte network chunks."""
+    emu.chunk_size = request.param
+    yield request.param
+    emu.chunk_size = None
+
+
 def test_cut_at_every_boundary_and_inside_every_character(
-    emu: Emulator, client: GeminiClient, layout: Layout
+    emu: Emulator, client: GeminiClient, layout: Layout, chunk_size: int | None
 ) -> None:
-    offsets = _offsets(layout)
+    # with small writes, the required offsets only (each network chunk already splits frames)
+    offsets = _offsets(layout) if chunk_size is None else sorted(layout.required_offsets())
     assert len(offsets) >= 300
     assert {f.end for f in layout.frames} <= set(offsets)
     assert {first + 1 for first, _ in layout.multibyte} <= set(offsets)
@@ -334,7 +343,7 @@ def test_cut_at_every_boundary_and_inside_every_character(
     prompts: dict[str, int] = {}
     total_requests = 0
     for offset in offsets:
-        prompt = f"{PREFIX} cut {offset}"
+        prompt = f"{PREFIX} cut {chunk_size} {offset}"
         out = run_case(emu, client, prompt, fault={"disconnect_after_bytes": offset}, recover=False)
         prompts[prompt] = out.generate_requests
         total_requests += out.generate_requests
@@ -455,6 +464,15 @@ def test_code_1013_after_data_is_not_retried(emu: Emulator, client: GeminiClient
     assert type(out.error) is errors.APIError and out.error.code == 1013
     assert out.generate_requests == 1 and SLEEPS.delays == []
     _assert_partial(out)
+
+
+def test_error_right_after_the_ids_is_not_retried(emu: Emulator, client: GeminiClient) -> None:
+    """Once the conversation id arrived, the turn exists: a retry would duplicate it."""
+    out = run_case(emu, client, f"{PREFIX} 1013 ids", fault={"code": 1013, "after_frames": 1}, times=10)
+    assert type(out.error) is errors.APIError and out.error.code == 1013
+    assert out.generate_requests == 1 and SLEEPS.delays == []
+    _assert_nothing_delivered(out)
+    assert out.error.partial is not None and str(out.error.partial.metadata[0]).startswith("c_")
 
 
 @pytest.mark.parametrize("after", [0, AFTER_DATA], ids=["before-data", "after-data"])
@@ -652,6 +670,20 @@ def test_stall_after_data_is_timeout_with_partial(emu: Emulator, stall_client: G
     assert len(emu.generate_requests) == 1
 
 
+def test_stall_right_after_the_ids_is_not_retried(emu: Emulator, stall_client: GeminiClient) -> None:
+    out = run_case(
+        emu,
+        stall_client,
+        f"{PREFIX} stall ids",
+        fault={"stall": 30.0, "after_frames": 1},
+        times=10,
+        recover=False,
+    )
+    assert type(out.error) is errors.TimeoutError
+    assert out.generate_requests == 1 and out.elapsed < STALL + MARGIN
+    _assert_nothing_delivered(out)
+
+
 def test_stall_shorter_than_the_watchdog_is_no_error(emu: Emulator, stall_client: GeminiClient) -> None:
     out = run_case(emu, stall_client, f"{PREFIX} short stall", fault={"stall": STALL / 3, "after_frames": 2})
     assert out.error is None and out.joined == TEXT and out.generate_requests == 1
@@ -689,3 +721,20 @@ def test_deadline_before_data_sends_nothing_after_it_expired(emu: Emulator, clie
     assert out.elapsed < 0.4 + MARGIN
     _assert_nothing_delivered(out)
     assert out.generate_requests == 1, f"{out.generate_requests} StreamGenerate requests after the deadline"
+
+
+def test_deadline_bounds_the_retry_after_wait(emu: Emulator) -> None:
+    """``deadline`` bounds the whole call, backoff included: a Retry-After longer than what is
+    left is not slept through (real sleeps here)."""
+    with _client(emu, fake_sleep=False) as slow:
+        out = run_case(
+            emu,
+            slow,
+            f"{PREFIX} deadline 429",
+            fault={"status": 429, "headers": {"Retry-After": "3"}},
+            times=10,
+            deadline=1.0,
+        )
+    assert isinstance(out.error, (errors.RateLimited, errors.TimeoutError))
+    assert out.elapsed < 1.0 + MARGIN, f"a call with deadline=1.0 took {out.elapsed:.1f}s"
+    _assert_nothing_delivered(out)
