@@ -47,3 +47,20 @@ def answer_body(snapshots: list[str], **kwargs: Any) -> bytes:
 def error_body(code: int, *, before: list[str] | None = None) -> bytes:
     frames = answer_frames(before, done=False) if before else []
     return encode_body([*frames, [error_envelope(code)], *tail_frames(0)]).encode()
+
+
+def make_client(emu: Any, **overrides: Any) -> Any:
+    """A client of the emulator ``emu``: no rotation thread, no cookie cache, quick retries."""
+    from gemini_sync import GeminiClient, RetryPolicy
+
+    options: dict[str, Any] = {
+        "cookies": emu.cookies,
+        "base_url": emu.url,
+        "auto_refresh": False,
+        "cookie_cache": False,
+        "timeout": 10,
+        "stall_timeout": 5,
+        "retry": RetryPolicy(2, initial=0.01, maximum=0.02),
+    }
+    options.update(overrides)
+    return GeminiClient(**options)

@@ -7,11 +7,10 @@ a user relies on against what the emulator recorded and what its state says.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
-from gemini_sync import GeminiClient, Model, RetryPolicy, errors
+from gemini_sync import GeminiClient, Model, errors
 from gemini_sync._constants import BATCH_EXEC_PATH
 from gemini_sync.emulator import Emulator
 from gemini_sync.models import MODEL_HEADER, model_header_value
@@ -19,25 +18,6 @@ from gemini_sync.types import ChatInfo, Gem
 
 UNKNOWN_CHAT = 1022  # the emulator's code for a conversation id it does not know
 UNKNOWN_GEM = 1023  # the emulator's code for a gem id it does not know
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    with GeminiClient(
-        cookies=emu.cookies,
-        base_url=emu.url,
-        auto_refresh=False,
-        cookie_cache=False,
-        stall_timeout=5,
-        retry=RetryPolicy(2, initial=0.01, maximum=0.02),
-    ) as c:
-        yield c
 
 
 def _batch_requests(emu: Emulator, rpcid: str) -> list[object]:

@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import queue
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from gemini_sync import GeminiClient, errors
-from gemini_sync.emulator import Emulator
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    with GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False) as c:
-        yield c
 
 
 def test_breaking_before_the_final_chunk_leaves_the_chat_unchanged(client: GeminiClient) -> None:

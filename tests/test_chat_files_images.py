@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import requests
 
-from gemini_sync import GeminiClient, Model, RetryPolicy, errors
+from gemini_sync import GeminiClient, Model, errors
 from gemini_sync._constants import BATCH_EXEC_PATH
 from gemini_sync.emulator import Emulator
 from gemini_sync.emulator.formats import PNG_SIGNATURE, parse_multipart
@@ -31,28 +31,15 @@ from gemini_sync.emulator.routes import FULL_SIZE, SIZED_SIZE
 from gemini_sync.protocol.framing import encode_frame
 from gemini_sync.protocol.payload import build_payload, data_envelope
 from gemini_sync.types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
+from tests._wire import make_client
 
 UPLOAD_PATH = "/upload"
 EMPTY_CHAT = ["", "", "", None, None, None, None, None, None, ""]
 PREVIEW_PX = 16  # the width of the emulator's plain rendition ("=s<N>-rj" ones are larger)
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
-
-
 def _client(emu: Emulator) -> GeminiClient:
-    return GeminiClient(
-        cookies=emu.cookies,
-        base_url=emu.url,
-        auto_refresh=False,
-        cookie_cache=False,
-        timeout=5,
-        stall_timeout=5,
-        retry=RetryPolicy(2, initial=0.01, maximum=0.02),
-    )
+    return make_client(emu, timeout=5)  # type: ignore[no-any-return]
 
 
 @pytest.fixture

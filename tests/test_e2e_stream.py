@@ -4,31 +4,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 
 import pytest
 
-from gemini_sync import GeminiClient, Model, RetryPolicy, errors
+from gemini_sync import GeminiClient, Model, errors
 from gemini_sync.emulator import Emulator
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.002) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    with GeminiClient(
-        cookies=emu.cookies,
-        base_url=emu.url,
-        auto_refresh=False,
-        cookie_cache=False,
-        stall_timeout=5,
-        retry=RetryPolicy(2, initial=0.01, maximum=0.02),
-    ) as c:
-        yield c
 
 
 def _check_contracts(chunks: list, final_text: str) -> None:  # type: ignore[type-arg]
