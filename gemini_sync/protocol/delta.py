@@ -196,6 +196,18 @@ class StreamAssembler:
                 output=self.final_output(),
             )
         cands = [c.public(final=c is not chosen) for c in self._ordered()]
+        return self._chunk(chosen, delta_text, delta_thoughts, [], cands, final=True)
+
+    def _chunk(
+        self,
+        chosen: _Candidate,
+        delta_text: str,
+        delta_thoughts: str,
+        new_images: list[WebImage],
+        candidates: list[Candidate],
+        *,
+        final: bool,
+    ) -> StreamChunk:
         return StreamChunk(
             text=chosen.text.emitted,
             delta_text=delta_text,
@@ -203,10 +215,10 @@ class StreamAssembler:
             delta_thoughts=delta_thoughts,
             web_images=self._web,
             generated_images=self._generated,
-            new_images=[],
+            new_images=new_images,
             metadata=list(self._meta),
-            candidates=cands,
-            is_final=True,
+            candidates=candidates,
+            is_final=final,
         )
 
     # -- internals --------------------------------------------------------
@@ -260,18 +272,8 @@ class StreamAssembler:
         chosen = self._chosen
         assert chosen is not None
         self.delivered = True
-        return StreamChunk(
-            text=chosen.text.emitted,
-            delta_text=delta_text,
-            thoughts=chosen.thoughts.emitted,
-            delta_thoughts=delta_thoughts,
-            web_images=self._web,
-            generated_images=self._generated,
-            new_images=new_images,
-            metadata=list(self._meta),
-            candidates=[c.public() for c in self._ordered()] if len(self._cands) > 1 else [chosen.public()],
-            is_final=False,
-        )
+        cands = [c.public() for c in self._ordered()] if len(self._cands) > 1 else [chosen.public()]
+        return self._chunk(chosen, delta_text, delta_thoughts, new_images, cands, final=False)
 
     def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
