@@ -115,6 +115,7 @@ class Reader:
         self.closed = False
         self.attempt: _Attempt | None = None
         self.output: ModelOutput | None = None
+        self._started = time.monotonic()
 
     def partial(self) -> ModelOutput:
         """What the current attempt has delivered so far."""
@@ -136,7 +137,7 @@ class Reader:
     def batches(self) -> Iterator[list[StreamChunk]]:
         """The answer as batches of chunks, one batch per network read."""
         options = self._options
-        started = time.monotonic()
+        started = self._started = time.monotonic()
         attempt = call_with_retries(
             self._retry_policy(), options.what, lambda: self._prime(started), allowed=self._may_retry
         )
@@ -150,20 +151,31 @@ class Reader:
             yield chunks
 
     def _retry_policy(self) -> RetryPolicy:
-        """The stream's retry policy, its backoff cut short by :meth:`cancel` (unless a sleep is set)."""
-        policy = self._options.policy
-        if policy.sleep is not None:
-            return policy
-        policy = copy.copy(policy)
+        """The stream's retry policy, its waits bounded by the deadline and cut short by :meth:`cancel`."""
+        policy = copy.copy(self._options.policy)
         policy.sleep = self._backoff
         return policy
 
     def _backoff(self, seconds: float) -> None:
-        self._cancelled.wait(seconds)  # the next attempt then raises Cancelled at once
+        """Wait before the next attempt, unless the deadline leaves no time for it."""
+        deadline = self._options.deadline
+        if deadline is not None and time.monotonic() + seconds >= self._started + deadline:
+            raise TimeoutError(
+                f"the stream's deadline of {deadline:g}s leaves no time to wait {seconds:.2f}s "
+                "for another attempt"
+            )
+        custom = self._options.policy.sleep
+        if custom is not None:
+            custom(seconds)
+        else:
+            self._cancelled.wait(seconds)  # the next attempt then raises Cancelled at once
 
     def _may_retry(self) -> bool:
         attempt = self.attempt
         if self._cancelled.is_set() or self.closed:
+            return False
+        deadline = self._options.deadline
+        if deadline is not None and time.monotonic() >= self._started + deadline:
             return False
         return attempt is None or (attempt.assembler.data_payloads == 0 and not attempt.assembler.delivered)
 
@@ -222,10 +234,15 @@ class Reader:
             data = response.raw.read1(C.READ_CHUNK_SIZE)
         except Exception as exc:
             self._check_cancel()
-            error = translate_exception(exc, options.what)
-            if isinstance(error, TimeoutError):
-                error = self._timeout_error(started)
-            raise error from exc
+            assembler = attempt.assembler
+            if not (assembler.ended and assembler.complete):
+                error = translate_exception(exc, options.what)
+                if isinstance(error, TimeoutError):
+                    error = self._timeout_error(started)
+                raise error from exc
+            # the whole answer and the end marker arrived; only the transfer's own end was lost
+            logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
+            data = b""
         self._check_cancel()
         if not data:
             chunks, attempt.deferred = self._process(attempt, attempt.decoder.close())

@@ -1,9 +1,10 @@
 """Exceptions raised by gemini_sync.
 
-Every exception is a :class:`GeminiError`. Each carries ``.partial``: the
-:class:`~gemini_sync.types.ModelOutput` that had already been delivered to the
-caller when the failure happened (or ``None`` when nothing was). Messages never
-contain cookie values or the access token.
+Every exception is a :class:`GeminiError`. Each carries ``.partial``: for an
+error raised by a stream, the :class:`~gemini_sync.types.ModelOutput` that had
+already been delivered to the caller when the failure happened (empty text
+when nothing was, with the conversation ids if they had arrived); ``None`` for
+errors of other calls. Messages never contain cookie values or the access token.
 """
 
 from __future__ import annotations

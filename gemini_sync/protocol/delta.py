@@ -179,6 +179,8 @@ class StreamAssembler:
     def finish(self) -> StreamChunk:
         """The final chunk, releasing every held-back tail; raises if the answer is incomplete."""
         if self.data_payloads == 0:
+            if not self.ended:
+                raise StreamInterrupted("the response ended before its first data frame")
             raise APIError("the service rejected the request: the response held no data frames")
         chosen = self._chosen
         if chosen is None or not chosen.done:
