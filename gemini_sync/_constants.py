@@ -25,7 +25,6 @@ DEFAULT_STALL_TIMEOUT = 60.0
 DEFAULT_QUEUE_TIMEOUT = 300.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
-MIN_REFRESH_INTERVAL = 60.0
 
 # --- recovery by reading the turn back (seconds) ---
 RECOVER_TIMEOUT = 30.0
@@ -40,7 +39,6 @@ RETRY_AFTER_CAP = 30.0
 MAX_FRAME_UNITS = 64 * 1024 * 1024  # one frame, in UTF-16 units
 MAX_LENGTH_DIGITS = 10  # digits of a length line
 MAX_BODY_CHARS = 512 * 1024 * 1024  # whole response body
-MAX_JSON_DEPTH = 64  # nesting of a decoded payload that we walk
 
 # --- reading the socket ---
 READ_CHUNK_SIZE = 64 * 1024
