@@ -107,10 +107,9 @@ class GeminiClient(AccountMixin):
         self.queue_timeout = queue_timeout
         self.retry_policy = retry if retry is not None else RetryPolicy(max_retries)
         self.auto_refresh = auto_refresh
-        self._refresher = (
-            CookieRefresher(self._transport, chosen.cookies[C.PSID], interval=refresh_interval)
-            if cookie_cache or auto_refresh
-            else None
+        # rotation is used by the background thread (auto_refresh) and by the one refresh after a 401
+        self._refresher = CookieRefresher(
+            self._transport, chosen.cookies[C.PSID], interval=refresh_interval, write_cache=cookie_cache
         )
         self._closed = False
 
@@ -141,8 +140,7 @@ class GeminiClient(AccountMixin):
         """Stop cookie rotation and close the session (if the client created it). Idempotent."""
         if not self._closed:
             self._closed = True
-            if self._refresher is not None:
-                self._refresher.stop()
+            self._refresher.stop()
             self._transport.close()
 
     def _check_open(self) -> None:
@@ -153,18 +151,17 @@ class GeminiClient(AccountMixin):
         """The access token (bootstrapping once), and the rotation thread started lazily."""
         self._check_open()
         tokens = self._transport.tokens()
-        if self.auto_refresh and self._refresher is not None:
+        if self.auto_refresh:
             self._refresher.start()
         return tokens
 
     def refresh_auth(self) -> None:
         """Rotate the cookies and fetch a new access token now."""
         self._check_open()
-        if self._refresher is not None:
-            try:
-                self._refresher.rotate_now()
-            except GeminiError as exc:
-                logger.info("cookie rotation before re-bootstrap failed: %s", exc.__class__.__name__)
+        try:
+            self._refresher.rotate_now()
+        except GeminiError as exc:
+            logger.info("cookie rotation before re-bootstrap failed: %s", exc.__class__.__name__)
         self._transport.reset_tokens()
         self._transport.tokens()
 

@@ -455,3 +455,11 @@ def _write_cache(directory: Path, psid: str, psidts: str) -> None:
         )
     )
     os.chmod(path, 0o600)
+
+
+def test_cookie_cache_false_never_writes_the_cache(emu: Emulator, cache_dir: Path) -> None:
+    with _client(emu, cookie_cache=False) as client:
+        client.init()
+        assert client._refresher.rotate_now()
+    assert not cache_dir.exists() or list(cache_dir.iterdir()) == []
+    assert emu.rotations == 1

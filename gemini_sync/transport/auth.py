@@ -153,7 +153,7 @@ class CookieRefresher:
     Started lazily (on a client's first request), stopped by ``stop()``. A
     failed rotation is logged and retried with a doubled delay (up to 8x the
     interval); it never touches streams in flight. After each rotation the
-    cookie cache is rewritten.
+    cookie cache is rewritten (unless ``write_cache`` is false).
     """
 
     def __init__(
@@ -164,6 +164,7 @@ class CookieRefresher:
         interval: float = C.DEFAULT_REFRESH_INTERVAL,
         cache_dir: pathlib.Path | None = None,
         wait: Callable[[threading.Event, float], bool] | None = None,
+        write_cache: bool = True,
     ) -> None:
         if interval <= 0:
             raise ValueError("refresh interval must be positive")
@@ -171,6 +172,7 @@ class CookieRefresher:
         self._psid = psid
         self.interval = interval
         self._cache_dir = cache_dir
+        self._write_cache = write_cache
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -205,7 +207,8 @@ class CookieRefresher:
             if value is None:
                 return False
             self.rotations += 1
-            self.save_cache()
+            if self._write_cache:
+                self.save_cache()
             logger.debug("cookies rotated")
             return True
 
