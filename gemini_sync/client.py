@@ -9,6 +9,7 @@ counter, and each stream has its own response and parser state.
 from __future__ import annotations
 
 import pathlib
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Union
 
@@ -111,6 +112,7 @@ class GeminiClient(AccountMixin):
         self._refresher = CookieRefresher(
             self._transport, chosen.cookies[C.PSID], interval=refresh_interval, write_cache=cookie_cache
         )
+        self._refresh_lock = threading.Lock()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -171,13 +173,17 @@ class GeminiClient(AccountMixin):
         """POST; on a 401/403, refresh the cookies and token once and send again.
 
         Safe to resend: an auth refusal means the service did not act on the request.
+        When many threads are refused at once, one of them refreshes and the
+        others use its new token.
         """
         tokens = self._tokens()
         try:
             return self._transport.post(build(tokens), what, **kwargs)
         except AuthError:
-            logger.info("%s was refused; refreshing cookies and token once", what)
-            self.refresh_auth()
+            with self._refresh_lock:
+                if self._transport.tokens() is tokens:  # nobody refreshed since this request started
+                    logger.info("%s was refused; refreshing cookies and token once", what)
+                    self.refresh_auth()
             return self._transport.post(build(self._transport.tokens()), what, **kwargs)
 
     # -- generating --------------------------------------------------------
@@ -209,18 +215,21 @@ class GeminiClient(AccountMixin):
         gem_id = _gem_id(gem)
         uploads = prepare_files(files)
         session: ChatSession | None = None
-        metadata: list[Any] | None = None
+        fixed_metadata: list[Any] | None = None
         if isinstance(chat, ChatSession):
             session = chat
-            metadata = chat.metadata
         elif chat is not None:
-            metadata = list(chat)
+            fixed_metadata = list(chat)
         if deadline is not None and deadline <= 0:
             raise ValueError("deadline must be positive")
         transport = self._transport
         uploaded: list[tuple[str, str]] = []
+        sent_metadata: list[list[Any] | None] = []  # the chat's state when the turn is first sent
 
         def build(tokens: AppTokens) -> PreparedRequest:
+            if not sent_metadata:
+                sent_metadata.append(session.metadata if session is not None else fixed_metadata)
+            metadata = sent_metadata[0]
             return generate_request(
                 prompt,
                 tokens,
@@ -237,7 +246,7 @@ class GeminiClient(AccountMixin):
             for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
                 uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
             logger.debug(
-                "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), bool(metadata)
+                "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), chat is not None
             )
             return self._post_with_auth_retry(build, "StreamGenerate", stream=True, **kwargs)
 

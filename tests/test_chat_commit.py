@@ -60,3 +60,15 @@ def test_cancel_while_dispatched_callbacks_lag_leaves_the_chat_unchanged(client:
     with pytest.raises(errors.Cancelled):
         worker.result(timeout=1)
     assert chat.metadata == before
+
+
+def test_a_stream_made_before_the_previous_turn_ends_continues_from_it(client: GeminiClient) -> None:
+    """Streams are lazy: a turn uses the chat's state when it is sent, not when it was created."""
+    chat = client.start_chat()
+    first = chat.send_message_stream("first")
+    second = chat.send_message_stream("second")
+    first.collect()
+    after_first = chat.metadata
+    second.collect()
+    assert chat.cid == after_first[0]
+    assert chat.rid != after_first[1]
