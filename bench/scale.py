@@ -109,7 +109,7 @@ def long_body(snapshots: int) -> Iterator[bytes]:
 
 def memory(snapshots: int) -> dict[str, Any]:
     options = StreamOptions(RetryPolicy(0), stall_timeout=None)
-    stream = Stream(lambda: _Response(long_body(snapshots)), options)
+    stream = Stream(lambda _time_left: _Response(long_body(snapshots)), options)
     tracemalloc.start()
     chunks = 0
     final_text = ""

@@ -25,6 +25,7 @@ DEFAULT_STALL_TIMEOUT = 60.0
 DEFAULT_QUEUE_TIMEOUT = 300.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
+ROTATE_TIMEOUT = 10.0  # a cookie rotation gives up after this; close() waits at most this long
 
 # --- recovery by reading the turn back (seconds) ---
 RECOVER_TIMEOUT = 30.0
@@ -40,8 +41,10 @@ MAX_FRAME_UNITS = 64 * 1024 * 1024  # one frame, in UTF-16 units
 MAX_LENGTH_DIGITS = 10  # digits of a length line
 MAX_BODY_CHARS = 512 * 1024 * 1024  # whole response body
 
-# --- reading the socket ---
+# --- the socket and files ---
 READ_CHUNK_SIZE = 64 * 1024
+FILE_BLOCK_SIZE = 64 * 1024  # uploads and image downloads move files in blocks of this size
+POOL_SIZE = 64  # connections kept per host: one client shared by 64 threads needs no new ones
 
 # --- request defaults ---
 DEFAULT_LANGUAGE = "en"

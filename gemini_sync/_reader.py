@@ -103,7 +103,7 @@ class Reader:
 
     def __init__(
         self,
-        open_response: Callable[[], requests.Response],
+        open_response: Callable[[float | None], requests.Response],
         options: StreamOptions,
         saver: Any,
         cancelled: threading.Event,
@@ -170,6 +170,16 @@ class Reader:
         else:
             self._cancelled.wait(seconds)  # the next attempt then raises Cancelled at once
 
+    def _time_left(self) -> float | None:
+        """Seconds left before the deadline (``None``: no deadline); what a request may take."""
+        deadline = self._options.deadline
+        if deadline is None:
+            return None
+        left = self._started + deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"the stream exceeded its deadline of {deadline:g}s")
+        return left
+
     def _may_retry(self) -> bool:
         attempt = self.attempt
         if self._cancelled.is_set() or self.closed:
@@ -186,7 +196,7 @@ class Reader:
         attempt = self.attempt = _Attempt(self._saver)
         self._check_cancel()
         try:
-            response = self._open_response()
+            response = self._open_response(self._time_left())
         except BaseException:
             self._check_cancel()  # cancelled while connecting: that, not the I/O error, is the outcome
             raise

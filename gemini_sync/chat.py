@@ -12,14 +12,33 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from .models import Model, ModelLike
-from .protocol.delta import METADATA_SLOTS, new_metadata
+from .protocol.request import METADATA_SLOTS, new_metadata
 from .types import Candidate, ModelOutput
 
 if TYPE_CHECKING:
     from .client import FileInput, GeminiClient, GemLike
     from .stream import Stream
 
-__all__ = ["ChatSession"]
+__all__ = ["ChatSession", "normalize_metadata"]
+
+
+def normalize_metadata(metadata: Sequence[Any]) -> list[Any]:
+    """A copy of saved chat metadata, padded to the 10 slots the service expects.
+
+    ``TypeError`` for a string or a non-sequence (a cid alone goes to ``cid=``),
+    ``ValueError`` for more than 10 slots.
+    """
+    if isinstance(metadata, (str, bytes)) or not isinstance(metadata, Sequence):
+        raise TypeError(
+            "chat metadata must be a list such as chat.metadata from an earlier session "
+            "(to continue a chat by its id, use client.start_chat(cid=...))"
+        )
+    if len(metadata) > METADATA_SLOTS:
+        raise ValueError(f"chat metadata has {len(metadata)} slots; at most {METADATA_SLOTS} are expected")
+    meta = new_metadata()
+    for index, value in enumerate(metadata):
+        meta[index] = value
+    return meta
 
 
 class ChatSession:
@@ -38,14 +57,7 @@ class ChatSession:
         self.model = Model.resolve(model)
         self.gem = gem
         self._lock = threading.Lock()
-        meta = new_metadata()
-        if metadata is not None:
-            if isinstance(metadata, (str, bytes)) or not isinstance(metadata, Sequence):
-                raise TypeError("metadata must be a list such as chat.metadata from an earlier session")
-            if len(metadata) > METADATA_SLOTS:
-                raise ValueError(f"metadata has {len(metadata)} slots; at most {METADATA_SLOTS} are expected")
-            for index, value in enumerate(metadata):
-                meta[index] = value
+        meta = normalize_metadata(metadata) if metadata is not None else new_metadata()
         if cid is not None:
             meta[0] = cid
         self._metadata = meta

@@ -18,7 +18,7 @@ import requests
 from . import _constants as C
 from ._log import logger
 from .account import AccountMixin
-from .chat import ChatSession
+from .chat import ChatSession, normalize_metadata
 from .errors import AuthError, GeminiError
 from .models import Model, ModelLike
 from .protocol import rpcs
@@ -44,6 +44,15 @@ def _check_prompt(prompt: Any) -> str:
     return prompt
 
 
+def _check_seconds(name: str, value: Any, *, optional: bool = True) -> None:
+    """A duration option: a positive number of seconds (or ``None`` where allowed)."""
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        allowed = "a positive number of seconds" + (" or None" if optional else "")
+        raise ValueError(f"{name} must be {allowed}, not {value!r}")
+
+
 def _gem_id(gem: GemLike | None) -> str | None:
     if gem is None:
         return None
@@ -58,7 +67,8 @@ class GeminiClient(AccountMixin):
     """A synchronous client of the Gemini web app.
 
     ``max_retries`` is the number of further attempts after a first attempt
-    that failed with a transient error before any content reached the caller.
+    that failed with a transient error before any content reached the caller;
+    ``retry=RetryPolicy(...)`` replaces it when the delays must change too.
     ``timeout`` bounds connecting and waiting for a response; ``stall_timeout``
     bounds the silence between frames of a stream (``None`` disables it);
     ``queue_timeout`` bounds how long frames may keep coming without content
@@ -83,16 +93,12 @@ class GeminiClient(AccountMixin):
         refresh_interval: float = C.DEFAULT_REFRESH_INTERVAL,
         cookie_cache: bool = True,
     ) -> None:
-        if timeout is None or timeout <= 0:
-            raise ValueError("timeout must be a positive number of seconds")
-        if stall_timeout is not None and stall_timeout <= 0:
-            raise ValueError("stall_timeout must be positive or None")
-        if queue_timeout is not None and queue_timeout <= 0:
-            raise ValueError("queue_timeout must be positive or None")
-        if not isinstance(max_retries, int) or max_retries < 0:
+        _check_seconds("timeout", timeout, optional=False)
+        _check_seconds("stall_timeout", stall_timeout)
+        _check_seconds("queue_timeout", queue_timeout)
+        _check_seconds("refresh_interval", refresh_interval, optional=False)
+        if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
-        if refresh_interval <= 0:
-            raise ValueError("refresh_interval must be a positive number of seconds")
         chosen = resolve_cookies(secure_1psid, secure_1psidts, cookies, use_cache=cookie_cache)
         self.cookie_source = chosen.source
         self._transport = Transport(
@@ -149,10 +155,10 @@ class GeminiClient(AccountMixin):
         if self._closed:
             raise RuntimeError("this GeminiClient is closed")
 
-    def _tokens(self) -> AppTokens:
+    def _tokens(self, timeout: float | None = None) -> AppTokens:
         """The access token (bootstrapping once), and the rotation thread started lazily."""
         self._check_open()
-        tokens = self._transport.tokens()
+        tokens = self._transport.tokens(timeout)
         if self.auto_refresh:
             self._refresher.start()
         return tokens
@@ -219,9 +225,8 @@ class GeminiClient(AccountMixin):
         if isinstance(chat, ChatSession):
             session = chat
         elif chat is not None:
-            fixed_metadata = list(chat)
-        if deadline is not None and deadline <= 0:
-            raise ValueError("deadline must be positive")
+            fixed_metadata = normalize_metadata(chat)
+        _check_seconds("deadline", deadline)
         transport = self._transport
         uploaded: list[tuple[str, str]] = []
         sent_metadata: list[list[Any] | None] = []  # the chat's state when the turn is first sent
@@ -241,14 +246,21 @@ class GeminiClient(AccountMixin):
                 temporary=temporary,
             )
 
-        def open_response() -> requests.Response:
-            tokens = self._tokens()
+        base_timeout = kwargs.pop("timeout", self.timeout)  # a number or requests' (connect, read)
+
+        def open_response(time_left: float | None) -> requests.Response:
+            # every request of the turn (token, uploads, the POST) ends within the deadline
+            timeout = base_timeout
+            if time_left is not None:
+                numeric = base_timeout if isinstance(base_timeout, (int, float)) else time_left
+                timeout = max(0.001, min(numeric, time_left))
+            tokens = self._tokens(timeout)
             for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
-                uploaded.append((upload_file(transport, file, tokens.push_id), file.name))
+                uploaded.append((upload_file(transport, file, tokens.push_id, timeout=timeout), file.name))
             logger.debug(
                 "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), chat is not None
             )
-            return self._post_with_auth_retry(build, "StreamGenerate", stream=True, **kwargs)
+            return self._post_with_auth_retry(build, "StreamGenerate", stream=True, timeout=timeout, **kwargs)
 
         options = StreamOptions(
             self.retry_policy,

@@ -28,6 +28,7 @@ __all__ = [
     "Cancelled",
     "ProtocolError",
     "StreamDiverged",
+    "UploadError",
     "error_for_code",
 ]
 
@@ -104,6 +105,10 @@ class Cancelled(GeminiError):
 
 class ProtocolError(GeminiError):
     """The response could not be understood: bad framing, not JSON, an HTML page."""
+
+
+class UploadError(GeminiError):
+    """A file given in ``files=`` could not be read when it was to be uploaded."""
 
 
 class StreamDiverged(GeminiError):

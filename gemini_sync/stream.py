@@ -35,7 +35,7 @@ class Stream:
 
     def __init__(
         self,
-        open_response: Callable[[], requests.Response],
+        open_response: Callable[[float | None], requests.Response],
         options: StreamOptions,
         *,
         saver: Any = None,

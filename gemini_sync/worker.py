@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ._log import logger
-from .errors import Cancelled
+from .errors import Cancelled, GeminiError
 from .types import ModelOutput, StreamChunk, WebImage
 
 if TYPE_CHECKING:
@@ -72,6 +72,7 @@ class StreamWorker:
         self._output: ModelOutput | None = None
         self._exception: BaseException | None = None
         self._callback_error: BaseException | None = None
+        self._delivered: StreamChunk | None = None  # the last chunk whose callbacks all ran
         self._dispatch_thread: int | None = None
         self._thread = threading.Thread(
             target=self._run, name=f"gemini-sync-stream-{next(_ids)}", daemon=True
@@ -162,6 +163,12 @@ class StreamWorker:
             if fn == self._finish:  # bound methods: equal, never identical
                 self._finish(None, exc)
 
+    def _delivered_output(self) -> ModelOutput:
+        chunk = self._delivered
+        if chunk is None:
+            return ModelOutput()
+        return ModelOutput(metadata=list(chunk.metadata), candidates=list(chunk.candidates))
+
     def _fail_callback(self, exc: BaseException) -> None:
         if self._callback_error is None:
             self._callback_error = exc
@@ -184,6 +191,8 @@ class StreamWorker:
                 self._on_chunk(chunk)
         except BaseException as exc:  # noqa: BLE001 - stops the stream, reaches on_error
             self._fail_callback(exc)
+        else:
+            self._delivered = chunk
 
     def _finish(self, output: ModelOutput | None, error: BaseException | None) -> None:
         if self._done.is_set():
@@ -195,7 +204,10 @@ class StreamWorker:
         elif error is None and (output is None or self._stream.cancelled):
             # cancelled before the end was delivered (with dispatch the reader may have finished
             # long before): later deltas were dropped, so the output must not be reported as done
-            error, output = Cancelled("the stream was cancelled", partial=output), None
+            error, output = Cancelled("the stream was cancelled"), None
+        if isinstance(error, GeminiError):
+            # what the callbacks really received (with dispatch, less than the reader had read)
+            error.partial = self._delivered_output()
         try:
             if error is None:
                 assert output is not None

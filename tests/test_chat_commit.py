@@ -57,9 +57,11 @@ def test_cancel_while_dispatched_callbacks_lag_leaves_the_chat_unchanged(client:
     worker.cancel()
     while not worker.done():
         jobs.get(timeout=5)()
-    with pytest.raises(errors.Cancelled):
+    with pytest.raises(errors.Cancelled) as info:
         worker.result(timeout=1)
     assert chat.metadata == before
+    # no callback had run: nothing was delivered, whatever the reader had read
+    assert info.value.partial is not None and info.value.partial.text == ""
 
 
 def test_a_stream_made_before_the_previous_turn_ends_continues_from_it(client: GeminiClient) -> None:

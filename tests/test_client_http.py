@@ -304,3 +304,68 @@ def test_env_cookies_are_used(monkeypatch: pytest.MonkeyPatch, rsps: Any) -> Non
         c.init()
     cookie = rsps.calls[0].request.headers["Cookie"]
     assert "__Secure-1PSID=env-psid-value" in cookie and "__Secure-1PSIDTS=env-psidts-value" in cookie
+
+
+GOOGLE = "https://gemini.google.com"
+
+
+def test_real_service_endpoints_and_cookie_scoping(tmp_path: Any) -> None:
+    """Without base_url every call goes to the service's own hosts, cookies only where they belong."""
+    from gemini_sync.types import GeneratedImage, WebImage
+
+    with responses.RequestsMock() as mock:
+        mock.get(GOOGLE + "/app", body=render_app_page(AppTokens(TOKEN, "bl", "-1")))
+        mock.post("https://content-push.googleapis.com/upload", body="/contrib_service/ttl_1d/abc")
+        mock.post(GOOGLE + GENERATE_PATH, body=answer_body(SNAPSHOTS))
+        mock.get("https://lh3.googleusercontent.com/gen", body=b"\x89PNG", content_type="image/png")
+        mock.get("https://blogger.googleusercontent.com/web", body=b"\x89PNG", content_type="image/png")
+        mock.get("https://example.com/pic", body=b"\x89PNG", content_type="image/png")
+        with GeminiClient(PSID, PSIDTS, auto_refresh=False, cookie_cache=False) as client:
+            assert client.generate_content("hi", files=[("a.txt", b"x")]).text == FINAL
+            GeneratedImage("https://lh3.googleusercontent.com/gen", _saver=client).save(tmp_path, "g")
+            WebImage("https://blogger.googleusercontent.com/web", _saver=client).save(tmp_path, "w")
+            WebImage("https://example.com/pic", _saver=client).save(tmp_path, "e")
+        cookies = {
+            urlsplit(c.request.url).hostname + urlsplit(c.request.url).path: c.request.headers.get(
+                "Cookie", ""
+            )
+            for c in mock.calls
+        }
+    assert PSID in cookies["gemini.google.com/app"]
+    assert PSID in cookies["gemini.google.com" + GENERATE_PATH]
+    assert PSID in cookies["content-push.googleapis.com/upload"]  # PROTOCOL.md 9: the same cookies
+    assert PSID in cookies["lh3.googleusercontent.com/gen"]  # a generated image is the account's
+    assert cookies["blogger.googleusercontent.com/web"] == ""  # a web image is a public page's
+    assert cookies["example.com/pic"] == ""
+
+
+@pytest.mark.parametrize("chat", ["c_abc", b"c_abc", 42])
+def test_chat_metadata_of_the_wrong_type_is_refused_at_the_call(client: GeminiClient, chat: Any) -> None:
+    with pytest.raises(TypeError, match="cid="):
+        client.stream("hi", chat=chat)
+
+
+def test_short_chat_metadata_is_padded_to_ten_slots(rsps: Any, client: GeminiClient) -> None:
+    rsps.post(GEN_URL, body=answer_body(SNAPSHOTS))
+    client.generate_content("hi", chat=["c_1111111111111111"])
+    inner = json.loads(json.loads(decode_form(generate_calls(rsps)[0].request.body)["f.req"])[1])
+    assert inner[2] == ["c_1111111111111111", "", "", None, None, None, None, None, None, ""]
+
+
+@pytest.mark.parametrize("value", ["5", 0, -1, True])
+def test_bad_durations_are_clear_value_errors(value: Any) -> None:
+    with pytest.raises(ValueError, match="timeout must be a positive number"):
+        GeminiClient(PSID, base_url=BASE, timeout=value, cookie_cache=False)
+
+
+def test_a_file_gone_before_the_upload_is_an_upload_error(
+    rsps: Any, client: GeminiClient, tmp_path: Any
+) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    stream = client.stream("hi", files=[path])  # checked here: it exists
+    path.unlink()  # ...and gone when the stream is read
+    with pytest.raises(errors.UploadError, match=r"notes\.txt") as info:
+        stream.collect()
+    assert isinstance(info.value.__cause__, FileNotFoundError)
+    assert generate_calls(rsps) == []

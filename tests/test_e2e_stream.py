@@ -9,6 +9,7 @@ import pytest
 
 from gemini_sync import GeminiClient, Model, errors
 from gemini_sync.emulator import Emulator
+from tests._wire import make_client
 
 
 def _check_contracts(chunks: list, final_text: str) -> None:  # type: ignore[type-arg]
@@ -260,3 +261,12 @@ def test_an_endless_queueing_phase_is_bounded(emu: Emulator) -> None:
         with pytest.raises(errors.TimeoutError, match="waiting"):
             client.generate_content("hi")
         assert time.monotonic() - started < 1.5
+
+
+def test_deadline_bounds_the_bootstrap_too(emu: Emulator) -> None:
+    emu.fail_next(path="/app", stall=5.0)
+    with make_client(emu, max_retries=3) as client:
+        started = time.monotonic()
+        with pytest.raises(errors.TimeoutError):
+            client.generate_content("hi", deadline=0.5)
+        assert time.monotonic() - started < 2.0

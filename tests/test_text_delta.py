@@ -29,7 +29,7 @@ from gemini_sync.errors import (
     TemporarilyBlocked,
     UsageLimitExceeded,
 )
-from gemini_sync.protocol.delta import StreamAssembler, new_metadata
+from gemini_sync.protocol.delta import StreamAssembler
 from gemini_sync.protocol.framing import dumps
 from gemini_sync.protocol.payload import (
     RawImage,
@@ -40,6 +40,7 @@ from gemini_sync.protocol.payload import (
     parse_frame,
     tail_frames,
 )
+from gemini_sync.protocol.request import new_metadata
 from gemini_sync.protocol.text import ESCAPE_WINDOW, final_text, stable_text
 from gemini_sync.types import GeneratedImage, StreamChunk, WebImage
 
@@ -565,3 +566,24 @@ def test_volatile_tail_exposed_by_cutting_a_placeholder_is_held_back_too(raw: st
     """
     assert stable_text(raw) == stable
     assert final_text("Tom &am" + PLACEHOLDER + "\np; Jerry") == "Tom & Jerry"
+
+
+def test_an_answer_without_completion_field_is_complete_at_a_clean_end() -> None:
+    """PROTOCOL.md 6: a missing ``cand[8]`` counts as final; the end marker and context token confirm it."""
+    from gemini_sync.protocol.payload import EndMarker
+
+    def snapshot(text: str, token: str | None = None) -> Any:
+        cand = build_candidate("rc_1", text)
+        cand[8] = None  # no completion field at all
+        return parse_frame([data_envelope(build_payload("c_1", "r_1", [cand], context_token=token))])
+
+    complete = StreamAssembler()
+    chunks = complete.feed(snapshot("Hello \\\\*")) + complete.feed(snapshot("Hello *world*", "ctx"))
+    complete.feed([EndMarker(0)])
+    final = complete.finish()
+    assert "".join(c.delta_text for c in [*chunks, final]) == final.text == "Hello *world*"
+
+    cut = StreamAssembler()  # the same without the end marker: the body was cut
+    cut.feed(snapshot("Hello *world*", "ctx"))
+    with pytest.raises(StreamInterrupted):
+        cut.finish()

@@ -18,18 +18,13 @@ from typing import Any
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
 from ..types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, StatusCode
+from .request import new_metadata
 from .text import clean, final_text, stable_text, volatile_start
 
-__all__ = ["StreamAssembler", "new_metadata", "METADATA_SLOTS"]
+__all__ = ["StreamAssembler"]
 
-METADATA_SLOTS = 10
 _CONTEXT_SLOT = 9
 _EMPTY: list[Any] = []
-
-
-def new_metadata() -> list[Any]:
-    """Metadata of a chat that has no turn yet: ``["", "", "", None x 6, ""]``."""
-    return ["", "", "", None, None, None, None, None, None, ""]
 
 
 class _Field:
@@ -89,7 +84,18 @@ class _Field:
 
 
 class _Candidate:
-    __slots__ = ("done", "generated", "index", "raw_text", "raw_thoughts", "rcid", "text", "thoughts", "web")
+    __slots__ = (
+        "done",
+        "generated",
+        "has_status",
+        "index",
+        "raw_text",
+        "raw_thoughts",
+        "rcid",
+        "text",
+        "thoughts",
+        "web",
+    )
 
     def __init__(self, rcid: str, index: int) -> None:
         self.rcid = rcid
@@ -97,6 +103,7 @@ class _Candidate:
         self.raw_text = ""
         self.raw_thoughts = ""
         self.done = False
+        self.has_status = False  # whether any snapshot carried the completion field
         self.text = _Field()
         self.thoughts = _Field()
         self.web: list[WebImage] = []
@@ -183,6 +190,16 @@ class StreamAssembler:
                 raise StreamInterrupted("the response ended before its first data frame")
             raise APIError("the service rejected the request: the response held no data frames")
         chosen = self._chosen
+        if (
+            chosen is not None
+            and not chosen.done
+            and not chosen.has_status
+            and self.ended
+            and self.context_token
+        ):
+            # a service that never sends the completion field: the end marker and the saved
+            # turn's context token tell that the answer is whole (PROTOCOL.md 6 treats missing as final)
+            chosen.done = True
         if chosen is None or not chosen.done:
             raise StreamInterrupted(
                 "the response ended before the answer was complete"
@@ -279,6 +296,7 @@ class StreamAssembler:
 
     def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
+        state.has_status = state.has_status or snap.has_status
         delta_text = delta_thoughts = ""
         if snap.text != state.raw_text or done != state.done:
             state.raw_text = snap.text

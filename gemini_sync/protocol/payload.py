@@ -86,6 +86,7 @@ class CandidateSnapshot:
     done: bool
     web_images: list[RawImage] = field(default_factory=list)
     generated_images: list[RawImage] = field(default_factory=list)
+    has_status: bool = True  # False when the completion field ``cand[8][0]`` is missing
 
 
 @dataclass(slots=True)
@@ -159,12 +160,14 @@ def _parse_candidate(cand: Any, index: int) -> CandidateSnapshot | None:
     if text.startswith(_CARD_PREFIX):
         text = _str(dig(cand, 22, 0)) or text
     thoughts = _str(dig(cand, 37, 0, 0)) or ""
-    done = dig(cand, 8, 0) == _STATUS_DONE
+    status = dig(cand, 8, 0)
     if len(cand) > 12 and cand[12] is not None:
         web, generated = _parse_images(cand)
     else:
         web, generated = [], []
-    return CandidateSnapshot(rcid, index, text, thoughts, done, web, generated)
+    return CandidateSnapshot(
+        rcid, index, text, thoughts, status == _STATUS_DONE, web, generated, status is not None
+    )
 
 
 def parse_payload(data: Any) -> Payload:

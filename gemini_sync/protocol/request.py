@@ -18,6 +18,8 @@ __all__ = [
     "AppTokens",
     "PreparedRequest",
     "INNER_SLOTS",
+    "METADATA_SLOTS",
+    "new_metadata",
     "base_headers",
     "generate_request",
     "batch_request",
@@ -25,6 +27,7 @@ __all__ = [
 ]
 
 INNER_SLOTS = 69
+METADATA_SLOTS = 10
 _BATCH_MODEL_HEADER = "[1,null,null,null,null,null,null,null,[4]]"
 
 
@@ -53,6 +56,12 @@ class PreparedRequest:
     params: dict[str, str]
     headers: dict[str, str]
     data: dict[str, str]
+
+
+def new_metadata() -> list[Any]:
+    """Chat metadata of a conversation with no turn yet (PROTOCOL.md 3.4):
+    ``["", "", "", None x 6, ""]`` = cid, rid, rcid, ..., context token."""
+    return ["", "", "", None, None, None, None, None, None, ""]
 
 
 def base_headers() -> dict[str, str]:
@@ -95,7 +104,7 @@ def generate_request(
 
     request_uuid = request_uuid or str(uuid.uuid4()).upper()
     file_data = [[[identifier], name] for identifier, name in files] or None
-    chat = list(metadata) if metadata else ["", "", "", None, None, None, None, None, None, ""]
+    chat = list(metadata) if metadata else new_metadata()
     inner: list[Any] = [None] * INNER_SLOTS
     inner[0] = [prompt, 0, None, file_data, None, None, 0]
     inner[1] = [tokens.language]

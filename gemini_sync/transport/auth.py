@@ -138,6 +138,7 @@ def rotate_cookies(transport: Transport) -> str | None:
         "rotating cookies",
         data=ROTATE_BODY,
         headers={"Content-Type": "application/json", "Origin": "https://accounts.google.com"},
+        timeout=min(transport.timeout, C.ROTATE_TIMEOUT),
     )
     value = response.cookies.get(C.PSIDTS)
     if value:
@@ -175,7 +176,8 @@ class CookieRefresher:
         self._write_cache = write_cache
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
         self._stop = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one rotation at a time
+        self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.rotations = 0
         self.failures = 0
@@ -186,15 +188,17 @@ class CookieRefresher:
         return thread is not None and thread.is_alive()
 
     def start(self) -> None:
-        """Start the thread once (no-op if running or stopped)."""
-        with self._lock:
+        """Start the thread once (no-op if running or stopped). Cheap: called on every request."""
+        if self._thread is not None:
+            return
+        with self._start_lock:  # not the rotation lock: a slow rotation must not block requests
             if self._thread is not None or self._stop.is_set():
                 return
             self._thread = threading.Thread(target=self._run, name="gemini-sync-cookie-refresh", daemon=True)
             self._thread.start()
 
-    def stop(self, timeout: float | None = 5.0) -> None:
-        """Stop the thread and wait for it (it wakes at once)."""
+    def stop(self, timeout: float | None = C.ROTATE_TIMEOUT + 1) -> None:
+        """Stop the thread and wait for it: at once, or when a rotation in flight ends (bounded)."""
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():

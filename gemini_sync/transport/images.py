@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlsplit
 
 import requests
 
+from .._constants import FILE_BLOCK_SIZE
 from .._log import logger
 from ..errors import GeminiError
 from ..protocol import rpcs
@@ -27,7 +28,7 @@ from ..types import GeneratedImage, WebImage
 from .errors import translate_exception
 from .session import Transport
 
-__all__ = ["save_image", "full_size_url", "resolve_full_size", "is_service_host", "RpcFn"]
+__all__ = ["save_image", "full_size_url", "resolve_full_size", "RpcFn"]
 
 RpcFn = Callable[[list[BatchCall]], list[Any]]
 
@@ -43,16 +44,6 @@ _EXTENSIONS = {
 }
 _SIZE_SUFFIX = re.compile(r"=[swh]\d+[^/]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_SERVICE_SUFFIXES = (".google.com", ".googleusercontent.com")
-_BLOCK = 64 * 1024
-
-
-def is_service_host(transport: Transport, url: str) -> bool:
-    """Whether ``url`` belongs to the service, so cookies may be sent to it."""
-    host = (urlsplit(url).hostname or "").lower()
-    if transport.endpoints.base_url is not None:
-        return host in transport.endpoints.hosts
-    return host in ("google.com", "googleusercontent.com") or host.endswith(_SERVICE_SUFFIXES)
 
 
 def full_size_url(image: WebImage) -> str:
@@ -79,19 +70,12 @@ def _target(directory: pathlib.Path, name: str) -> pathlib.Path:
     return target
 
 
-def _get(transport: Transport, url: str, what: str, *, stream: bool) -> requests.Response:
-    """GET from an image host, with the cookies only if it is one of the service's."""
+def _get(transport: Transport, url: str, what: str, *, stream: bool, cookies: bool) -> requests.Response:
+    """GET an image URL; ``cookies``: the image is the account's (generated), so the service's
+    image hosts get the cookies (the jar alone covers only ``.google.com``)."""
     headers = {"Referer": "https://gemini.google.com/"}
-    host = (urlsplit(url).hostname or "").lower()
-    if (
-        transport.endpoints.base_url is None
-        and is_service_host(transport, url)
-        and not host.endswith("google.com")
-    ):
-        # the jar is scoped to .google.com; the service's image hosts need the cookies too
-        cookie = "; ".join(f"{c.name}={c.value}" for c in transport.session.cookies if c.value is not None)
-        if cookie:
-            headers["Cookie"] = cookie
+    if cookies:
+        headers.update(transport.cookie_header(url))
     return transport.request("GET", url, what, stream=stream, headers=headers)
 
 
@@ -108,7 +92,9 @@ def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -
     url = dig(result, 0)
     if not isinstance(url, str) or not url:
         return None
-    response = _get(transport, url + "=d-I?alr=yes", "resolving a full-size image", stream=False)
+    response = _get(
+        transport, url + "=d-I?alr=yes", "resolving a full-size image", stream=False, cookies=True
+    )
     target = response.text.strip()
     return target if target.startswith(("http://", "https://")) else None
 
@@ -141,7 +127,9 @@ def save_image(
             except GeminiError as exc:
                 logger.info("full-size lookup failed (%s); using the large rendition", exc.__class__.__name__)
         url = resolved or full_size_url(image)
-    response = _get(transport, url, "downloading an image", stream=True)
+    # web images are public pages' pictures: never send the account's cookies there
+    generated = isinstance(image, GeneratedImage)
+    response = _get(transport, url, "downloading an image", stream=True, cookies=generated)
     try:
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith("image/"):
@@ -161,7 +149,7 @@ def save_image(
             ) from None
         try:
             with handle:
-                for block in response.iter_content(_BLOCK):
+                for block in response.iter_content(FILE_BLOCK_SIZE):
                     handle.write(block)
         except requests.RequestException as exc:
             target.unlink(missing_ok=True)

@@ -27,8 +27,6 @@ from .errors import error_for_status, translate_exception
 
 __all__ = ["Transport", "Endpoints", "abort_response"]
 
-_POOL_SIZE = 64
-
 
 class Endpoints:
     """Absolute URLs of the service's endpoints, or all under one ``base_url``."""
@@ -42,21 +40,18 @@ class Endpoints:
                 )
             root = base_url.rstrip("/")
             self.app = root + C.APP_PATH
-            self.generate = root + C.GENERATE_PATH
-            self.batch = root + C.BATCH_EXEC_PATH
             self.rotate = root + C.ROTATE_COOKIES_PATH
             self.upload = root + C.UPLOAD_PATH
             self.hosts = frozenset({parts.hostname or ""})
             self.cookie_domain = parts.hostname or ""
         else:
             self.app = C.GEMINI_ORIGIN + C.APP_PATH
-            self.generate = C.GEMINI_ORIGIN + C.GENERATE_PATH
-            self.batch = C.GEMINI_ORIGIN + C.BATCH_EXEC_PATH
             self.rotate = C.ROTATE_COOKIES_URL
             self.upload = C.UPLOAD_URL
             self.hosts = frozenset(
                 {"gemini.google.com", "accounts.google.com", "content-push.googleapis.com"}
             )
+            self.cookie_domain = ".google.com"
         self.base_url = base_url
 
     def for_path(self, path: str) -> str:
@@ -122,6 +117,24 @@ class Transport:
         self._reqid_lock = threading.Lock()
         self._reqid = random.randint(10000, 99999)
 
+    def cookie_header(self, url: str) -> dict[str, str]:
+        """An explicit ``Cookie`` header for a host of the service outside the jar's domain.
+
+        The jar is scoped to ``.google.com``; the upload host
+        (``content-push.googleapis.com``) and the hosts of generated images
+        (``*.googleusercontent.com``) need the cookies too. Nothing for any
+        other host; ``requests`` drops this header on a redirect.
+        """
+        if self.endpoints.base_url is not None:
+            return {}  # everything is on one host, covered by the jar
+        host = (urlsplit(url).hostname or "").lower()
+        if host.endswith("google.com") or not (
+            host in self.endpoints.hosts or host.endswith(".googleusercontent.com")
+        ):
+            return {}
+        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies if c.value is not None)
+        return {"Cookie": cookie} if cookie else {}
+
     def set_cookies(self, cookies: Mapping[str, str]) -> None:
         """Put ``cookies`` in the shared jar, scoped to the service's domain."""
         for name, value in cookies.items():
@@ -130,7 +143,7 @@ class Transport:
     @staticmethod
     def _new_session() -> requests.Session:
         session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=_POOL_SIZE)
+        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=C.POOL_SIZE)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"User-Agent": C.USER_AGENT, "Accept-Language": "en-US,en;q=0.9"})
@@ -145,28 +158,32 @@ class Transport:
     def next_reqid(self) -> int:
         """The next ``_reqid``: random start, +100000 per request (PROTOCOL.md 3.1)."""
         with self._reqid_lock:
+            reqid = self._reqid
             self._reqid += 100000
-            return self._reqid
+            return reqid
 
-    def tokens(self) -> AppTokens:
-        """The app-page tokens, fetched once (thread-safe) on first use."""
+    def tokens(self, timeout: float | None = None) -> AppTokens:
+        """The app-page tokens, fetched once (thread-safe) on first use.
+
+        ``timeout`` bounds the fetch, if one is needed (default: the transport's).
+        """
         tokens = self._tokens
         if tokens is not None:
             return tokens
         with self._tokens_lock:
             if self._tokens is None:
-                self._tokens = self._bootstrap()
+                self._tokens = self._bootstrap(timeout)
             return self._tokens
 
-    def _bootstrap(self) -> AppTokens:
+    def _bootstrap(self, timeout: float | None) -> AppTokens:
         """Fetch the tokens; on refusal, try the fallback cookie sets in order."""
         try:
-            return self.fetch_tokens()
+            return self.fetch_tokens(timeout)
         except AuthError:
             while self._fallback_cookies:
                 self.set_cookies(self._fallback_cookies.pop(0))
                 try:
-                    tokens = self.fetch_tokens()
+                    tokens = self.fetch_tokens(timeout)
                 except AuthError:
                     continue
                 logger.debug("bootstrapped with cached cookies after the given ones were refused")
@@ -178,14 +195,16 @@ class Transport:
         with self._tokens_lock:
             self._tokens = None
 
-    def fetch_tokens(self) -> AppTokens:
+    def fetch_tokens(self, timeout: float | None = None) -> AppTokens:
         """GET the app page and scrape its tokens (PROTOCOL.md 2.2)."""
         headers = {
             "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
             "Origin": C.GEMINI_ORIGIN,
             "Referer": C.GEMINI_ORIGIN + "/",
         }
-        response = self.request("GET", self.endpoints.app, "loading the app page", headers=headers)
+        response = self.request(
+            "GET", self.endpoints.app, "loading the app page", headers=headers, timeout=timeout
+        )
         tokens = scrape_tokens(response.text)
         if tokens is None:
             raise AuthError(

@@ -18,14 +18,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
-from .._constants import GEMINI_ORIGIN
-from ..errors import APIError
+from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN
+from ..errors import APIError, UploadError
 from .session import Transport
 
 __all__ = ["FileInput", "UploadFile", "prepare_files", "upload_file"]
 
 FileInput = Union[str, "os.PathLike[str]", bytes, "tuple[str, bytes | IO[bytes]]", IO[bytes]]
-_BLOCK = 64 * 1024
 
 
 @dataclass
@@ -136,7 +135,7 @@ class _MultipartBody:
         return self._sent
 
     def read(self, size: int | None = -1) -> bytes:
-        size = _BLOCK if size is None or size < 0 else size
+        size = FILE_BLOCK_SIZE if size is None or size < 0 else size
         while self._parts:
             part = self._parts[0]
             if isinstance(part, bytes):
@@ -165,23 +164,31 @@ def _quote(name: str) -> str:
     return name.replace("\\", "\\\\").replace('"', '\\"').replace("\r", " ").replace("\n", " ")
 
 
-def upload_file(transport: Transport, file: UploadFile, push_id: str) -> str:
-    """Upload one file and return its identifier for ``file_data``."""
+def upload_file(transport: Transport, file: UploadFile, push_id: str, *, timeout: float | None = None) -> str:
+    """Upload one file and return its identifier for ``file_data``.
+
+    A file that can no longer be read (deleted, closed since the call) raises
+    :class:`~gemini_sync.errors.UploadError`.
+    """
     boundary = uuid.uuid4().hex
-    body = _MultipartBody(file, boundary)
+    url = transport.endpoints.upload
     headers = {
         "Push-ID": push_id,
         "X-Tenant-Id": "bard-storage",
         "Origin": GEMINI_ORIGIN,
         "Referer": GEMINI_ORIGIN + "/",
         "Content-Type": f"multipart/form-data; boundary={boundary}",
+        **transport.cookie_header(url),  # the same cookies as every other call (PROTOCOL.md 9)
     }
+    what = f"uploading {file.name!r}"
     try:
-        response = transport.request(
-            "POST", transport.endpoints.upload, f"uploading {file.name!r}", data=body, headers=headers
-        )
-    finally:
-        body.close()
+        body = _MultipartBody(file, boundary)
+        try:
+            response = transport.request("POST", url, what, data=body, headers=headers, timeout=timeout)
+        finally:
+            body.close()
+    except (OSError, ValueError) as exc:  # the file itself, not the network (those are GeminiErrors)
+        raise UploadError(f"{what}: the file could not be read ({exc.__class__.__name__}: {exc})") from exc
     identifier = response.text.strip()
     if not identifier:
         raise APIError(
