@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -504,3 +505,7 @@ def test_tk_chat_window_streams_and_stops(display: str | None, emu: Emulator, cl
         assert_disconnected(emu, "stop the window")
     finally:
         root.destroy()
+        # Tk variables must die on this (the Tk) thread: drop the app and collect its cycles here,
+        # not whenever some worker thread happens to trigger the garbage collector
+        app = None
+        gc.collect()
