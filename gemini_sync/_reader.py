@@ -115,7 +115,7 @@ class Reader:
         self.closed = False
         self.attempt: _Attempt | None = None
         self.output: ModelOutput | None = None
-        self._started = time.monotonic()
+        self._ends: float | None = None  # monotonic time of the deadline, set when reading starts
 
     def partial(self) -> ModelOutput:
         """What the current attempt has delivered so far."""
@@ -137,17 +137,16 @@ class Reader:
     def batches(self) -> Iterator[list[StreamChunk]]:
         """The answer as batches of chunks, one batch per network read."""
         options = self._options
-        started = self._started = time.monotonic()
-        attempt = call_with_retries(
-            self._retry_policy(), options.what, lambda: self._prime(started), allowed=self._may_retry
-        )
+        if options.deadline is not None:
+            self._ends = time.monotonic() + options.deadline
+        attempt = call_with_retries(self._retry_policy(), options.what, self._prime, allowed=self._may_retry)
         pending, attempt.pending = attempt.pending, []
         yield pending
         while self.output is None:
             try:
-                chunks = self._read_chunks(attempt, started)
+                chunks = self._read_chunks(attempt)
             except (StreamInterrupted, TimeoutError) as exc:
-                chunks = self._recover(attempt, exc, started)
+                chunks = self._recover(attempt, exc)
             yield chunks
 
     def _retry_policy(self) -> RetryPolicy:
@@ -158,11 +157,10 @@ class Reader:
 
     def _backoff(self, seconds: float) -> None:
         """Wait before the next attempt, unless the deadline leaves no time for it."""
-        deadline = self._options.deadline
-        if deadline is not None and time.monotonic() + seconds >= self._started + deadline:
+        if self._ends is not None and time.monotonic() + seconds >= self._ends:
             raise TimeoutError(
-                f"the stream's deadline of {deadline:g}s leaves no time to wait {seconds:.2f}s "
-                "for another attempt"
+                f"the stream's deadline of {self._options.deadline:g}s leaves no time to wait "
+                f"{seconds:.2f}s for another attempt"
             )
         custom = self._options.policy.sleep
         if custom is not None:
@@ -172,24 +170,22 @@ class Reader:
 
     def _time_left(self) -> float | None:
         """Seconds left before the deadline (``None``: no deadline); what a request may take."""
-        deadline = self._options.deadline
-        if deadline is None:
+        if self._ends is None:
             return None
-        left = self._started + deadline - time.monotonic()
+        left = self._ends - time.monotonic()
         if left <= 0:
-            raise TimeoutError(f"the stream exceeded its deadline of {deadline:g}s")
+            raise TimeoutError(f"the stream exceeded its deadline of {self._options.deadline:g}s")
         return left
 
     def _may_retry(self) -> bool:
         attempt = self.attempt
         if self._cancelled.is_set() or self.closed:
             return False
-        deadline = self._options.deadline
-        if deadline is not None and time.monotonic() >= self._started + deadline:
+        if self._ends is not None and time.monotonic() >= self._ends:
             return False
         return attempt is None or (attempt.assembler.data_payloads == 0 and not attempt.assembler.delivered)
 
-    def _prime(self, started: float) -> _Attempt:
+    def _prime(self) -> _Attempt:
         """One attempt up to the first data payload (the retryable phase)."""
         if self.attempt is not None and self.attempt.response is not None:
             self.attempt.response.close()
@@ -207,7 +203,7 @@ class Reader:
         attempt.last_frame = time.monotonic()
         try:
             while attempt.assembler.data_payloads == 0 and self.output is None:
-                attempt.pending.extend(self._read_chunks(attempt, started))
+                attempt.pending.extend(self._read_chunks(attempt))
         except BaseException:
             response.close()
             raise
@@ -219,24 +215,19 @@ class Reader:
         if self.closed:
             raise Cancelled("the stream was closed")
 
-    def _read_chunks(self, attempt: _Attempt, started: float) -> list[StreamChunk]:
+    def _read_chunks(self, attempt: _Attempt) -> list[StreamChunk]:
         """One network read, decoded into zero or more chunks (final chunk at EOF)."""
         if attempt.deferred is not None:
             raise attempt.deferred
         response = attempt.response
         assert response is not None
         options = self._options
-        now = time.monotonic()
-        timeout = None
+        timeout = self._time_left()  # raises once the deadline has passed
         if options.stall_timeout is not None:
-            timeout = options.stall_timeout - (now - attempt.last_frame)
-            if timeout <= 0:
-                raise TimeoutError(f"the stream stalled: no frame for {options.stall_timeout:g}s")
-        if options.deadline is not None:
-            left = options.deadline - (now - started)
-            if left <= 0:
-                raise TimeoutError(f"the stream exceeded its deadline of {options.deadline:g}s")
-            timeout = left if timeout is None else min(timeout, left)
+            stall_left = options.stall_timeout - (time.monotonic() - attempt.last_frame)
+            if stall_left <= 0:
+                raise self._stalled()
+            timeout = stall_left if timeout is None else min(timeout, stall_left)
         if _timeout_moved(attempt.read_timeout, timeout):
             set_read_timeout(response, timeout)
             attempt.read_timeout = timeout
@@ -248,7 +239,7 @@ class Reader:
             if not (assembler.ended and assembler.complete):
                 error = translate_exception(exc, options.what)
                 if isinstance(error, TimeoutError):
-                    error = self._timeout_error(started)
+                    error = self._timeout_error()
                 raise error from exc
             # the whole answer and the end marker arrived; only the transfer's own end was lost
             logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
@@ -289,7 +280,7 @@ class Reader:
         self.output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
         return final
 
-    def _recover(self, attempt: _Attempt, error: GeminiError, started: float) -> list[StreamChunk]:
+    def _recover(self, attempt: _Attempt, error: GeminiError) -> list[StreamChunk]:
         """After a break, read the turn back instead of re-sending (which would duplicate it).
 
         Polls READ_CHAT for a bounded time. If the finished answer extends what
@@ -304,8 +295,8 @@ class Reader:
             abort_response(attempt.response)
         logger.info("stream broke after the turn was saved (%s); reading it back", error.__class__.__name__)
         limit = time.monotonic() + options.recover_timeout
-        if options.deadline is not None:
-            limit = min(limit, started + options.deadline)
+        if self._ends is not None:
+            limit = min(limit, self._ends)
         found = None
         while True:
             try:
@@ -330,14 +321,18 @@ class Reader:
         logger.info("recovered the rest of the answer from the history")
         return chunks
 
-    def _timeout_error(self, started: float) -> TimeoutError:
-        """Which bound fired: the total deadline or the stall watchdog."""
-        options = self._options
-        if options.deadline is not None and time.monotonic() - started >= options.deadline:
-            return TimeoutError(f"the stream exceeded its deadline of {options.deadline:g}s")
-        if options.stall_timeout is not None:
-            return TimeoutError(f"the stream stalled: no frame for {options.stall_timeout:g}s")
-        return TimeoutError(f"{options.what} timed out reading the response")
+    def _timeout_error(self) -> TimeoutError:
+        """Which bound fired on a timed-out read: the total deadline or the stall watchdog."""
+        try:
+            self._time_left()
+        except TimeoutError as exc:
+            return exc
+        if self._options.stall_timeout is not None:
+            return self._stalled()
+        return TimeoutError(f"{self._options.what} timed out reading the response")
+
+    def _stalled(self) -> TimeoutError:
+        return TimeoutError(f"the stream stalled: no frame for {self._options.stall_timeout:g}s")
 
     @staticmethod
     def _process(attempt: _Attempt, frames: list[Any]) -> tuple[list[StreamChunk], GeminiError | None]:

@@ -1,4 +1,4 @@
-"""Fixtures shared by the end-to-end tests: an emulator and a client of it.
+"""Fixtures shared by the end-to-end tests: an emulator, a client of it, a raw "browser".
 
 A test module that needs other settings defines its own ``emu`` or ``client``
 fixture, which takes precedence over these.
@@ -13,13 +13,20 @@ import pytest
 from gemini_sync import GeminiClient
 from gemini_sync.emulator import Emulator
 from tests._wire import make_client
+from tests.test_emulator import Browser
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    """A fast emulator (1 ms between frames)."""
-    with Emulator(pace=0.001) as emulator:
+    """A fast emulator (2 ms between frames: answers still arrive in several reads)."""
+    with Emulator(pace=0.002) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def browser(emu: Emulator) -> Browser:
+    """Plain ``requests`` calls to ``emu``, for testing the emulator itself."""
+    return Browser(emu)
 
 
 @pytest.fixture

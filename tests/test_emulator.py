@@ -15,7 +15,7 @@ import struct
 import threading
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import redirect_stdout
 from dataclasses import dataclass, field
 from typing import Any
@@ -236,17 +236,6 @@ def png_size(data: bytes) -> tuple[int, int]:
     assert kinds[0] == b"IHDR" and kinds[-1] == b"IEND"
     assert len(zlib.decompress(idat)) == height * (1 + 3 * width)
     return width, height
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.002) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def browser(emu: Emulator) -> Browser:
-    return Browser(emu)
 
 
 # --- app page and cookies ------------------------------------------------------

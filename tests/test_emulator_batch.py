@@ -21,11 +21,6 @@ def emu() -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
-def browser(emu: Emulator) -> Browser:
-    return Browser(emu)
-
-
 def test_account_status_and_models(emu: Emulator, browser: Browser) -> None:
     result = browser.call("otAQ7b", [])
     assert result[14] == 1000 and result[16] == [] and result[17] == []

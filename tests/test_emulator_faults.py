@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -16,17 +15,6 @@ from gemini_sync.protocol.payload import Payload, StatusCode, parse_frame
 from gemini_sync.protocol.request import BatchCall
 from gemini_sync.protocol.text import stable_text
 from tests.test_emulator import ROTATE_BODY, TIMEOUT, Browser, decode, grows
-
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.002) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def browser(emu: Emulator) -> Browser:
-    return Browser(emu)
 
 
 def test_code_before_any_data_is_a_lone_error_frame(emu: Emulator, browser: Browser) -> None:
