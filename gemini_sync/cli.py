@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import TextIO
 
 from . import __version__
+from . import _constants as C
 from .client import GeminiClient
 from .errors import APIError, AuthError, Cancelled, GeminiError, StreamInterrupted, TimeoutError
 from .models import Model
@@ -44,11 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--emulator", action="store_true", help="run against a bundled, in-process emulator")
     parser.add_argument("--save-images", metavar="DIR", help="save every image of the answer into DIR")
     parser.add_argument("--base-url", help="send every request under this URL (e.g. a running emulator)")
-    parser.add_argument("--timeout", type=float, default=30.0, help="connect/read timeout in seconds")
     parser.add_argument(
-        "--stall-timeout", type=float, default=60.0, help="give up after this many silent seconds mid-stream"
+        "--timeout", type=float, default=C.DEFAULT_TIMEOUT, help="connect/read timeout in seconds"
     )
-    parser.add_argument("--retries", type=int, default=3, help="retries before any content arrives")
+    parser.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=C.DEFAULT_STALL_TIMEOUT,
+        help="give up after this many silent seconds mid-stream",
+    )
+    parser.add_argument(
+        "--retries", type=int, default=C.DEFAULT_MAX_RETRIES, help="retries before any content arrives"
+    )
     parser.add_argument("--pace", type=float, default=0.08, help="with --emulator: seconds between frames")
     parser.add_argument("--version", action="version", version=f"gemini-sync {__version__}")
     return parser
