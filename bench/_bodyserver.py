@@ -1,6 +1,6 @@
 """A minimal server of one pre-encoded StreamGenerate body, in a child process.
 
-    python bench/_bodyserver.py [--snapshots 400 --chars 16000] [--close] [--pace 0.02]
+    python bench/_bodyserver.py [--snapshots 400 --chars 16000] [--body long|astral] [--close] [--pace 0.02]
 
 For throughput, the server must cost nothing: the emulator encodes each frame
 per request (as the real service would), which makes it, not the client, the
@@ -101,11 +101,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--snapshots", type=int, default=400)
     parser.add_argument("--chars", type=int, default=16_000)
+    parser.add_argument("--body", choices=("long", "astral"), default="long", help="which text to serve")
     parser.add_argument("--close", action="store_true", help="end the body by closing the connection")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between snapshot frames")
     args = parser.parse_args()
     server = _Server(("127.0.0.1", 0), _Handler)
-    server.frames = encoded_frames(long_snapshots(args.snapshots, args.chars))
+    server.frames = encoded_frames(long_snapshots(args.snapshots, args.chars, astral=args.body == "astral"))
     server.close_body = args.close
     server.pace = args.pace
     server.times = []

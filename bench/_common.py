@@ -31,13 +31,21 @@ _WORDS = [
 ]
 
 
-def long_snapshots(count: int = 400, final_chars: int = 16_000) -> list[str]:
-    """``count`` cumulative snapshots growing to about ``final_chars`` characters (non-ASCII mixed in)."""
+#: words outside the BMP (emoji, CJK Extensions B-D): 2 UTF-16 units per character
+_ASTRAL_WORDS = ["😀🚀", "𠀀𠀁𠀂", "🎉✨🎉", "𩸽定食", "🧪data", "𠮷野家", "🙂🙃", "𪚲𫝀"]
+
+
+def long_snapshots(count: int = 400, final_chars: int = 16_000, *, astral: bool = False) -> list[str]:
+    """``count`` cumulative snapshots growing to about ``final_chars`` characters.
+
+    Non-ASCII text is mixed in; with ``astral`` most words are outside the BMP.
+    """
+    vocabulary = _ASTRAL_WORDS if astral else _WORDS
     words: list[str] = []
     size = 0
     i = 0
     while size < final_chars:
-        word = _WORDS[i % len(_WORDS)] if i % 3 else f"word{i}"
+        word = vocabulary[i % len(vocabulary)] if i % 3 else f"word{i}"
         words.append(word)
         size += len(word) + 1
         i += 1

@@ -1,22 +1,23 @@
-"""Throughput on a long answer: the floor, gemini_sync, and (if installed) the async client.
+"""Throughput on a long answer: a validating floor, gemini_sync, and (if installed) a peer's parser.
 
-    python bench/throughput.py [--runs 5] [--json]
+    python bench/throughput.py [--runs 7] [--json]
 
-A long answer of 400 cumulative snapshots growing to ~16 kB of text with
-non-ASCII characters (~4 MB of body), encoded once with the emulator's own
-encoders, is served on loopback as fast as possible from a child process
-(``bench/_bodyserver.py``: the point is the client's cost, so the server must
-cost nothing). Compared, best of ``--runs``:
+Two bodies of 400 cumulative snapshots growing to 16,000 characters, encoded
+once with the project's own encoders and served on loopback as fast as
+possible from a child process (``bench/_bodyserver.py``: the point is the
+client's cost, so the server must cost nothing): ``long`` mixes ASCII with
+accents, CJK and a few emoji; ``astral`` is rich in characters outside the
+BMP (emoji, CJK Extension B), where UTF-16 lengths differ from ``len``.
+Every reader is warmed the same way (one session, token fetched, connection
+open) and timed over the POST and the whole body; median of ``--runs``:
 
-(a) floor: a plain ``requests`` stream read, length-splitting (in UTF-16, where
-    a length is a byte count), ``json.loads`` of each frame and of its inner
-    payload, nothing else;
+(a) floor: the irreducible work of a correct streaming reader, see ``floor``;
 (a') lower bound, not a correct reader: frames found by JSON syntax with the
-    declared lengths ignored, so the cost of counting UTF-16 units is left out;
+    declared lengths ignored;
 (b) gemini_sync: iterating ``client.stream()`` to the end;
-(c) gemini-webapi (the async client), when installed (``pip install
-    gemini-webapi``): its streaming pipeline on the same body, see
-    ``async_client_pipeline``; left out when not installed.
+(c) gemini-webapi's ``StreamingFrameParser`` and ``get_delta_by_fp_len``
+    driven by this script's loop (its client hard-codes Google's URLs, so it
+    cannot be pointed at this server), when ``gemini-webapi`` is installed.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -33,68 +35,100 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, long_snapshots, print_table
+from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, print_table
 from gemini_sync import GeminiClient
 from gemini_sync.models import Model
 from gemini_sync.protocol.app import scrape_tokens
 from gemini_sync.protocol.request import generate_request
 
 
-def floor(emu: EmulatorProcess) -> tuple[int, int]:
-    """Frames and bytes read by the simplest correct length-splitting reader.
+class _Warm:
+    """A ``requests`` session warmed like the client: token fetched, connection open.
 
-    Lengths count UTF-16 units, so the floor works in UTF-16: each network block
-    is decoded from UTF-8 (incrementally) and re-encoded to UTF-16-LE, where a
-    frame of ``L`` units is exactly ``2 * L`` bytes; each frame is decoded back
-    and parsed with ``json.loads``, and so is its inner payload. Nothing else.
+    The floor and the lower bound post with it, so they pay for exactly what the
+    pre-warmed client pays for on each stream: the POST and the body.
     """
-    response = _post(emu)
+
+    def __init__(self, emu: EmulatorProcess) -> None:
+        self.session = requests.Session()
+        self.session.cookies.update(emu.cookies)
+        tokens = scrape_tokens(self.session.get(emu.url + "/app", timeout=10).text)
+        assert tokens is not None
+        self.prepared = generate_request(LONG_PROMPT, tokens, 1, model=Model.UNSPECIFIED)
+        self.url = emu.url + self.prepared.path
+
+    def post(self) -> requests.Response:
+        prepared = self.prepared
+        return self.session.post(
+            self.url,
+            params=prepared.params,
+            headers=prepared.headers,
+            data=prepared.data,
+            stream=True,
+            timeout=30,
+        )
+
+
+def _utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
+def floor(warm: _Warm) -> tuple[int, int]:
+    """Frames and bytes read by the cheapest reader that still validates every frame.
+
+    A ``requests`` stream read with ``read1`` (so each frame could be handed out
+    the moment it arrives), incremental UTF-8 decoding, each frame's end found at
+    its newline (a raw newline never occurs inside compact JSON), the declared
+    length checked exactly in UTF-16 units (against ``len(text) + 2`` first; the
+    UTF-16 encoding is computed only when the two differ, i.e. for frames with
+    characters outside the BMP), then ``json.loads`` of the frame and of each
+    inner payload. Nothing else.
+    """
+    response = warm.post()
     utf8 = codecs.getincrementaldecoder("utf-8")()
-    buf = bytearray()
-    pos = 0
+    text = ""
     frames = 0
     total = 0
-    started = False
     while True:
         block = response.raw.read1(65536)
         if not block:
             break
         total += len(block)
-        buf += utf8.decode(block).encode("utf-16-le")
-        if not started:
-            if len(buf) < 12:
-                continue
-            pos = 12  # ")]}'\n\n" is 6 units
-            started = True
+        text += utf8.decode(block)
+        pos = 0
+        if text.startswith(")]}'"):
+            pos = 4
         while True:
-            newline = buf.find(b"\n\x00", pos)
+            while pos < len(text) and text[pos] in " \r\n\t":
+                pos += 1
+            newline = text.find("\n", pos)
             if newline == -1:
                 break
-            digits = buf[pos:newline].decode("utf-16-le").strip()
-            if not digits:
-                pos = newline + 2
-                continue
-            end = newline + 2 * int(digits)
-            if end > len(buf):
-                break
-            frame = json.loads(buf[newline:end].decode("utf-16-le"))
+            end = text.find("\n", newline + 1)
+            if end == -1:
+                break  # the frame's last byte has not arrived
+            declared = int(text[pos:newline])
+            body = text[newline + 1 : end]
+            if declared != len(body) + 2 and declared != _utf16_units(body) + 2:
+                raise ValueError(f"frame {frames + 1}: declared length {declared} is wrong")
+            frame = json.loads(body)
             for env in frame:
                 if env[0] == "wrb.fr" and isinstance(env[2], str):
                     json.loads(env[2])
             frames += 1
-            pos = end
-        del buf[:pos]
-        pos = 0
+            pos = end + 1
+        text = text[pos:]
+    response.close()
     return frames, total
 
 
-def lower_bound(emu: EmulatorProcess) -> tuple[int, int]:
+def lower_bound(warm: _Warm) -> tuple[int, int]:
     """Not a correct reader: frames delimited by JSON syntax, declared lengths ignored.
 
     It shows the cost of reading and parsing alone (what is left when length
     checking is free), as a stricter yardstick than the floor.
     """
-    response = _post(emu)
+    response = warm.post()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     decoder = json.JSONDecoder()
     text = ""
@@ -127,22 +161,6 @@ def lower_bound(emu: EmulatorProcess) -> tuple[int, int]:
     return frames, total
 
 
-def _post(emu: EmulatorProcess) -> requests.Response:
-    session = requests.Session()
-    session.cookies.update(emu.cookies)
-    tokens = scrape_tokens(session.get(emu.url + "/app", timeout=10).text)
-    assert tokens is not None
-    prepared = generate_request(LONG_PROMPT, tokens, 1, model=Model.UNSPECIFIED)
-    return session.post(
-        emu.url + prepared.path,
-        params=prepared.params,
-        headers=prepared.headers,
-        data=prepared.data,
-        stream=True,
-        timeout=30,
-    )
-
-
 def ours(client: GeminiClient) -> tuple[int, int]:
     chunks = 0
     for _chunk in client.stream(LONG_PROMPT):
@@ -150,8 +168,8 @@ def ours(client: GeminiClient) -> tuple[int, int]:
     return chunks, 0
 
 
-def async_client_pipeline(emu: EmulatorProcess) -> tuple[int, int] | None:
-    """gemini-webapi's streaming pipeline on the same body; ``None`` if it is not installed.
+def async_client_pipeline(warm: _Warm) -> tuple[int, int] | None:
+    """gemini-webapi's frame parser and delta function driven by our loop; ``None`` if not installed.
 
     Its ``GeminiClient`` hard-codes Google's URLs (``gemini_webapi.constants.Endpoint``)
     and talks through curl_cffi, so it cannot simply be given a base URL. What is
@@ -164,7 +182,7 @@ def async_client_pipeline(emu: EmulatorProcess) -> tuple[int, int] | None:
         from gemini_webapi.utils.parsing import StreamingFrameParser, get_delta_by_fp_len
     except ImportError:
         return None
-    response = _post(emu)
+    response = warm.post()
     utf8 = codecs.getincrementaldecoder("utf-8")()
     parser = StreamingFrameParser()
     frames = 0
@@ -188,72 +206,82 @@ def async_client_pipeline(emu: EmulatorProcess) -> tuple[int, int] | None:
     return frames, total
 
 
-def best(fn: Any, runs: int) -> tuple[float, Any]:
+def median_time(fn: Any, runs: int) -> tuple[float, Any]:
+    """The median wall time of ``runs`` calls of ``fn``, and the last call's result."""
     times = []
     result = None
     for _ in range(runs):
         started = time.perf_counter()
         result = fn()
         times.append(time.perf_counter() - started)
-    return min(times), result
+    return statistics.median(times), result
+
+
+def measure(body: str, runs: int) -> dict[str, Any]:
+    """Every reader on one body (``"long"`` or ``"astral"``), each warmed, median of ``runs``."""
+    with EmulatorProcess("--body", body, script_name="_bodyserver.py") as emu:
+        warm = _Warm(emu)
+        client = GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False)
+        client.init()
+        for _ in range(2):  # warm up every path: connections open, code paths hot
+            floor(warm)
+            lower_bound(warm)
+            ours(client)
+        t_floor, (frames, body_bytes) = median_time(lambda: floor(warm), runs)
+        t_lower, (lower_frames, _) = median_time(lambda: lower_bound(warm), runs)
+        t_ours, (chunks, _) = median_time(lambda: ours(client), runs)
+        assert lower_frames == frames
+        t_peer: float | None = None
+        if async_client_pipeline(warm) is not None:
+            t_peer, _ = median_time(lambda: async_client_pipeline(warm), runs)
+        client.close()
+    return {
+        "body": body,
+        "frames": frames,
+        "chunks": chunks,
+        "body_bytes": body_bytes,
+        "floor_s": t_floor,
+        "lower_bound_s": t_lower,
+        "gemini_sync_s": t_ours,
+        "peer_s": t_peer,
+        "ratio_b_over_a": t_ours / t_floor,
+        "ratio_b_over_lower_bound": t_ours / t_lower,
+        "speedup_b_over_peer": (t_peer / t_ours) if t_peer else None,
+    }
+
+
+def _rows(r: dict[str, Any]) -> list[list[Any]]:
+    mb = r["body_bytes"] / 1e6
+    frames = r["frames"]
+
+    def row(label: str, seconds: float) -> list[Any]:
+        return [label, seconds * 1000, frames / seconds, mb / seconds, seconds / r["floor_s"]]
+
+    rows = [
+        row("(a) floor: read1 + newline split + exact length + json.loads x2", r["floor_s"]),
+        row("(a') lower bound, not a correct reader: lengths ignored", r["lower_bound_s"]),
+        row("(b) gemini_sync client.stream()", r["gemini_sync_s"]),
+    ]
+    if r["peer_s"] is not None:
+        rows.append(row("(c) gemini-webapi's frame parser + delta fn, our loop", r["peer_s"]))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    snapshots = long_snapshots()
-    with EmulatorProcess(script_name="_bodyserver.py") as emu:
-        client = GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False)
-        client.init()
-        best(lambda: floor(emu), 1)  # warm up both paths
-        best(lambda: ours(client), 1)
-        t_floor, (frames, body) = best(lambda: floor(emu), args.runs)
-        t_lower, (lower_frames, _) = best(lambda: lower_bound(emu), args.runs)
-        t_ours, (chunks, _) = best(lambda: ours(client), args.runs)
-        assert lower_frames == frames
-        t_async: float | None = None
-        if async_client_pipeline(emu) is not None:
-            t_async, _ = best(lambda: async_client_pipeline(emu), args.runs)
-        client.close()
-    mb = body / 1e6
-    rows = [
-        ["(a) floor: requests + split + json.loads", t_floor * 1000, frames / t_floor, mb / t_floor, 1.0],
-        [
-            "(a') lower bound: lengths ignored",
-            t_lower * 1000,
-            frames / t_lower,
-            mb / t_lower,
-            t_lower / t_floor,
-        ],
-        ["(b) gemini_sync client.stream()", t_ours * 1000, frames / t_ours, mb / t_ours, t_ours / t_floor],
-    ]
-    if t_async is not None:
-        rows.append(
-            ["(c) gemini-webapi pipeline", t_async * 1000, frames / t_async, mb / t_async, t_async / t_floor]
-        )
-    results = {
-        "frames": frames,
-        "chunks": chunks,
-        "body_bytes": body,
-        "final_text_chars": len(snapshots[-1]),
-        "floor_s": t_floor,
-        "gemini_sync_s": t_ours,
-        "lower_bound_s": t_lower,
-        "ratio_b_over_a": t_ours / t_floor,
-        "ratio_b_over_lower_bound": t_ours / t_lower,
-        "async_client_s": t_async,
-        "speedup_b_over_c": (t_async / t_ours) if t_async else None,
-    }
+    results = [measure(body, args.runs) for body in ("long", "astral")]
     if args.json:
-        emit_json("throughput", results)
-    else:
+        emit_json("throughput", {"runs": args.runs, "bodies": results})
+        return
+    for r in results:
         print_table(
-            f"throughput: {frames} frames, {mb:.2f} MB body, {len(snapshots[-1])} chars of final text "
-            f"(best of {args.runs})",
+            f"throughput, {r['body']} body: {r['frames']} frames, {r['body_bytes'] / 1e6:.2f} MB "
+            f"(median of {args.runs})",
             ["reader", "ms", "frames/s", "MB/s", "x floor"],
-            rows,
+            _rows(r),
         )
 
 
