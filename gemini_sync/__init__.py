@@ -17,15 +17,31 @@ from .errors import (
     Cancelled,
     GeminiError,
     ModelInvalid,
+    ProtocolError,
     RateLimited,
+    StreamDiverged,
     StreamInterrupted,
     TemporarilyBlocked,
+    TimeoutError,
+    UploadError,
     UsageLimitExceeded,
 )
 from .models import Model
 from .stream import Stream
 from .transport.retry import RetryPolicy
-from .types import Candidate, ChatInfo, Gem, GeneratedImage, ModelOutput, StreamChunk, WebImage
+from .transport.upload import FileInput
+from .types import (
+    AccountInfo,
+    Candidate,
+    ChatInfo,
+    ChatTurn,
+    Gem,
+    GemLike,
+    GeneratedImage,
+    ModelOutput,
+    StreamChunk,
+    WebImage,
+)
 from .worker import StreamWorker
 
 __version__ = "0.1.0"
@@ -42,6 +58,10 @@ __all__ = [
     "GeneratedImage",
     "Gem",
     "ChatInfo",
+    "ChatTurn",
+    "AccountInfo",
+    "GemLike",
+    "FileInput",
     "Model",
     "RetryPolicy",
     "errors",
@@ -52,7 +72,11 @@ __all__ = [
     "ModelInvalid",
     "TemporarilyBlocked",
     "RateLimited",
+    "TimeoutError",
     "StreamInterrupted",
     "Cancelled",
+    "ProtocolError",
+    "StreamDiverged",
+    "UploadError",
     "__version__",
 ]

@@ -17,7 +17,7 @@ from .protocol.request import AppTokens, BatchCall, PreparedRequest
 from .transport.retry import RetryPolicy
 from .transport.rpc import batch_execute
 from .transport.session import Transport
-from .types import ChatInfo, Gem
+from .types import AccountInfo, ChatInfo, ChatTurn, Gem
 
 __all__ = ["AccountMixin"]
 
@@ -38,7 +38,7 @@ class AccountMixin:
 
     # -- account and models -------------------------------------------------
 
-    def account_info(self) -> rpcs.AccountInfo:
+    def account_info(self) -> AccountInfo:
         """Account status code (1000 = available, PROTOCOL.md 7.1) and the models offered."""
         (result,) = self._rpc([rpcs.status_call()])
         return rpcs.parse_account(result)
@@ -54,7 +54,7 @@ class AccountMixin:
         pinned, others = self._rpc(rpcs.list_chats_calls())
         return rpcs.parse_chats(pinned, pinned=True) + rpcs.parse_chats(others)
 
-    def read_chat(self, cid: str, limit: int = 10) -> list[rpcs.ChatTurn]:
+    def read_chat(self, cid: str, limit: int = 10) -> list[ChatTurn]:
         """The last ``limit`` turns of conversation ``cid``, oldest first."""
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")

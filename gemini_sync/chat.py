@@ -8,15 +8,17 @@ or is closed early leaves the session exactly as it was before it.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from ._call_options import Timeout
 from .models import Model, ModelLike
 from .protocol.request import METADATA_SLOTS, new_metadata
-from .types import Candidate, ModelOutput
+from .transport.upload import FileInput
+from .types import Candidate, GemLike, ModelOutput
 
 if TYPE_CHECKING:
-    from .client import FileInput, GeminiClient, GemLike
+    from .client import GeminiClient
     from .stream import Stream
 
 __all__ = ["ChatSession", "normalize_metadata"]
@@ -62,7 +64,6 @@ class ChatSession:
             meta[0] = cid
         self._metadata = meta
         self.last_output: ModelOutput | None = None
-        self._undo: tuple[ModelOutput, list[Any], ModelOutput | None] | None = None
 
     def __repr__(self) -> str:
         return f"<ChatSession cid={self.cid!r} model={self.model.model_name!r}>"
@@ -86,8 +87,15 @@ class ChatSession:
     def rcid(self) -> str:
         return str(self._metadata[2] or "")
 
-    def _commit(self, output: ModelOutput) -> None:
-        """Called by the stream when a completed turn is handed to the caller (and only then)."""
+    def advance(self, output: ModelOutput) -> None:
+        """Make ``output`` the conversation's last turn: the next message continues from it.
+
+        The session's own streams call it once, when the turn is final for the
+        caller (the last chunk handed out, ``collect()`` returning, or a
+        worker's ``on_done`` returning), so a turn that fails, is cancelled or
+        is closed early never advances the chat. Call it yourself only for an
+        answer to this conversation obtained another way.
+        """
         meta = list(self._metadata)
         for index, value in enumerate(output.metadata[:METADATA_SLOTS]):
             if value:
@@ -96,34 +104,57 @@ class ChatSession:
         if candidate is not None:
             meta[2] = candidate.rcid
         with self._lock:
-            self._undo = (output, self._metadata, self.last_output)
             self._metadata = meta
             self.last_output = output
-
-    def _revoke(self, output: ModelOutput) -> None:
-        """Undo the commit of ``output`` (a worker reported that turn as failed after all).
-
-        Only if no later turn was committed since, so nothing newer is lost.
-        """
-        with self._lock:
-            undo = self._undo
-            if undo is not None and undo[0] is output and self.last_output is output:
-                _, self._metadata, self.last_output = undo
-                self._undo = None
 
     # -- turns -------------------------------------------------------------
 
     def send_message_stream(
-        self, prompt: str, files: Sequence[FileInput] | None = None, **kwargs: Any
+        self,
+        prompt: str,
+        files: Sequence[FileInput] | None = None,
+        *,
+        temporary: bool = False,
+        deadline: float | None = None,
+        recover: bool = True,
+        timeout: Timeout | None = None,
+        request_options: Mapping[str, Any] | None = None,
     ) -> Stream:
-        """Stream the answer to ``prompt`` in this conversation."""
-        return self._client.stream(prompt, files=files, model=self.model, gem=self.gem, chat=self, **kwargs)
+        """Stream the answer to ``prompt`` in this conversation (options as in ``GeminiClient.stream``)."""
+        return self._client.stream(
+            prompt,
+            files=files,
+            model=self.model,
+            gem=self.gem,
+            chat=self,
+            temporary=temporary,
+            deadline=deadline,
+            recover=recover,
+            timeout=timeout,
+            request_options=request_options,
+        )
 
     def send_message(
-        self, prompt: str, files: Sequence[FileInput] | None = None, **kwargs: Any
+        self,
+        prompt: str,
+        files: Sequence[FileInput] | None = None,
+        *,
+        temporary: bool = False,
+        deadline: float | None = None,
+        recover: bool = True,
+        timeout: Timeout | None = None,
+        request_options: Mapping[str, Any] | None = None,
     ) -> ModelOutput:
-        """Send ``prompt`` and return the whole answer."""
-        return self.send_message_stream(prompt, files=files, **kwargs).collect()
+        """Send ``prompt`` and return the whole answer (options as in ``GeminiClient.stream``)."""
+        return self.send_message_stream(
+            prompt,
+            files,
+            temporary=temporary,
+            deadline=deadline,
+            recover=recover,
+            timeout=timeout,
+            request_options=request_options,
+        ).collect()
 
     def choose_candidate(self, index: int) -> Candidate:
         """Continue the conversation from candidate ``index`` of the last answer."""

@@ -11,11 +11,12 @@ from __future__ import annotations
 import pathlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Union
+from typing import Any
 
 import requests
 
 from . import _constants as C
+from ._call_options import Timeout, bounded_timeout, check_request_options, check_timeout, read_timeout
 from ._log import logger
 from .account import AccountMixin
 from .chat import ChatSession, normalize_metadata
@@ -29,11 +30,9 @@ from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import Gem, ModelOutput, WebImage
+from .types import Gem, GemLike, ModelOutput, WebImage
 
-__all__ = ["GeminiClient", "FileInput", "GemLike"]
-
-GemLike = Union[str, Gem]
+__all__ = ["GeminiClient"]
 
 
 def _check_prompt(prompt: Any) -> str:
@@ -205,17 +204,23 @@ class GeminiClient(AccountMixin):
         temporary: bool = False,
         deadline: float | None = None,
         recover: bool = True,
-        **kwargs: Any,
+        timeout: Timeout | None = None,
+        request_options: Mapping[str, Any] | None = None,
     ) -> Stream:
         """Start an answer to ``prompt``; nothing is sent until the stream is read.
 
-        Extra ``kwargs`` go to the ``requests`` call (e.g. ``timeout=``).
-        ``deadline`` bounds the whole call in seconds. With ``recover`` (the
-        default), a stream that breaks after the service saved the turn is
-        completed by reading the turn back from the history, never by
-        sending the prompt again.
+        ``deadline`` bounds the whole call in seconds. ``timeout`` replaces the
+        client's for this call: seconds, or a ``(connect, read)`` pair.
+        ``request_options`` passes the rare extra setting to ``requests``
+        (``verify``, ``proxies``, ``cert``, ``auth``, ``cookies``, ``hooks``,
+        ``allow_redirects``); any other key is refused at the call. With
+        ``recover`` (the default), a stream that breaks after the service
+        saved the turn is completed by reading the turn back from the
+        history, never by sending the prompt again.
         """
         _check_prompt(prompt)
+        check_timeout(timeout)
+        options = check_request_options(request_options)
         self._check_open()
         resolved = Model.resolve(model)
         gem_id = _gem_id(gem)
@@ -246,23 +251,22 @@ class GeminiClient(AccountMixin):
                 temporary=temporary,
             )
 
-        base_timeout = kwargs.pop("timeout", self.timeout)  # a number or requests' (connect, read)
+        base_timeout: Timeout = timeout if timeout is not None else self.timeout
 
         def open_response(time_left: float | None) -> requests.Response:
             # every request of the turn (token, uploads, the POST) ends within the deadline
-            timeout = base_timeout
-            if time_left is not None:
-                numeric = base_timeout if isinstance(base_timeout, (int, float)) else time_left
-                timeout = max(0.001, min(numeric, time_left))
-            tokens = self._tokens(timeout)
+            bound = bounded_timeout(base_timeout, time_left)
+            tokens = self._tokens(read_timeout(bound))
             for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
-                uploaded.append((upload_file(transport, file, tokens.push_id, timeout=timeout), file.name))
+                uploaded.append(
+                    (upload_file(transport, file, tokens.push_id, timeout=read_timeout(bound)), file.name)
+                )
             logger.debug(
                 "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), chat is not None
             )
-            return self._post_with_auth_retry(build, "StreamGenerate", stream=True, timeout=timeout, **kwargs)
+            return self._post_with_auth_retry(build, "StreamGenerate", stream=True, timeout=bound, **options)
 
-        options = StreamOptions(
+        stream_options = StreamOptions(
             self.retry_policy,
             self.stall_timeout,
             deadline,
@@ -271,10 +275,9 @@ class GeminiClient(AccountMixin):
         )
         return Stream(
             open_response,
-            options,
+            stream_options,
             saver=self,
-            on_output=session._commit if session is not None else None,
-            on_revoke=session._revoke if session is not None else None,
+            on_final=session.advance if session is not None else None,
         )
 
     generate_content_stream = stream
@@ -284,9 +287,33 @@ class GeminiClient(AccountMixin):
         (result,) = self._rpc([rpcs.read_chat_call(cid, 2)])
         return rpcs.find_turn(result, rid)
 
-    def generate_content(self, prompt: str, **kwargs: Any) -> ModelOutput:
-        """The whole answer to ``prompt`` (a stream, collected)."""
-        return self.stream(prompt, **kwargs).collect()
+    def generate_content(
+        self,
+        prompt: str,
+        *,
+        files: Sequence[FileInput] | None = None,
+        model: ModelLike = Model.UNSPECIFIED,
+        gem: GemLike | None = None,
+        chat: ChatSession | Sequence[Any] | None = None,
+        temporary: bool = False,
+        deadline: float | None = None,
+        recover: bool = True,
+        timeout: Timeout | None = None,
+        request_options: Mapping[str, Any] | None = None,
+    ) -> ModelOutput:
+        """The whole answer to ``prompt`` (a stream, collected); the options are those of :meth:`stream`."""
+        return self.stream(
+            prompt,
+            files=files,
+            model=model,
+            gem=gem,
+            chat=chat,
+            temporary=temporary,
+            deadline=deadline,
+            recover=recover,
+            timeout=timeout,
+            request_options=request_options,
+        ).collect()
 
     def start_chat(
         self,

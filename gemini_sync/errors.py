@@ -10,7 +10,7 @@ errors of other calls. Messages never contain cookie values or the access token.
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .types import ModelOutput
@@ -32,6 +32,8 @@ __all__ = [
     "error_for_code",
 ]
 
+_ErrorT = TypeVar("_ErrorT", bound="GeminiError")
+
 
 class GeminiError(Exception):
     """Base class of every error raised by gemini_sync."""
@@ -40,8 +42,8 @@ class GeminiError(Exception):
         super().__init__(message)
         self.partial: ModelOutput | None = partial
 
-    def with_partial(self, partial: ModelOutput | None) -> GeminiError:
-        """Attach the output delivered so far (only if none is attached yet)."""
+    def with_partial(self: _ErrorT, partial: ModelOutput | None) -> _ErrorT:
+        """Attach the output delivered so far (only if none is attached yet); returns this error."""
         if self.partial is None:
             self.partial = partial
         return self

@@ -18,7 +18,7 @@ import requests
 
 from ._reader import Reader, StreamOptions
 from .errors import GeminiError, StreamDiverged
-from .types import ModelOutput, StreamChunk
+from .types import ModelOutput, StreamChunk, WebImage
 
 if TYPE_CHECKING:
     from .worker import StreamWorker
@@ -30,7 +30,9 @@ class Stream:
     """An answer being streamed. Iterate it, ``collect()`` it, or ``start()`` it.
 
     It is a context manager: leaving the ``with`` block closes the connection.
-    A stream can be iterated once.
+    A stream can be iterated once. ``on_final`` (a chat's ``advance``) is called
+    once, when the turn is final for the caller: as the final chunk is handed
+    out, when ``collect()`` returns, or, on a worker, once ``on_done`` returned.
     """
 
     def __init__(
@@ -39,14 +41,13 @@ class Stream:
         options: StreamOptions,
         *,
         saver: Any = None,
-        on_output: Callable[[ModelOutput], None] | None = None,
-        on_revoke: Callable[[ModelOutput], None] | None = None,
+        on_final: Callable[[ModelOutput], None] | None = None,
     ) -> None:
         self._cancelled = threading.Event()
         self._reader = Reader(open_response, options, saver, self._cancelled)
         self._what = options.what
-        self._on_output = on_output
-        self._on_revoke = on_revoke
+        # told once, when the turn is final for the caller (a chat advancing); see _commit
+        self._on_final = on_final
         self._committed = False
         self._gen: Iterator[StreamChunk] | None = None
         self._iterated = False
@@ -162,17 +163,30 @@ class Stream:
         self,
         on_text: Callable[[str], Any] | None = None,
         on_thought: Callable[[str], Any] | None = None,
-        on_image: Callable[[Any], Any] | None = None,
+        on_image: Callable[[WebImage], Any] | None = None,
         on_chunk: Callable[[StreamChunk], Any] | None = None,
         on_done: Callable[[ModelOutput], Any] | None = None,
         on_error: Callable[[BaseException], Any] | None = None,
         dispatch: Callable[[Callable[[], None]], Any] | None = None,
     ) -> StreamWorker:
-        """Run the stream on a worker thread and deliver it through callbacks (see :mod:`.worker`)."""
+        """Run the stream on a worker thread and deliver it through callbacks (see :mod:`.worker`).
+
+        The turn is final for the caller once ``on_done`` returned: only then is
+        the chat told, so an ``on_done`` that raises leaves the chat as it was.
+        """
         from .worker import StreamWorker
 
         if self._iterated or self._closed:
             raise RuntimeError("start() needs a fresh stream; this one was already iterated or closed")
+        if on_done is not None and not callable(on_done):
+            raise TypeError(f"on_done must be callable, not {type(on_done).__name__}")
+        on_final, self._on_final = self._on_final, None  # the worker's final step tells the chat
+
+        def done(output: ModelOutput) -> None:
+            if on_done is not None:
+                on_done(output)
+            if on_final is not None:
+                on_final(output)
 
         return StreamWorker(
             self,
@@ -180,7 +194,7 @@ class Stream:
             on_thought=on_thought,
             on_image=on_image,
             on_chunk=on_chunk,
-            on_done=on_done,
+            on_done=done,
             on_error=on_error,
             dispatch=dispatch,
         )
@@ -210,12 +224,6 @@ class Stream:
             yield chunk
 
     def _commit(self) -> None:
-        if not self._committed and self._output is not None and self._on_output is not None:
+        if not self._committed and self._output is not None and self._on_final is not None:
             self._committed = True
-            self._on_output(self._output)
-
-    def _revoke(self) -> None:
-        """Undo :meth:`_commit` when a worker reports the turn as failed after all (see worker.py)."""
-        if self._committed and self._output is not None and self._on_revoke is not None:
-            self._committed = False
-            self._on_revoke(self._output)
+            self._on_final(self._output)

@@ -2,19 +2,23 @@
 
 All are dataclasses serialised with dataclasses-json (``to_dict()``,
 ``to_json()``, ``from_dict()``, ``from_json()``), so a web view can cache or
-send them. Images keep a private, non-serialised link to the client that
-produced them so :meth:`WebImage.save` can download with its session.
+send them. Images keep a non-serialised link to the client that produced them
+(set with :meth:`WebImage.attach`, not a constructor argument) so
+:meth:`WebImage.save` can download with its session.
 """
 
 from __future__ import annotations
 
 import pathlib
 from dataclasses import dataclass, field
-from typing import Any, Protocol, Union
+from typing import Any, Protocol, TypeVar, Union
 
 from dataclasses_json import DataClassJsonMixin, config
 
+from .models import Model
+
 __all__ = [
+    "ImageSaver",
     "WebImage",
     "GeneratedImage",
     "Image",
@@ -23,11 +27,13 @@ __all__ = [
     "StreamChunk",
     "Gem",
     "ChatInfo",
+    "ChatTurn",
+    "AccountInfo",
+    "GemLike",
 ]
 
 _TEXT_PREVIEW = 40
-# the encoder makes dataclasses-json skip its deep copy of the value (a client holds locks)
-_HIDDEN = config(encoder=lambda _value: None, exclude=lambda _value: True)
+_ImageT = TypeVar("_ImageT", bound="WebImage")
 
 
 def _decode_images(items: list[Any]) -> list[Any]:
@@ -40,7 +46,9 @@ def _decode_images(items: list[Any]) -> list[Any]:
     ]
 
 
-class _ImageSaver(Protocol):
+class ImageSaver(Protocol):
+    """What :meth:`WebImage.save` downloads through: a :class:`~gemini_sync.GeminiClient`."""
+
     def save_image(
         self,
         image: WebImage,
@@ -59,7 +67,19 @@ class WebImage(DataClassJsonMixin):
     url: str
     title: str = "[Image]"
     alt: str = ""
-    _saver: _ImageSaver | None = field(default=None, repr=False, compare=False, metadata=_HIDDEN)
+
+    def __post_init__(self) -> None:
+        # not a field: it is neither a constructor argument nor serialised, compared or shown
+        self._saver: ImageSaver | None = None
+
+    def attach(self: _ImageT, saver: ImageSaver | None) -> _ImageT:
+        """Link the image to the client that downloads it (``None`` detaches); returns the image.
+
+        Images a client returns are attached to it; one rebuilt with
+        ``from_json()`` is not, until attached again (``image.attach(client)``).
+        """
+        self._saver = saver
+        return self
 
     def save(
         self,
@@ -80,7 +100,7 @@ class WebImage(DataClassJsonMixin):
 
             raise GeminiError(
                 "this image is not attached to a client (it was deserialised); "
-                "use client.save_image(image, ...) instead"
+                "use image.attach(client) or client.save_image(image, ...) instead"
             )
         return self._saver.save_image(self, path, filename, full_size=full_size, overwrite=overwrite)
 
@@ -225,3 +245,53 @@ class ChatInfo(DataClassJsonMixin):
     title: str = ""
     pinned: bool = False
     timestamp: float | None = None
+
+
+GemLike = Union[str, Gem]
+"""A gem given as a :class:`Gem` or by its id."""
+
+
+@dataclass
+class ChatTurn(DataClassJsonMixin):
+    """One turn read back from the history (``client.read_chat``): the prompt and the reply candidates.
+
+    ``done`` is ``False`` while the service is still producing the answer.
+    """
+
+    rid: str
+    prompt: str
+    candidates: list[Candidate] = field(default_factory=list)
+    done: bool = True
+
+    @property
+    def text(self) -> str:
+        """The first candidate's text (empty when there is none)."""
+        return self.candidates[0].text if self.candidates else ""
+
+
+def _encode_models(models: list[Model]) -> list[dict[str, Any]]:
+    return [
+        {"model_name": m.model_name, "header_value": m.header_value, "paid": m.paid, "thinking": m.thinking}
+        for m in models
+    ]
+
+
+def _decode_models(items: list[Any]) -> list[Model]:
+    return [
+        Model(
+            i["model_name"], i.get("header_value"), paid=bool(i.get("paid")), thinking=bool(i.get("thinking"))
+        )
+        if isinstance(i, dict)
+        else i
+        for i in items
+    ]
+
+
+@dataclass
+class AccountInfo(DataClassJsonMixin):
+    """The account's status code (1000 = available, PROTOCOL.md 7.1) and the models it offers."""
+
+    status: int | None = None
+    models: list[Model] = field(
+        default_factory=list, metadata=config(encoder=_encode_models, decoder=_decode_models)
+    )

@@ -223,8 +223,6 @@ class StreamWorker:
         except BaseException as exc:  # noqa: BLE001 - on_error itself failed: result() raises it
             exc.__context__ = error
             error, output = exc, None
-        if error is not None:
-            self._stream._revoke()  # a turn reported as failed must not advance its chat
         self._output = output
         self._exception = error
         self._done.set()

@@ -343,7 +343,7 @@ def test_no_cookie_on_a_cross_host_image_download(emu: Emulator, cache_dir: Path
         output = client.generate_content("Show me a picture of a cat")
         image = output.web_images[0]
         other_host = image.url.replace("127.0.0.1", "localhost")  # same server, another host name
-        WebImage(other_host, _saver=client).save(tmp_path / "other")
+        WebImage(other_host).attach(client).save(tmp_path / "other")
         image.save(tmp_path / "same")
     same, other = _image_requests(emu)
     assert other.cookies == {}
@@ -366,7 +366,7 @@ def test_no_cookie_follows_an_off_site_redirect(tmp_path: Path, cache_dir: Path)
         with GeminiClient(
             "psid-value-1", "ts-value-1", base_url="http://gemini.test", auto_refresh=False
         ) as client:
-            WebImage("http://gemini.test/img.png", _saver=client).save(tmp_path)
+            WebImage("http://gemini.test/img.png").attach(client).save(tmp_path)
         first, second = mock.calls
         assert "psid-value-1" in first.request.headers.get("Cookie", "")
         assert "Cookie" not in second.request.headers

@@ -74,3 +74,20 @@ def test_a_stream_made_before_the_previous_turn_ends_continues_from_it(client: G
     second.collect()
     assert chat.cid == after_first[0]
     assert chat.rid != after_first[1]
+
+
+def test_a_worker_tells_the_chat_only_after_on_done_returned(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    chat.send_message("first")
+    before = chat.metadata
+    seen_in_on_done: list[list[object]] = []
+    worker = chat.send_message_stream("second").start(on_done=lambda _out: seen_in_on_done.append(chat.metadata))
+    output = worker.result(timeout=10)
+    assert seen_in_on_done == [before]  # not yet advanced while on_done ran
+    assert chat.rid == output.rid != before[1] and chat.last_output is output
+
+
+def test_a_worker_without_on_done_advances_the_chat_before_result_returns(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    output = chat.send_message_stream("first").start().result(timeout=10)
+    assert chat.cid == output.cid and chat.rid == output.rid and chat.last_output is output

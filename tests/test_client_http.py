@@ -322,9 +322,9 @@ def test_real_service_endpoints_and_cookie_scoping(tmp_path: Any) -> None:
         mock.get("https://example.com/pic", body=b"\x89PNG", content_type="image/png")
         with GeminiClient(PSID, PSIDTS, auto_refresh=False, cookie_cache=False) as client:
             assert client.generate_content("hi", files=[("a.txt", b"x")]).text == FINAL
-            GeneratedImage("https://lh3.googleusercontent.com/gen", _saver=client).save(tmp_path, "g")
-            WebImage("https://blogger.googleusercontent.com/web", _saver=client).save(tmp_path, "w")
-            WebImage("https://example.com/pic", _saver=client).save(tmp_path, "e")
+            GeneratedImage("https://lh3.googleusercontent.com/gen").attach(client).save(tmp_path, "g")
+            WebImage("https://blogger.googleusercontent.com/web").attach(client).save(tmp_path, "w")
+            WebImage("https://example.com/pic").attach(client).save(tmp_path, "e")
         cookies = {
             urlsplit(c.request.url).hostname + urlsplit(c.request.url).path: c.request.headers.get(
                 "Cookie", ""

@@ -8,7 +8,10 @@ a chunk prints as its text and has a short repr.
 
 from __future__ import annotations
 
+import inspect
 import json
+import pathlib
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -183,10 +186,15 @@ def test_images_round_trip() -> None:
     assert GeneratedImage.from_json(gen.to_json()).image_id == gen.image_id
 
 
-def test_image_json_has_no_private_fields() -> None:
-    image = WebImage("https://x/y.png", _saver=object())  # type: ignore[arg-type]
-    assert "_saver" not in image.to_dict()
-    assert WebImage.from_dict(image.to_dict())._saver is None
+def test_image_json_has_no_private_fields_and_attach_is_not_a_constructor_argument() -> None:
+    saver = SimpleNamespace(save_image=lambda *args, **kwargs: pathlib.Path("saved"))
+    image = WebImage("https://x/y.png").attach(saver)  # type: ignore[arg-type]
+    assert "_saver" not in image.to_dict() and "_saver" not in repr(image)
+    assert "_saver" not in inspect.signature(WebImage).parameters
+    assert image == WebImage("https://x/y.png")  # the link is not part of the value
+    restored = WebImage.from_dict(image.to_dict())
+    assert restored == image
+    assert restored.attach(saver).save() == pathlib.Path("saved")  # attached again, it saves
 
 
 def test_deserialised_image_cannot_save_and_says_why() -> None:
@@ -273,3 +281,39 @@ def test_stream_chunk_repr_is_short() -> None:
     assert "500" in text  # delta size
     assert "new_images=1" in text
     assert repr(_chunk(text="short")).startswith("StreamChunk(text='short'")
+
+
+# -- the public boundary ---------------------------------------------------------------
+
+
+def test_chat_turn_and_account_info_are_public_and_round_trip_through_json() -> None:
+    import gemini_sync
+    from gemini_sync import AccountInfo, ChatTurn
+
+    turn = ChatTurn("r_1", "hello", [Candidate("rc_1", "hi there", web_images=[_web(1)])], done=False)
+    again = ChatTurn.from_json(turn.to_json())
+    assert again == turn and again.text == "hi there" and isinstance(again.candidates[0], Candidate)
+    info = AccountInfo(1000, [Model.G_3_FLASH, Model.custom("odd", '[1,null,null,null,"x"]', thinking=True)])
+    restored = AccountInfo.from_json(info.to_json())
+    assert restored == info and restored.models[1].thinking and restored.models[0] == Model.G_3_FLASH
+    assert {"ChatTurn", "AccountInfo", "GemLike", "FileInput"} <= set(gemini_sync.__all__)
+
+
+def test_every_exception_is_importable_from_the_top_level_and_from_errors() -> None:
+    import gemini_sync
+    from gemini_sync import errors
+
+    exported = {name for name in errors.__all__ if isinstance(getattr(errors, name), type)}
+    assert {"TimeoutError", "ProtocolError", "StreamDiverged", "UploadError"} <= exported
+    for name in exported:
+        assert getattr(gemini_sync, name) is getattr(errors, name) and name in gemini_sync.__all__
+
+
+def test_with_partial_returns_the_same_error_of_the_same_class() -> None:
+    from gemini_sync.errors import StreamDiverged
+
+    error = StreamDiverged("x", output=ModelOutput())
+    partial = ModelOutput(metadata=["c_1"])
+    same = error.with_partial(partial)
+    assert same is error and type(same) is StreamDiverged and same.partial is partial
+    assert same.with_partial(ModelOutput()).partial is partial  # the first one attached stays

@@ -12,16 +12,14 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 
 from .._log import logger
 from .backend import Backend
 from .faults import Fault
 from .records import Disconnect, RecordedRequest
 from .wire import BodyWriter, framed_body
-
-if TYPE_CHECKING:
-    from .handler import EmulatorHandler
 
 __all__ = ["Exchange", "html_page", "UNUSUAL_TRAFFIC_PAGE", "default_fault_body"]
 
@@ -59,7 +57,7 @@ def default_fault_body(status: int) -> str:
 class Exchange:
     """The request being handled and the ways to answer it."""
 
-    def __init__(self, handler: EmulatorHandler, backend: Backend, record: RecordedRequest) -> None:
+    def __init__(self, handler: BaseHTTPRequestHandler, backend: Backend, record: RecordedRequest) -> None:
         self._handler = handler
         self.backend = backend
         self.record = record

@@ -325,13 +325,13 @@ class StreamAssembler:
             state.generated = [self._generated_image(i, state.rcid) for i in snap.generated_images]
 
     def _web_image(self, raw: RawImage) -> WebImage:
-        return WebImage(raw.url, raw.title or "[Image]", raw.alt, _saver=self._saver)
+        return WebImage(raw.url, raw.title or "[Image]", raw.alt).attach(self._saver)
 
     def _generated_image(self, raw: RawImage, rcid: str) -> GeneratedImage:
         turn = [str(self._meta[0] or ""), str(self._meta[1] or ""), rcid]
         return GeneratedImage(
-            raw.url, raw.title, raw.alt, _saver=self._saver, image_id=raw.image_id or "", turn_ids=turn
-        )
+            raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn
+        ).attach(self._saver)
 
     def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
         new: list[WebImage] = []

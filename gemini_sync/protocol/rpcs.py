@@ -7,19 +7,16 @@ never crashing on a short or odd array.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from ..models import Model, model_header_value
-from ..types import Candidate, ChatInfo, Gem
+from ..types import AccountInfo, Candidate, ChatInfo, ChatTurn, Gem
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
 
 __all__ = [
     "RPC",
-    "AccountInfo",
-    "ChatTurn",
     "status_call",
     "list_chats_calls",
     "read_chat_call",
@@ -52,28 +49,6 @@ class RPC:
     UPDATE_GEM = "kHv0Vd"
     DELETE_GEM = "UXcSJb"
     FULL_SIZE_IMAGE = "c8o8Fe"
-
-
-@dataclass
-class AccountInfo:
-    """Account status (1000 = available) and the models it offers."""
-
-    status: int | None
-    models: list[Model]
-
-
-@dataclass
-class ChatTurn:
-    """One turn read back from history: the prompt and the reply candidates."""
-
-    rid: str
-    prompt: str
-    candidates: list[Candidate]
-    done: bool = True  # False while the service is still producing the answer
-
-    @property
-    def text(self) -> str:
-        return self.candidates[0].text if self.candidates else ""
 
 
 def status_call() -> BatchCall:
