@@ -1,4 +1,4 @@
-"""Per-call options of the generating calls: explicit keywords, checked at the call, before anything is sent."""
+"""Per-call options of the generating calls: explicit keywords, checked before anything is sent."""
 
 from __future__ import annotations
 

@@ -81,7 +81,8 @@ def test_a_worker_tells_the_chat_only_after_on_done_returned(client: GeminiClien
     chat.send_message("first")
     before = chat.metadata
     seen_in_on_done: list[list[object]] = []
-    worker = chat.send_message_stream("second").start(on_done=lambda _out: seen_in_on_done.append(chat.metadata))
+    stream = chat.send_message_stream("second")
+    worker = stream.start(on_done=lambda _out: seen_in_on_done.append(chat.metadata))
     output = worker.result(timeout=10)
     assert seen_in_on_done == [before]  # not yet advanced while on_done ran
     assert chat.rid == output.rid != before[1] and chat.last_output is output
