@@ -12,8 +12,8 @@ import pytest
 
 from gemini_sync import GeminiClient
 from gemini_sync.emulator import Emulator
+from tests._support.browser import Browser
 from tests._wire import make_client
-from tests.test_emulator import Browser
 
 
 @pytest.fixture

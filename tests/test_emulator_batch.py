@@ -12,7 +12,7 @@ from gemini_sync.models import Model
 from gemini_sync.protocol.framing import FrameDecoder
 from gemini_sync.protocol.payload import parse_batch_frames
 from gemini_sync.protocol.request import BatchCall, batch_request
-from tests.test_emulator import TIMEOUT, Browser
+from tests._support.browser import TIMEOUT, Browser
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from gemini_sync.protocol.framing import FrameDecoder
 from gemini_sync.protocol.payload import Payload, StatusCode, parse_frame
 from gemini_sync.protocol.request import BatchCall
 from gemini_sync.protocol.text import stable_text
-from tests.test_emulator import ROTATE_BODY, TIMEOUT, Browser, decode, grows
+from tests._support.browser import ROTATE_BODY, TIMEOUT, Browser, decode, grows
 
 
 def test_code_before_any_data_is_a_lone_error_frame(emu: Emulator, browser: Browser) -> None:

@@ -14,7 +14,6 @@ database written to disk).
 
 from __future__ import annotations
 
-import copy
 import json
 import tracemalloc
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ from gemini_sync.protocol.payload import (
 )
 from gemini_sync.protocol.text import final_text
 from gemini_sync.types import StreamChunk
+from tests._support.paths import ALL_PAYLOAD_PATHS, CANDIDATE_PATHS, set_path
 
 
 def fuzz_settings(examples: int) -> settings:
@@ -91,7 +91,7 @@ def run_pipeline(body: bytes, cuts: list[int] | tuple[int, ...] = ()) -> Run:
         consume(decoder.close())
         run.chunks.append(assembler.finish())
     except GeminiError as exc:  # anything else escapes and fails the test
-        run.error = exc
+        run.error = exc.with_partial(assembler.partial())  # as the stream attaches it
     return run
 
 
@@ -108,6 +108,25 @@ def check_contracts(run: Run) -> None:
         text += chunk.delta_text
         thoughts += chunk.delta_thoughts
         assert chunk.text == text and chunk.thoughts == thoughts
+
+
+def check_failed_run(run: Run) -> None:
+    """The contracts of a stream that failed: no final chunk, and ``.partial`` is what was delivered."""
+    error = run.error
+    assert error is not None and type(error) is not GeminiError  # a specific, typed error
+    assert not any(chunk.is_final for chunk in run.chunks)
+    partial = error.partial
+    assert partial is not None
+    assert partial.text == "".join(c.delta_text for c in run.chunks)
+    assert partial.thoughts == "".join(c.delta_thoughts for c in run.chunks)
+
+
+def check_run(run: Run) -> None:
+    """The contracts of any run: :func:`check_contracts` or :func:`check_failed_run`."""
+    if run.error is None:
+        check_contracts(run)
+    else:
+        check_failed_run(run)
 
 
 # --- building bodies --------------------------------------------------------------------------
@@ -373,16 +392,14 @@ def mutate(body: bytes, ops: list[tuple[Any, ...]]) -> bytes:
 def test_mutated_bodies_only_raise_typed_errors(ops: list[tuple[Any, ...]], data: st.DataObject) -> None:
     body = mutate(SAMPLE_BODY, ops)
     run = run_pipeline(body, data.draw(cuts_for(len(body))))
-    if run.error is None:
-        check_contracts(run)
+    check_run(run)
 
 
 @fuzz_settings(200)
 @given(st.binary(max_size=300), st.booleans(), st.data())
 def test_random_bytes_only_raise_typed_errors(noise: bytes, prefixed: bool, data: st.DataObject) -> None:
     body = (b")]}'\n\n" if prefixed else b"") + noise
-    run = run_pipeline(body, data.draw(cuts_for(len(body))))
-    assert run.error is not None or run.final is not None
+    check_run(run_pipeline(body, data.draw(cuts_for(len(body)))))
 
 
 json_values = st.recursive(
@@ -408,56 +425,11 @@ json_values = st.recursive(
 @given(st.lists(json_values, max_size=4), st.data())
 def test_random_json_frames_only_raise_typed_errors(frames: list[Any], data: st.DataObject) -> None:
     body = encode_body(frames).encode("utf-8", "surrogatepass")
-    run = run_pipeline(body, data.draw(cuts_for(len(body))))
-    assert run.error is not None or run.final is not None
+    check_run(run_pipeline(body, data.draw(cuts_for(len(body)))))
 
 
-# --- wrong types at every documented path (PROTOCOL.md 4.2, 5, 7.1, 8.2) ----------------------
+# --- wrong types at every documented path (tests/_support/paths.py) and status/end paths -------
 
-PAYLOAD_PATHS: list[tuple[int | str, ...]] = [
-    (1,),
-    (1, 0),
-    (1, 1),
-    (4,),
-    (4, 0),
-    (6,),
-    (6, 1),
-    (6, 1, 0),
-    (25,),
-    (27,),
-    (27, 0, 0, 3),
-]
-CANDIDATE_PATHS: list[tuple[int | str, ...]] = [
-    (0,),
-    (1,),
-    (1, 0),
-    (8,),
-    (8, 0),
-    (12,),
-    (12, 0),
-    (12, 0, "8"),
-    (12, 0, "8", 0),
-    (12, 0, "8", 0, 0, 0, 3, 3),
-    (12, 1),
-    (12, 1, 0),
-    (12, 1, 0, 0, 0, 0),
-    (12, 1, 0, 0, 4),
-    (12, 6, 0),
-    (12, 7),
-    (12, 7, 0),
-    (12, 7, 0, 0),
-    (12, 7, 0, 0, 0, 3, 3),
-    (12, 7, 0, 0, 0, 3, 2),
-    (12, 7, 0, 0, 1, 0),
-    (12, 59, 0, 0, 0),
-    (12, 86),
-    (22,),
-    (22, 0),
-    (37,),
-    (37, 0),
-    (37, 0, 0),
-]
-ALL_PAYLOAD_PATHS = PAYLOAD_PATHS + [(4, 0, *p) for p in CANDIDATE_PATHS]
 ENVELOPE_PATHS: list[tuple[int | str, ...]] = [
     (0,),
     (1,),
@@ -477,34 +449,6 @@ odd_values = st.one_of(
         [10**30, -(10**30), 2**63, 1e308, -0.0, "", [], {}, [[]], {"8": None}, [None] * 40, True]
     ),
 )
-
-
-def set_path(obj: Any, path: tuple[int | str, ...], value: Any) -> Any:
-    """``obj`` with ``value`` put at ``path``, building (or replacing) whatever is on the way."""
-    root = copy.deepcopy(obj)
-    if not path:
-        return value
-    node = root
-    for depth, key in enumerate(path):
-        last = depth == len(path) - 1
-        nxt: Any = value if last else ({} if isinstance(path[depth + 1], str) else [])
-        if isinstance(key, int):
-            assert isinstance(node, list)
-            while len(node) <= key:
-                node.append(None)
-            if last:
-                node[key] = value
-            elif not isinstance(node[key], type(nxt)):
-                node[key] = nxt
-        else:
-            assert isinstance(node, dict)
-            if last:
-                node[key] = value
-            elif not isinstance(node.get(key), type(nxt)):
-                node[key] = nxt
-        if not last:
-            node = node[key]
-    return root
 
 
 def _answer_payloads() -> list[list[Any]]:
@@ -538,8 +482,7 @@ def test_wrong_types_at_payload_paths_only_raise_typed_errors(
         return
     body = body_of(frames)
     run = run_pipeline(body, data.draw(cuts_for(len(body))))
-    if run.error is None:
-        check_contracts(run)
+    check_run(run)
 
 
 @fuzz_settings(300)
@@ -565,7 +508,7 @@ def test_wrong_types_at_envelope_paths_only_raise_typed_errors(
         body = body_of(frames)
     except ValueError:
         return
-    run_pipeline(body, data.draw(cuts_for(len(body))))
+    check_run(run_pipeline(body, data.draw(cuts_for(len(body)))))
 
 
 # --- recovery input: READ_CHAT results and batchexecute frames --------------------------------
@@ -664,8 +607,7 @@ def test_lone_surrogates_in_json_text_are_handled() -> None:
     )
     body = body_of([[["wrb.fr", None, inner]]])
     run = run_pipeline(body, [7, 30, 31, 32])
-    if run.error is None:
-        check_contracts(run)
+    check_run(run)
     raw = (")]}'\n\n" + encode_frame('[["wrb.fr",null,"x\ud800"]]')).encode("utf-8", "surrogatepass")
     assert isinstance(run_pipeline(raw).error, ProtocolError)
 

@@ -35,6 +35,7 @@ from gemini_sync.protocol.payload import (
     parse_payload,
     tail_frames,
 )
+from tests._support.paths import CANDIDATE_PATHS, PAYLOAD_PATHS, Path, set_path
 
 from .test_framing import EXAMPLE_BODY
 
@@ -301,43 +302,6 @@ ODD_VALUES: list[Any] = [
     [5, 5, 5],
 ]
 
-# every documented path into a candidate (PROTOCOL.md 5), as a path from the candidate
-CANDIDATE_PATHS: list[tuple[Any, ...]] = [
-    (0,),
-    (1,),
-    (1, 0),
-    (8,),
-    (8, 0),
-    (12,),
-    (12, 0),
-    (12, 0, "8"),
-    (12, 0, "8", 0),
-    (12, 0, "8", 0, 0),
-    (12, 1),
-    (12, 1, 0),
-    (12, 1, 0, 0),
-    (12, 1, 0, 0, 0),
-    (12, 1, 0, 0, 0, 0),
-    (12, 1, 0, 0, 4),
-    (12, 6),
-    (12, 6, 0),
-    (12, 7),
-    (12, 7, 0),
-    (12, 7, 0, 0),
-    (12, 7, 0, 0, 0),
-    (12, 7, 0, 0, 0, 3),
-    (12, 7, 0, 0, 0, 3, 2),
-    (12, 7, 0, 0, 0, 3, 3),
-    (12, 7, 0, 0, 1),
-    (12, 7, 0, 0, 1, 0),
-    (22,),
-    (22, 0),
-    (37,),
-    (37, 0),
-    (37, 0, 0),
-]
-
-
 def _full_candidate() -> list[Any]:
     media: list[Any] = [None] * 8
     media[0] = {"8": [[_gen_item("https://x/e", "e", "id-e")]]}
@@ -350,7 +314,7 @@ def _full_candidate() -> list[Any]:
 
 
 def _replace(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
-    """Copy of ``obj`` with the value at ``path`` replaced (missing steps are not created)."""
+    """Copy of ``obj`` with the value at ``path`` replaced (missing steps are not created: a mutation)."""
     obj = copy.deepcopy(obj)
     target = obj
     for key in path[:-1]:
@@ -360,18 +324,18 @@ def _replace(obj: Any, path: tuple[Any, ...], value: Any) -> Any:
 
 
 @pytest.mark.parametrize("path", CANDIDATE_PATHS, ids=lambda p: "cand" + "".join(f"[{k!r}]" for k in p))
-def test_odd_value_at_any_documented_candidate_path_never_crashes(path: tuple[Any, ...]) -> None:
+def test_odd_value_at_any_documented_candidate_path_never_crashes(path: Path) -> None:
     for value in ODD_VALUES:
-        cand = _replace(_full_candidate(), path, value)
+        cand = set_path(_full_candidate(), path, value)
         payload = parse_payload([None, ["c_1", "r_1"], None, None, [cand]])
         assert isinstance(payload, Payload), (path, value)
 
 
-@pytest.mark.parametrize("path", [(1,), (1, 0), (1, 1), (4,), (4, 0), (6,), (6, 1), (6, 1, 0), (25,)])
-def test_odd_value_at_any_documented_payload_path_never_crashes(path: tuple[Any, ...]) -> None:
+@pytest.mark.parametrize("path", PAYLOAD_PATHS, ids=lambda p: "payload" + "".join(f"[{k!r}]" for k in p))
+def test_odd_value_at_any_documented_payload_path_never_crashes(path: Path) -> None:
     base = build_payload("c_1", "r_1", [_full_candidate()], context_token="ctx", busy=True)
     for value in ODD_VALUES:
-        assert isinstance(parse_payload(_replace(base, path, value)), Payload), (path, value)
+        assert isinstance(parse_payload(set_path(base, path, value)), Payload), (path, value)
 
 
 @pytest.mark.parametrize("length", range(0, 40))

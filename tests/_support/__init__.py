@@ -1,0 +1,1 @@
+"""Helpers shared by the test modules (not tests themselves): the raw emulator browser, the payload paths."""
