@@ -1,12 +1,20 @@
 """Fixtures shared by the end-to-end tests: an emulator, a client of it, a raw "browser".
 
-A test module that needs other settings defines its own ``emu`` or ``client``
-fixture, which takes precedence over these.
+One set, configured per module (or per test) with markers instead of copies:
+
+* ``pytest.mark.emulator(pace=0.005)``: the seconds between frames
+  (default :data:`DEFAULT_PACE`);
+* ``pytest.mark.emulator(shared=True)``: one emulator for the whole module
+  (``module_emu``), reset before each test (pace, faults, scripts, recorded
+  requests), for modules whose many tests would otherwise pay a start each;
+* ``pytest.mark.client(timeout=20, ...)``: :class:`GeminiClient` options that
+  replace those of :func:`tests._wire.make_client`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,11 +23,44 @@ from gemini_sync.emulator import Emulator
 from tests._support.browser import Browser
 from tests._wire import make_client
 
+DEFAULT_PACE = 0.002  # 2 ms between frames: answers still arrive in several reads
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "emulator(pace=0.002, shared=False): the emu fixture's settings")
+    config.addinivalue_line("markers", "client(**options): GeminiClient options of the client fixture")
+
+
+def _marker_options(node: pytest.Item | pytest.Collector, name: str) -> dict[str, Any]:
+    """The keyword arguments of every ``name`` marker on ``node``; the closest one wins."""
+    options: dict[str, Any] = {}
+    for marker in reversed(list(node.iter_markers(name))):
+        options.update(marker.kwargs)
+    return options
+
+
+@pytest.fixture(scope="module")
+def module_emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """One emulator for the whole module; tests get it (reset) as ``emu`` when the module is shared."""
+    pace = _marker_options(request.node, "emulator").get("pace", DEFAULT_PACE)
+    with Emulator(pace=pace) as emulator:
+        yield emulator
+
 
 @pytest.fixture
-def emu() -> Iterator[Emulator]:
-    """A fast emulator (2 ms between frames: answers still arrive in several reads)."""
-    with Emulator(pace=0.002) as emulator:
+def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A running emulator: a fresh one per test, or the module's one reset (``shared=True``)."""
+    options = _marker_options(request.node, "emulator")
+    pace = options.get("pace", DEFAULT_PACE)
+    if options.get("shared", False):
+        emulator: Emulator = request.getfixturevalue("module_emu")
+        emulator.pace = pace
+        emulator.clear_faults()
+        emulator.clear_scripts()
+        emulator.clear_requests()
+        yield emulator
+        return
+    with Emulator(pace=pace) as emulator:
         yield emulator
 
 
@@ -30,7 +71,7 @@ def browser(emu: Emulator) -> Browser:
 
 
 @pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    """A client of ``emu`` with short retry delays and a 5 s stall bound."""
-    with make_client(emu) as c:
+def client(emu: Emulator, request: pytest.FixtureRequest) -> Iterator[GeminiClient]:
+    """A client of ``emu``: short retry delays and a 5 s stall bound unless ``mark.client`` says otherwise."""
+    with make_client(emu, **_marker_options(request.node, "client")) as c:
         yield c

@@ -9,7 +9,6 @@ import os
 import socketserver
 import stat
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +23,7 @@ from gemini_sync.transport import cache
 from gemini_sync.transport.auth import CookieRefresher, resolve_cookies
 from gemini_sync.types import WebImage
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(pace=0.001)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ import struct
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -42,10 +42,7 @@ def _client(emu: Emulator) -> GeminiClient:
     return make_client(emu, timeout=5)  # type: ignore[no-any-return]
 
 
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    with _client(emu) as c:
-        yield c
+pytestmark = pytest.mark.client(timeout=5)
 
 
 def _long_text(words: int = 120) -> str:

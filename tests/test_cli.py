@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,10 +29,7 @@ def run(
     )
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(pace=0.001)
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ conversation id and keep their turns apart.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,20 +27,11 @@ THREADS = 32
 WAIT = 30.0
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.005) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    emu.clear_requests()
-    emu.clear_scripts()
-    with GeminiClient(
-        cookies=emu.cookies, base_url=emu.url, auto_refresh=False, timeout=20.0, stall_timeout=20.0
-    ) as c:
-        yield c
+# one emulator for the module, reset before each test (tests/conftest.py)
+pytestmark = [
+    pytest.mark.emulator(pace=0.005, shared=True),
+    pytest.mark.client(timeout=20.0, stall_timeout=20.0),
+]
 
 
 def run_threads(count: int, target: Callable[[int], Any]) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,11 +13,7 @@ from gemini_sync.protocol.payload import parse_batch_frames
 from gemini_sync.protocol.request import BatchCall, batch_request
 from tests._support.browser import TIMEOUT, Browser
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(pace=0)
 
 
 def test_account_status_and_models(emu: Emulator, browser: Browser) -> None:

@@ -66,23 +66,8 @@ def no_gemini_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=PACE) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    emu.pace = PACE
-    emu.clear_faults()
-    emu.clear_scripts()
-    emu.clear_requests()
-    with GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, timeout=10.0) as c:
-        yield c
-    emu.pace = PACE
-    emu.clear_faults()
-    emu.clear_scripts()
+# one emulator for the module, reset before each test (tests/conftest.py)
+pytestmark = [pytest.mark.emulator(pace=PACE, shared=True), pytest.mark.client(timeout=10.0)]
 
 
 def assert_disconnected(emu: Emulator, prompt: str, timeout: float = WAIT) -> None:

@@ -75,11 +75,12 @@ class _Sleeps:
 SLEEPS = _Sleeps()
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0) as emulator:
-        emulator.script(lambda prompt: prompt.startswith(PREFIX), text=TEXT, chunks=CHUNKS)
-        yield emulator
+# one emulator for the module (tests/conftest.py), with the long scripted answer of every case
+pytestmark = pytest.mark.emulator(pace=0, shared=True)
+
+
+def _script(emu: Emulator) -> None:
+    emu.script(lambda prompt: prompt.startswith(PREFIX), text=TEXT, chunks=CHUNKS)
 
 
 def _client(emu: Emulator, *, stall_timeout: float = 3.0, fake_sleep: bool = True) -> GeminiClient:
@@ -94,16 +95,16 @@ def _client(emu: Emulator, *, stall_timeout: float = 3.0, fake_sleep: bool = Tru
 
 
 @pytest.fixture(scope="module")
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    with _client(emu) as c:
+def client(module_emu: Emulator) -> Iterator[GeminiClient]:
+    """One client for the module (the cases are independent answers, never a chat)."""
+    with _client(module_emu) as c:
         c.init()
         yield c
 
 
 @pytest.fixture(autouse=True)
 def _fresh(emu: Emulator) -> Iterator[None]:
-    emu.clear_faults()
-    emu.clear_requests()
+    _script(emu)  # after ``emu`` reset the emulator
     SLEEPS.clear()
     yield
     emu.clear_faults()
@@ -222,7 +223,9 @@ def _capture(emu: Emulator, prompt: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def layout(emu: Emulator) -> Layout:
+def layout(module_emu: Emulator) -> Layout:
+    emu = module_emu
+    _script(emu)
     body = _capture(emu, f"{PREFIX} capture 1")
     # ids are random but of fixed length: every answer has the same layout
     assert len(_capture(emu, f"{PREFIX} capture 2")) == len(body)

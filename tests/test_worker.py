@@ -43,29 +43,15 @@ STALL = 5.0
 # --- fixtures and helpers -----------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=PACE) as emulator:
-        yield emulator
-
-
-@pytest.fixture
-def client(emu: Emulator) -> Iterator[GeminiClient]:
-    emu.pace = PACE
-    emu.clear_faults()
-    emu.clear_scripts()
-    emu.clear_requests()
-    with GeminiClient(
-        cookies=emu.cookies, base_url=emu.url, auto_refresh=False, timeout=10.0, stall_timeout=10.0
-    ) as c:
-        yield c
-    emu.pace = PACE
-    emu.clear_faults()
-    emu.clear_scripts()
+# one emulator for the module, reset before each test (tests/conftest.py)
+pytestmark = [
+    pytest.mark.emulator(pace=PACE, shared=True),
+    pytest.mark.client(timeout=10.0, stall_timeout=10.0),
+]
 
 
 def slow(emu: Emulator) -> None:
-    """Make the emulator's streams slow enough to act in the middle of them (reset by ``client``)."""
+    """Make the emulator's streams slow enough to act in the middle of them (reset by ``emu``)."""
     emu.pace = SLOW_PACE
 
 
