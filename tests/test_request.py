@@ -1,8 +1,11 @@
 """Request building (PROTOCOL.md 3, 8.1) and the app page (2.2): request.py, app.py.
 
-What a user relies on: the service receives exactly the documented request
-shape (a wrong slot or header gets the request refused or answered by the
-wrong model), and the tokens of the app page are found.
+What a user relies on: the service understands what was asked (the prompt,
+the chat to continue, the files, the gem, a temporary chat, the model), which
+is checked by sending built requests to the emulator and looking at what it
+did, not by restating request.py slot for slot; the few byte-exact details
+the real service insists on (the compact ``f.req``, the UUID header) are
+checked as bytes; and the tokens of the app page are found.
 """
 
 from __future__ import annotations
@@ -16,34 +19,20 @@ from urllib.parse import parse_qs, urlencode
 import pytest
 
 from gemini_sync._constants import BATCH_EXEC_PATH, GENERATE_PATH
+from gemini_sync.emulator import Emulator
 from gemini_sync.models import Model
 from gemini_sync.protocol.app import render_app_page, scrape_tokens
 from gemini_sync.protocol.request import (
-    INNER_SLOTS,
     AppTokens,
     BatchCall,
     base_headers,
     batch_request,
     generate_request,
 )
+from tests._support.browser import Browser
 
 TOKENS = AppTokens("AJvLN6M-token:1713000000000", "boq_assistant-bard-web-server_20260410.07_p0", "-42")
 NEW_CHAT = ["", "", "", None, None, None, None, None, None, ""]
-# PROTOCOL.md 3.4: slots that are always set, with their values
-FIXED_SLOTS: dict[int, Any] = {
-    6: [1],
-    7: 1,
-    10: 1,
-    11: 0,
-    17: [[0]],
-    18: 0,
-    27: 1,
-    30: [4],
-    41: [1],
-    53: 0,
-    61: [],
-    68: 2,
-}
 UUID_HEADER = "x-goog-ext-525005358-jspb"
 MODEL_HEADERS = {"x-goog-ext-525001261-jspb", "x-goog-ext-73010989-jspb", "x-goog-ext-73010990-jspb"}
 
@@ -59,22 +48,56 @@ def inner_of(data: dict[str, str]) -> list[Any]:
     return inner
 
 
-def test_generate_request_has_the_documented_shape() -> None:
-    req = generate_request('Hello 😀 \u2028 "q" \\ 中文', TOKENS, 154321, model=Model.UNSPECIFIED)
-    assert req.path == GENERATE_PATH
-    assert set(req.data) == {"at", "f.req"}
+def test_generate_request_carries_the_token_and_the_prompt_exactly(emu: Emulator, browser: Browser) -> None:
+    prompt = 'Hello 😀 \u2028 "q" \\ 中文'
+    req = generate_request(prompt, TOKENS, 154321, model=Model.UNSPECIFIED)
+    assert req.path == GENERATE_PATH and set(req.data) == {"at", "f.req"}
     assert req.data["at"] == TOKENS.access_token
-    inner = inner_of(req.data)
-    assert len(inner) == INNER_SLOTS == 69
-    assert inner[0] == ['Hello 😀 \u2028 "q" \\ 中文', 0, None, None, None, None, 0]
-    assert inner[1] == ["en"]
-    assert inner[2] == NEW_CHAT
-    for index, value in FIXED_SLOTS.items():
-        assert inner[index] == value, index
-    set_slots = {0, 1, 2, 59, *FIXED_SLOTS}
-    assert [i for i, v in enumerate(inner) if v is not None and i not in set_slots] == []
-    for slot in (3, 4, 19, 45, 49, 54, 55):  # deep research, gem, temporary: unset here
-        assert inner[slot] is None
+    reply = browser.generate(prompt)
+    assert reply.status == 200 and reply.codes == [] and reply.cid is not None
+    (record,) = emu.generate_requests
+    assert record.prompt == prompt and record.files == [] and record.gem_id is None and not record.temporary
+    conv = emu.conversation(reply.cid)
+    assert conv is not None and [turn.prompt for turn in conv.turns] == [prompt]
+
+
+def test_chat_metadata_continues_the_conversation(emu: Emulator, browser: Browser) -> None:
+    first = browser.generate("remember 42")
+    second = browser.generate("what was it?", metadata=first.metadata())
+    assert second.codes == [] and second.cid == first.cid and second.rid != first.rid
+    conv = emu.conversation(first.cid or "")
+    assert conv is not None and [t.prompt for t in conv.turns] == ["remember 42", "what was it?"]
+    fresh = browser.generate("new chat", metadata=NEW_CHAT)
+    assert fresh.cid != first.cid
+
+
+def test_files_reach_the_service_with_their_names(emu: Emulator, browser: Browser) -> None:
+    ids = [browser.upload("photo.png", b"png bytes", "image/png"), browser.upload("a b.txt", b"text")]
+    reply = browser.generate("look", files=[(ids[0], "photo.png"), (ids[1], "a b.txt")])
+    assert reply.codes == [] and reply.cid is not None
+    assert emu.generate_requests[-1].files == [(ids[0], "photo.png"), (ids[1], "a b.txt")]
+    conv = emu.conversation(reply.cid)
+    assert conv is not None and conv.turns[-1].files == [(ids[0], "photo.png"), (ids[1], "a b.txt")]
+
+
+def test_gem_and_temporary_chat_are_understood(emu: Emulator, browser: Browser) -> None:
+    gem = emu.add_gem("Pirate", prompt="talk like a pirate")
+    with_gem = browser.generate("ahoy", gem_id=gem.id)
+    conv = emu.conversation(with_gem.cid or "")
+    assert with_gem.codes == [] and conv is not None and conv.gem_id == gem.id and not conv.temporary
+    temporary = browser.generate("forget me", temporary=True)
+    conv = emu.conversation(temporary.cid or "")
+    assert temporary.codes == [] and conv is not None and conv.temporary and conv.gem_id is None
+    plain = browser.generate("plain")
+    conv = emu.conversation(plain.cid or "")
+    assert conv is not None and conv.gem_id is None and not conv.temporary
+
+
+@pytest.mark.parametrize("model", [Model.G_3_FLASH, Model.G_3_PRO, Model.G_2_5_FLASH], ids=str)
+def test_the_model_headers_select_the_model(emu: Emulator, browser: Browser, model: Model) -> None:
+    reply = browser.generate("which model?", model=model)
+    conv = emu.conversation(reply.cid or "")
+    assert reply.codes == [] and conv is not None and conv.model_id == model.model_id
 
 
 def test_f_req_is_compact_json_with_raw_unicode() -> None:
@@ -101,34 +124,6 @@ def test_uuid_header_is_byte_exact_as_the_web_app_sends_it() -> None:
     )
     assert req.headers[UUID_HEADER] == '["0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF",1]'
     assert inner_of(req.data)[59] == "0F6C0000-AAAA-4BBB-8CCC-DDDDEEEEFFFF"
-
-
-def test_files_become_file_data() -> None:
-    files = [
-        ("/contrib_service/ttl_1d/1709764705i7wd", "photo.png"),
-        ("/contrib_service/ttl_1d/x2", "a b.txt"),
-    ]
-    inner = inner_of(generate_request("look", TOKENS, 1, model=Model.UNSPECIFIED, files=files).data)
-    assert inner[0][3] == [
-        [["/contrib_service/ttl_1d/1709764705i7wd"], "photo.png"],
-        [["/contrib_service/ttl_1d/x2"], "a b.txt"],
-    ]
-
-
-def test_chat_metadata_is_sent_back_whole() -> None:
-    meta = ["c_1", "r_2", "rc_3", None, None, None, None, None, None, "ctx-token"]
-    inner = inner_of(generate_request("next", TOKENS, 1, model=Model.UNSPECIFIED, metadata=meta).data)
-    assert inner[2] == meta
-
-
-def test_gem_and_temporary_slots() -> None:
-    inner = inner_of(
-        generate_request("x", TOKENS, 1, model=Model.UNSPECIFIED, gem_id="gem-123", temporary=True).data
-    )
-    assert inner[19] == "gem-123"
-    assert inner[45] == 1
-    inner = inner_of(generate_request("x", TOKENS, 1, model=Model.UNSPECIFIED, temporary=False).data)
-    assert inner[19] is None and inner[45] is None
 
 
 def test_language_goes_to_inner_1_and_query() -> None:
