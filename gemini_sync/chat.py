@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from ._call_options import Timeout
 from .models import Model, ModelLike
 from .protocol.request import METADATA_SLOTS, new_metadata
+from .stream import Stream, collected
 from .transport.upload import FileInput
 from .types import Candidate, GemLike, ModelOutput
 
 if TYPE_CHECKING:
     from .client import GeminiClient
-    from .stream import Stream
 
 __all__ = ["ChatSession", "normalize_metadata"]
 
@@ -134,27 +134,11 @@ class ChatSession:
             request_options=request_options,
         )
 
-    def send_message(
-        self,
-        prompt: str,
-        files: Sequence[FileInput] | None = None,
-        *,
-        temporary: bool = False,
-        deadline: float | None = None,
-        recover: bool = True,
-        timeout: Timeout | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> ModelOutput:
-        """Send ``prompt`` and return the whole answer (options as in ``GeminiClient.stream``)."""
-        return self.send_message_stream(
-            prompt,
-            files,
-            temporary=temporary,
-            deadline=deadline,
-            recover=recover,
-            timeout=timeout,
-            request_options=request_options,
-        ).collect()
+    send_message = collected(
+        send_message_stream,
+        "send_message",
+        """Send ``prompt`` and return the whole answer (parameters as in :meth:`send_message_stream`).""",
+    )
 
     def choose_candidate(self, index: int) -> Candidate:
         """Continue the conversation from candidate ``index`` of the last answer."""

@@ -25,12 +25,12 @@ from .models import Model, ModelLike
 from .protocol import rpcs
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, PreparedRequest, generate_request
-from .stream import Stream, StreamOptions
+from .stream import Stream, StreamOptions, collected
 from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import Gem, GemLike, ModelOutput, WebImage
+from .types import Gem, GemLike, WebImage
 
 __all__ = ["GeminiClient"]
 
@@ -287,33 +287,11 @@ class GeminiClient(AccountMixin):
         (result,) = self._rpc([rpcs.read_chat_call(cid, 2)])
         return rpcs.find_turn(result, rid)
 
-    def generate_content(
-        self,
-        prompt: str,
-        *,
-        files: Sequence[FileInput] | None = None,
-        model: ModelLike = Model.UNSPECIFIED,
-        gem: GemLike | None = None,
-        chat: ChatSession | Sequence[Any] | None = None,
-        temporary: bool = False,
-        deadline: float | None = None,
-        recover: bool = True,
-        timeout: Timeout | None = None,
-        request_options: Mapping[str, Any] | None = None,
-    ) -> ModelOutput:
-        """The whole answer to ``prompt`` (a stream, collected); the options are those of :meth:`stream`."""
-        return self.stream(
-            prompt,
-            files=files,
-            model=model,
-            gem=gem,
-            chat=chat,
-            temporary=temporary,
-            deadline=deadline,
-            recover=recover,
-            timeout=timeout,
-            request_options=request_options,
-        ).collect()
+    generate_content = collected(
+        stream,
+        "generate_content",
+        """The whole answer to ``prompt`` (a stream, collected); parameters as in :meth:`stream`.""",
+    )
 
     def start_chat(
         self,

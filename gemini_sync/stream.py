@@ -10,9 +10,10 @@ by :class:`~gemini_sync._reader.Reader`.
 
 from __future__ import annotations
 
+import inspect
 import threading
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec
 
 import requests
 
@@ -23,7 +24,7 @@ from .types import ModelOutput, StreamChunk, WebImage
 if TYPE_CHECKING:
     from .worker import StreamWorker
 
-__all__ = ["Stream", "StreamOptions"]
+__all__ = ["Stream", "StreamOptions", "collected"]
 
 
 class Stream:
@@ -227,3 +228,27 @@ class Stream:
         if not self._committed and self._output is not None and self._on_final is not None:
             self._committed = True
             self._on_final(self._output)
+
+
+_P = ParamSpec("_P")
+
+
+def collected(start: Callable[_P, Stream], name: str, doc: str) -> Callable[_P, ModelOutput]:
+    """A method that starts a stream with ``start``'s very parameters and returns it collected.
+
+    How ``generate_content`` and ``send_message`` get exactly the explicit
+    signature of ``stream`` and ``send_message_stream`` (for mypy, ``help()``
+    and a ``TypeError`` on an unknown keyword) without a second copy that could drift.
+    """
+
+    def collect(*args: _P.args, **kwargs: _P.kwargs) -> ModelOutput:
+        return start(*args, **kwargs).collect()
+
+    collect.__name__ = name
+    collect.__qualname__ = start.__qualname__.rpartition(".")[0] + "." + name
+    collect.__module__ = start.__module__
+    collect.__doc__ = doc
+    collect.__signature__ = inspect.signature(start).replace(  # type: ignore[attr-defined]
+        return_annotation="ModelOutput"
+    )
+    return collect

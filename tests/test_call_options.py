@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import pytest
@@ -64,3 +65,15 @@ def test_timeout_pair_and_pass_through_options_reach_requests(client: GeminiClie
     assert generate["timeout"] == (3.0, 7.0) and generate["allow_redirects"] is False
     reply = client.start_chat().send_message("hi", timeout=5, request_options={"verify": True})
     assert reply.text and sent[-1]["timeout"] == 5 and sent[-1]["verify"] is True
+
+
+def test_the_collecting_calls_have_exactly_the_streaming_calls_parameters() -> None:
+    from gemini_sync import ChatSession
+
+    def parameters(fn: Any) -> list[tuple[str, Any, Any]]:
+        return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+
+    assert parameters(GeminiClient.generate_content) == parameters(GeminiClient.stream)
+    assert parameters(ChatSession.send_message) == parameters(ChatSession.send_message_stream)
+    assert inspect.signature(GeminiClient.generate_content).return_annotation == "ModelOutput"
+    assert GeminiClient.generate_content.__qualname__ == "GeminiClient.generate_content"
