@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from gemini_sync import GeminiClient, RetryPolicy
+from gemini_sync.emulator import Emulator
 from gemini_sync.protocol.framing import encode_body
 from gemini_sync.protocol.payload import (
     build_candidate,
@@ -49,10 +51,8 @@ def error_body(code: int, *, before: list[str] | None = None) -> bytes:
     return encode_body([*frames, [error_envelope(code)], *tail_frames(0)]).encode()
 
 
-def make_client(emu: Any, **overrides: Any) -> Any:
+def make_client(emu: Emulator, **overrides: Any) -> GeminiClient:
     """A client of the emulator ``emu``: no rotation thread, no cookie cache, quick retries."""
-    from gemini_sync import GeminiClient, RetryPolicy
-
     options: dict[str, Any] = {
         "cookies": emu.cookies,
         "base_url": emu.url,

@@ -39,7 +39,7 @@ PREVIEW_PX = 16  # the width of the emulator's plain rendition ("=s<N>-rj" ones 
 
 
 def _client(emu: Emulator) -> GeminiClient:
-    return make_client(emu, timeout=5)  # type: ignore[no-any-return]
+    return make_client(emu, timeout=5)
 
 
 pytestmark = pytest.mark.client(timeout=5)

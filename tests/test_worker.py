@@ -27,6 +27,7 @@ import pytest
 from gemini_sync import GeminiClient, errors
 from gemini_sync.emulator import Emulator
 from gemini_sync.types import GeneratedImage, ModelOutput, StreamChunk, WebImage
+from tests._support import waits
 
 pytestmark = [
     pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning"),
@@ -57,11 +58,7 @@ def slow(emu: Emulator) -> None:
 
 def assert_disconnected(emu: Emulator, prompt: str, timeout: float = WAIT) -> None:
     """Wait (bounded) until the emulator saw the client close the stream of ``prompt``."""
-    deadline = time.monotonic() + timeout
-    while not any(d.prompt == prompt for d in emu.disconnects):
-        left = deadline - time.monotonic()
-        assert left > 0, f"the emulator never saw the client close the stream of {prompt!r}"
-        emu.wait_for_disconnect(left, count=len(emu.disconnects) + 1)
+    waits.assert_disconnected(emu, prompt, timeout)
 
 
 def wait_for_generate(emu: Emulator, prompt: str, timeout: float = WAIT) -> None:
