@@ -19,19 +19,32 @@ from __future__ import annotations
 import builtins
 import itertools
 import threading
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 from ._log import logger
 from .errors import Cancelled, GeminiError
 from .types import ModelOutput, StreamChunk, WebImage
 
-if TYPE_CHECKING:
-    from .stream import Stream
-
 __all__ = ["StreamWorker"]
 
 _ids = itertools.count(1)
+
+
+class _Source(Protocol):
+    """What a worker needs of a :class:`~gemini_sync.Stream` (typed here so worker.py does not import it)."""
+
+    def __iter__(self) -> Iterator[StreamChunk]: ...
+
+    @property
+    def output(self) -> ModelOutput | None: ...
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def cancel(self) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class StreamWorker:
@@ -39,7 +52,7 @@ class StreamWorker:
 
     def __init__(
         self,
-        stream: Stream,
+        stream: _Source,
         *,
         on_text: Callable[[str], Any] | None = None,
         on_thought: Callable[[str], Any] | None = None,
