@@ -26,7 +26,7 @@ from .errors import (
     UploadError,
     UsageLimitExceeded,
 )
-from .models import Model
+from .models import Model, ModelLike
 from .stream import Stream
 from .transport.retry import RetryPolicy
 from .transport.upload import FileInput
@@ -38,8 +38,10 @@ from .types import (
     Gem,
     GemLike,
     GeneratedImage,
+    ImageSaver,
     ModelOutput,
     StreamChunk,
+    Timeout,
     WebImage,
 )
 from .worker import StreamWorker
@@ -62,7 +64,10 @@ __all__ = [
     "AccountInfo",
     "GemLike",
     "FileInput",
+    "ImageSaver",
+    "Timeout",
     "Model",
+    "ModelLike",
     "RetryPolicy",
     "errors",
     "GeminiError",

@@ -11,12 +11,11 @@ than at the first read.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Union
+from typing import Any
 
-__all__ = ["Timeout", "check_timeout", "check_request_options", "bounded_timeout", "read_timeout"]
+from .types import Timeout
 
-Timeout = Union[float, tuple[float, float]]
-"""Seconds: one bound for connecting and for each read, or a ``(connect, read)`` pair."""
+__all__ = ["check_timeout", "check_request_options", "bounded_timeout", "read_timeout"]
 
 # keywords of requests.Session.request a caller may pass through
 _PASS_THROUGH = frozenset({"auth", "cookies", "allow_redirects", "proxies", "hooks", "verify", "cert"})

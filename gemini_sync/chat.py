@@ -11,12 +11,11 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ._call_options import Timeout
 from .models import Model, ModelLike
 from .protocol.request import METADATA_SLOTS, new_metadata
 from .stream import Stream, collected
 from .transport.upload import FileInput
-from .types import Candidate, GemLike, ModelOutput
+from .types import Candidate, GemLike, ModelOutput, Timeout
 
 if TYPE_CHECKING:
     from .client import GeminiClient

@@ -16,7 +16,7 @@ from typing import Any
 import requests
 
 from . import _constants as C
-from ._call_options import Timeout, bounded_timeout, check_request_options, check_timeout, read_timeout
+from ._call_options import bounded_timeout, check_request_options, check_timeout, read_timeout
 from ._log import logger
 from .account import AccountMixin
 from .chat import ChatSession, normalize_metadata
@@ -30,7 +30,7 @@ from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import Gem, GemLike, WebImage
+from .types import Gem, GemLike, Timeout, WebImage
 
 __all__ = ["GeminiClient"]
 

@@ -5,6 +5,8 @@ error raised by a stream, the :class:`~gemini_sync.types.ModelOutput` that had
 already been delivered to the caller when the failure happened (empty text
 when nothing was, with the conversation ids if they had arrived); ``None`` for
 errors of other calls. Messages never contain cookie values or the access token.
+Every class here is also importable from ``gemini_sync``; :class:`TimeoutError`
+subclasses the builtin one, so ``except TimeoutError`` catches it either way.
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ __all__ = [
     "ChatTurn",
     "AccountInfo",
     "GemLike",
+    "Timeout",
 ]
 
 _TEXT_PREVIEW = 40
@@ -249,6 +250,9 @@ class ChatInfo(DataClassJsonMixin):
 
 GemLike = Union[str, Gem]
 """A gem given as a :class:`Gem` or by its id."""
+
+Timeout = Union[float, tuple[float, float]]
+"""Seconds: one bound for connecting and for each read, or a ``(connect, read)`` pair."""
 
 
 @dataclass
