@@ -189,16 +189,20 @@ class Stream:
             if on_final is not None:
                 on_final(output)
 
-        return StreamWorker(
-            self,
-            on_text=on_text,
-            on_thought=on_thought,
-            on_image=on_image,
-            on_chunk=on_chunk,
-            on_done=done,
-            on_error=on_error,
-            dispatch=dispatch,
-        )
+        try:
+            return StreamWorker(
+                self,
+                on_text=on_text,
+                on_thought=on_thought,
+                on_image=on_image,
+                on_chunk=on_chunk,
+                on_done=done,
+                on_error=on_error,
+                dispatch=dispatch,
+            )
+        except TypeError:  # a callback that is not callable: refused before anything ran
+            self._on_final = on_final
+            raise
 
     # -- the reader --------------------------------------------------------
 

@@ -92,3 +92,14 @@ def test_a_worker_without_on_done_advances_the_chat_before_result_returns(client
     chat = client.start_chat()
     output = chat.send_message_stream("first").start().result(timeout=10)
     assert chat.cid == output.cid and chat.rid == output.rid and chat.last_output is output
+
+
+def test_a_refused_start_leaves_the_stream_able_to_advance_the_chat(client: GeminiClient) -> None:
+    chat = client.start_chat()
+    stream = chat.send_message_stream("first")
+    with pytest.raises(TypeError):
+        stream.start(on_text="not callable")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        stream.start(on_done="not callable")  # type: ignore[arg-type]
+    output = stream.collect()
+    assert chat.rid == output.rid and chat.last_output is output
