@@ -6,6 +6,7 @@ calls through batchexecute (PROTOCOL.md 8.3).
 
 from __future__ import annotations
 
+import pathlib
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +30,7 @@ class AccountMixin:
     retry_policy: RetryPolicy
     _post_with_auth_retry: Callable[..., requests.Response]
     _tokens: Callable[[], AppTokens]
+    save_image: Callable[..., pathlib.Path]
 
     def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
         def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
@@ -55,11 +57,16 @@ class AccountMixin:
         return rpcs.parse_chats(pinned, pinned=True) + rpcs.parse_chats(others)
 
     def read_chat(self, cid: str, limit: int = 10) -> list[ChatTurn]:
-        """The last ``limit`` turns of conversation ``cid``, oldest first."""
+        """The last ``limit`` turns of conversation ``cid``, oldest first (their images can ``save()``)."""
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")
         (result,) = self._rpc([rpcs.read_chat_call(cid, limit)])
-        return rpcs.parse_chat_turns(result)
+        turns = rpcs.parse_chat_turns(result)
+        for turn in turns:
+            for candidate in turn.candidates:
+                for image in candidate.images:
+                    image.attach(self)
+        return turns
 
     def delete_chat(self, cid: str) -> None:
         """Delete conversation ``cid`` from the history."""

@@ -702,6 +702,19 @@ def test_a_deserialised_image_needs_the_client_to_save(
     assert written.name == "restored.png" and written.read_bytes() == _served(emu, image.url)
     web = WebImage.from_json(WebImage(image.url, "t", "a").to_json())
     assert client.save_image(web, tmp_path, "web.png").exists()
+    again = image.attach(client).save(tmp_path, "attached")  # attached again, it saves by itself
+    assert again.read_bytes() == written.read_bytes()
+
+
+def test_images_read_back_from_the_history_can_save(
+    emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path
+) -> None:
+    output = client.generate_content("Generate an image of a cat")
+    assert output.cid is not None
+    (turn,) = client.read_chat(output.cid)
+    (image,) = turn.candidates[0].generated_images
+    written = image.save(tmp_path, "from-history")
+    assert written.read_bytes() == _served(emu, image.url)
 
 
 # --- temporary chats ---------------------------------------------------------------------
