@@ -157,6 +157,7 @@ class GeminiClient(AccountMixin):
     def _tokens(self, timeout: float | None = None) -> AppTokens:
         """The access token (bootstrapping once), and the rotation thread started lazily."""
         self._check_open()
+        self._refresher.sync()  # a cookie another process rotated, if any (one stat)
         tokens = self._transport.tokens(timeout)
         if self.auto_refresh:
             self._refresher.start()

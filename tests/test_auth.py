@@ -135,9 +135,11 @@ def test_refresher_rotates_at_its_interval_and_stops(emu: Emulator, cache_dir: P
     waits: list[float] = []
     rotated = threading.Event()
     stop_after = 3
+    now = [1_000_000.0]  # a fake clock that the fake wait moves on
 
     def fake_wait(event: threading.Event, seconds: float) -> bool:
         waits.append(seconds)
+        now[0] += seconds
         if len(waits) > stop_after:
             rotated.set()
             return event.wait(10)  # park until stop() sets the event
@@ -145,7 +147,9 @@ def test_refresher_rotates_at_its_interval_and_stops(emu: Emulator, cache_dir: P
 
     with _client(emu) as client:
         client.init()
-        refresher = CookieRefresher(client._transport, emu.cookies[PSID], interval=123.0, wait=fake_wait)
+        refresher = CookieRefresher(
+            client._transport, emu.cookies[PSID], interval=123.0, wait=fake_wait, clock=lambda: now[0]
+        )
         refresher.start()
         assert rotated.wait(10)
         assert refresher.rotations == stop_after and emu.rotations == stop_after
@@ -176,8 +180,11 @@ def test_failed_rotation_backs_off_without_hurting_streams(emu: Emulator, cache_
     delays: list[float] = []
     failed = threading.Event()
 
+    now = [1_000_000.0]
+
     def fake_wait(event: threading.Event, seconds: float) -> bool:
         delays.append(seconds)
+        now[0] += seconds
         if len(delays) >= 3:
             failed.set()
             return event.wait(10)
@@ -186,7 +193,9 @@ def test_failed_rotation_backs_off_without_hurting_streams(emu: Emulator, cache_
     emu.fail_next(2, path="/RotateCookies", status=429)
     with _client(emu) as client:
         client.init()
-        refresher = CookieRefresher(client._transport, emu.cookies[PSID], interval=10.0, wait=fake_wait)
+        refresher = CookieRefresher(
+            client._transport, emu.cookies[PSID], interval=10.0, wait=fake_wait, clock=lambda: now[0]
+        )
         refresher.start()
         assert failed.wait(10)
         assert delays[:3] == [10.0, 20.0, 40.0]  # doubled after each failure
@@ -204,11 +213,14 @@ def test_rotation_updates_cookies_for_every_thread_and_writes_cache(emu: Emulato
         new_value = emu.cookies[PSIDTS]
         client.generate_content("after rotation")
         assert emu.generate_requests[-1].cookies[PSIDTS] == new_value
-        files = list(cache_dir.iterdir())
-        assert len(files) == 1 and files[0] == cache.cache_file(emu.cookies[PSID], cache_dir)
-        assert emu.cookies[PSID] not in files[0].name  # never the secret itself
+        target = cache.cache_file(emu.cookies[PSID], cache_dir)
+        files = sorted(cache_dir.iterdir())
+        assert files == sorted([target, target.with_suffix(".lock")])  # the cache and its rotation lock
         assert stat.S_IMODE(cache_dir.stat().st_mode) == 0o700
-        assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+        for path in files:
+            assert emu.cookies[PSID] not in path.name  # never the secret itself
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        files = [target]
         saved = {entry["name"]: entry["value"] for entry in json.loads(files[0].read_text())}
         assert saved[PSIDTS] == new_value
 

@@ -52,6 +52,7 @@ class AuthState:
         self._dead: set[str] = set()
         self._generation = 1
         self.rotations = 0
+        self.refused_rotations = 0  # rotations refused for carrying other cookies (PROTOCOL 13.8)
 
     @property
     def psid(self) -> str | None:
@@ -109,3 +110,8 @@ class AuthState:
             self._psidts = f"sidts-{secrets.token_urlsafe(24)}"
             self.rotations += 1
             return self._psidts
+
+    def refuse_rotation(self) -> None:
+        """Count a rotation refused because it carried other Google cookies."""
+        with self._lock:
+            self.refused_rotations += 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from .._constants import PSIDTS
+from .._constants import PSID, PSIDTS
 from .._log import logger
 from ..protocol.app import render_app_page
 from .backend import image_path
@@ -73,9 +73,19 @@ def handle_upload(ex: Exchange) -> None:
 
 
 def handle_rotate(ex: Exchange) -> None:
-    """``POST /RotateCookies``: a new ``__Secure-1PSIDTS`` for logged-in cookies."""
+    """``POST /RotateCookies``: a new ``__Secure-1PSIDTS`` for logged-in cookies.
+
+    As the service does (PROTOCOL 13.8), a rotation that carries any cookie
+    besides the two ``__Secure-1PSID*`` ones (a browser export's SID, HSID,
+    ...) is refused with 401 and counted in ``AuthState.refused_rotations``.
+    """
     if ex.record.body != ROTATE_BODY:
         ex.respond_text(400, "unexpected RotateCookies body")
+        return
+    others = set(ex.record.cookies) - {PSID, PSIDTS}
+    if others:
+        ex.backend.auth.refuse_rotation()
+        ex.respond_text(401, "RotateCookies takes only the __Secure-1PSID and __Secure-1PSIDTS cookies")
         return
     if not ex.logged_in():
         ex.respond_text(401, "cookies are not valid")

@@ -18,13 +18,19 @@ from __future__ import annotations
 import os
 import pathlib
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import Cookie
+
+import requests
+from requests.cookies import get_cookie_header
 
 from .. import _constants as C
 from .._log import logger, register_secret
 from ..errors import AuthError, GeminiError
 from . import cache
+from .rotation import AccountCache
 from .session import Transport
 
 __all__ = ["CookieSet", "resolve_cookies", "rotate_cookies", "CookieRefresher", "ROTATE_BODY"]
@@ -126,18 +132,40 @@ def resolve_cookies(
     return result
 
 
+def _rotation_cookie_header(transport: Transport) -> str:
+    """``Cookie`` header for RotateCookies: only the two ``__Secure-1PSID*`` cookies (PROTOCOL 13.8).
+
+    The service refuses a rotation (401) that carries other Google cookies
+    from a browser export (SID, HSID, ...). The values are the ones the jar
+    would send to the rotation URL (the most specific first).
+    """
+    probe = requests.Request("GET", transport.endpoints.rotate).prepare()
+    header = get_cookie_header(transport.session.cookies, probe) or ""  # type: ignore[no-untyped-call]
+    chosen: dict[str, str] = {}
+    for pair in header.split(";"):
+        name, _, value = pair.strip().partition("=")
+        if name in (C.PSID, C.PSIDTS) and name not in chosen:
+            chosen[name] = value
+    return "; ".join(f"{name}={value}" for name, value in chosen.items())
+
+
 def rotate_cookies(transport: Transport) -> str | None:
     """POST RotateCookies (PROTOCOL.md 2.4); the new ``__Secure-1PSIDTS`` or ``None``.
 
-    ``requests`` merges the answer's cookies into the shared jar, so every
-    thread sees the new value from its next request on.
+    Only the two auth cookies are sent (an explicit ``Cookie`` header wins
+    over the jar). ``requests`` merges the answer's cookies into the shared
+    jar, so every thread sees the new value from its next request on.
     """
     response = transport.request(
         "POST",
         transport.endpoints.rotate,
         "rotating cookies",
         data=ROTATE_BODY,
-        headers={"Content-Type": "application/json", "Origin": "https://accounts.google.com"},
+        headers={
+            "Content-Type": "application/json",
+            "Origin": "https://accounts.google.com",
+            "Cookie": _rotation_cookie_header(transport),
+        },
         timeout=min(transport.timeout, C.ROTATE_TIMEOUT),
     )
     value = response.cookies.get(C.PSIDTS)
@@ -149,12 +177,17 @@ def rotate_cookies(transport: Transport) -> str | None:
 
 
 class CookieRefresher:
-    """Rotates the cookies every ``interval`` seconds on a daemon thread.
+    """Rotates the cookies every ``interval`` seconds on a daemon thread, once per account.
 
-    Started lazily (on a client's first request), stopped by ``stop()``. A
-    failed rotation is logged and retried with a doubled delay (up to 8x the
-    interval); it never touches streams in flight. After each rotation the
-    cookie cache is rewritten (unless ``write_cache`` is false).
+    Started lazily (on a client's first request), stopped by ``stop()``. With
+    the cookie cache on (``write_cache``), every process sharing the cache
+    directory and the ``__Secure-1PSID`` coordinates through
+    :class:`~.rotation.AccountCache`: the thread wakes when the cache's last
+    rotation is ``interval`` old, *tries* the lock (never waits for it), and
+    the holder rotates only if nobody did meanwhile; the others take the new
+    cookie from the cache before their next request (:meth:`sync`). A failed
+    rotation is logged and retried with a doubled delay (up to 8x the
+    interval); it never touches streams in flight.
     """
 
     def __init__(
@@ -166,19 +199,26 @@ class CookieRefresher:
         cache_dir: pathlib.Path | None = None,
         wait: Callable[[threading.Event, float], bool] | None = None,
         write_cache: bool = True,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         if interval <= 0:
             raise ValueError("refresh interval must be positive")
         self._transport = transport
         self._psid = psid
         self.interval = interval
-        self._cache_dir = cache_dir
-        self._write_cache = write_cache
+        self._shared = AccountCache(psid, cache_dir or cache.cache_dir()) if write_cache else None
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
+        self._clock = clock
         self._stop = threading.Event()
-        self._lock = threading.Lock()  # one rotation at a time
+        self._lock = threading.Lock()  # one rotation at a time in this process
+        self._state_lock = threading.Lock()  # the generation and the cookies taken from the cache
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._last_rotated = clock()  # by this process; the cache's time wins when there is one
+        # the cache as it is now is the baseline: only a later write is taken over our own cookies
+        self.generation = self._shared.read().generation if self._shared else 0
+        if self._shared:
+            self._shared.changed()
         self.rotations = 0
         self.failures = 0
 
@@ -204,34 +244,106 @@ class CookieRefresher:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
-    def rotate_now(self) -> bool:
-        """Rotate once and write the cache; ``True`` if a new cookie was received."""
-        with self._lock:
-            value = rotate_cookies(self._transport)
-            if value is None:
-                return False
-            self.rotations += 1
-            if self._write_cache:
-                self.save_cache()
-            logger.debug("cookies rotated")
-            return True
+    def sync(self) -> bool:
+        """Take a newer cookie another process wrote to the cache; ``True`` if one was taken.
 
-    def save_cache(self) -> pathlib.Path | None:
-        """Write the current cookies of the account to the cache."""
-        base = self._transport.endpoints.base_url
-        domains = (self._transport.endpoints.cookie_domain.lstrip("."),) if base else ("google.com",)
-        cookies = list(iter(self._transport.session.cookies))
-        return cache.save_cookies(cookies, self._psid, directory=self._cache_dir, domains=domains)
+        Called before every request: one ``stat`` when the file did not change.
+        """
+        if self._shared is None or not self._shared.changed():
+            return False
+        return self._adopt(self._shared.read())
+
+    def _adopt(self, state: cache.CacheState) -> bool:
+        with self._state_lock:
+            if state.generation <= self.generation or state.cookies.get(C.PSID) != self._psid:
+                return False
+            self.generation = state.generation
+            taken = {name: value for name, value in state.cookies.items() if name != C.PSID}
+            for value in taken.values():
+                register_secret(value)
+            self._transport.set_cookies(taken)
+        logger.debug("took the cookies another process rotated (generation %d)", state.generation)
+        return True
+
+    def rotate_now(self, *, lock_timeout: float = C.ROTATE_TIMEOUT) -> bool:
+        """Rotate once, unless the cache already holds a newer cookie; ``True`` if the cookies are new.
+
+        Used after a refusal (401/403): first the cache is re-read (another
+        process may have rotated); then, holding the account's lock (waiting
+        at most ``lock_timeout`` for a rotation in flight elsewhere), it is
+        read again and the cookies are rotated only if it has nothing newer.
+        """
+        if self.sync():
+            return True
+        return self._rotate(lock_timeout, due_only=False) in ("rotated", "taken")
+
+    def _rotate(self, lock_timeout: float, *, due_only: bool) -> str:
+        """One try: ``rotated``, ``taken`` (cache was newer), ``fresh`` (not due), ``busy`` or ``failed``.
+
+        The background thread (``due_only``) gives up when the lock is busy; a
+        refused request rotates even without the lock (a directory where no
+        lock can be made), the write then still never replaces a newer file.
+        """
+        with self._lock:
+            if self._shared is None:
+                return "rotated" if self._call_service(None) else "failed"
+            with self._shared.locked(lock_timeout) as held:
+                if not held and due_only:
+                    return "busy"
+                state = self._shared.read()
+                if self._adopt(state) and not due_only:
+                    return "taken"
+                if due_only and state.rotated_at is not None and not self._is_due(state.rotated_at):
+                    return "fresh"
+                return "rotated" if self._call_service(state) else "failed"
+
+    def _is_due(self, rotated_at: float) -> bool:
+        return self._clock() - rotated_at >= self.interval * C.ROTATION_DUE_FRACTION
+
+    def _call_service(self, state: cache.CacheState | None) -> bool:
+        """Rotate at the service and write the cache one generation past ``state`` (the file as read)."""
+        value = rotate_cookies(self._transport)
+        if value is None:
+            return False
+        self.rotations += 1
+        self._last_rotated = self._clock()
+        if self._shared is not None:
+            with self._state_lock:
+                self.generation = max(self.generation, state.generation if state else 0) + 1
+                generation = self.generation
+            self._shared.write(self._jar_cookies(), generation, self._last_rotated, self._cookie_domains())
+        logger.debug("cookies rotated")
+        return True
+
+    def _jar_cookies(self) -> list[Cookie]:
+        return list(iter(self._transport.session.cookies))
+
+    def _cookie_domains(self) -> tuple[str, ...]:
+        endpoints = self._transport.endpoints
+        return (endpoints.cookie_domain.lstrip("."),) if endpoints.base_url else ("google.com",)
+
+    def _delay_until_due(self) -> float:
+        """Seconds until the account's last rotation (by any process) is ``interval`` old."""
+        rotated_at = self._shared.read().rotated_at if self._shared else None
+        last = self._last_rotated if rotated_at is None else rotated_at
+        return max(last + self.interval - self._clock(), C.ROTATION_MIN_DELAY)
 
     def _run(self) -> None:
-        delay = self.interval
+        delay = self._delay_until_due()
+        backoff = self.interval
         while not self._wait(self._stop, delay):
             try:
-                self.rotate_now()
-                delay = self.interval
+                outcome = self._rotate(0, due_only=True)
             except GeminiError as exc:
+                outcome = "failed"
+                logger.warning("cookie rotation failed (%s)", exc.__class__.__name__)
+            if outcome == "failed":
                 self.failures += 1
-                delay = min(delay * 2, self.interval * 8)
-                logger.warning(
-                    "cookie rotation failed (%s); next try in %.0fs", exc.__class__.__name__, delay
-                )
+                backoff = min(backoff * 2, self.interval * 8)
+                delay = backoff
+                logger.warning("next cookie rotation try in %.0fs", delay)
+            elif outcome == "busy":  # another process is rotating: look again soon
+                delay = min(self.interval, C.ROTATION_BUSY_RETRY)
+            else:
+                backoff = self.interval
+                delay = self._delay_until_due()

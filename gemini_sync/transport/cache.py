@@ -7,6 +7,10 @@ each file written 0600 through an atomic replace, so a reader never sees half
 a file. File names carry a hash of the ``__Secure-1PSID`` value, never the
 value itself. The format is upstream's: a JSON array of
 ``{name, value, domain, path, expires}``; expired entries are dropped on load.
+Each entry also carries the ``generation`` of the write (how many rotations
+of this account the processes sharing the cache have done) and ``rotated_at``
+(when that rotation happened): :mod:`.rotation` orders writes by generation,
+never by file times. Readers that do not know these keys ignore them.
 """
 
 from __future__ import annotations
@@ -19,13 +23,23 @@ import pathlib
 import tempfile
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from http.cookiejar import Cookie
 from typing import Any
 
 from .. import _constants as C
 from .._log import logger
 
-__all__ = ["cache_dir", "cache_file", "load_cookies", "save_cookies", "newest_cache", "cache_age"]
+__all__ = [
+    "CacheState",
+    "cache_dir",
+    "cache_file",
+    "load_cookies",
+    "load_state",
+    "save_cookies",
+    "newest_cache",
+    "cache_age",
+]
 
 _PREFIX = ".cached_cookies_"
 
@@ -57,24 +71,52 @@ def _keep(cookie: Mapping[str, Any], now: float, domains: tuple[str, ...]) -> bo
     return cookie.get("name") in (C.PSID, C.PSIDTS) or expires is not None
 
 
-def load_cookies(path: pathlib.Path, *, now: float | None = None) -> dict[str, str]:
-    """Name -> value of the unexpired cookies in ``path`` (empty if unreadable)."""
+@dataclass(frozen=True)
+class CacheState:
+    """What a cache file holds: the cookies, the generation of the write and when it rotated."""
+
+    cookies: dict[str, str] = field(default_factory=dict)
+    generation: int = 0
+    rotated_at: float | None = None
+
+    def __repr__(self) -> str:
+        return f"CacheState(generation={self.generation}, names={sorted(self.cookies)})"
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def load_state(path: pathlib.Path, *, now: float | None = None) -> CacheState:
+    """The unexpired cookies of ``path`` with their generation (an empty state if unreadable).
+
+    A file written before generations existed (or by upstream) is generation 0.
+    """
     now = time.time() if now is None else now
     try:
         entries = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return {}
+        return CacheState()
     if not isinstance(entries, list):
-        return {}
+        return CacheState()
     cookies: dict[str, str] = {}
+    generation = 0
+    rotated_at: float | None = None
     for entry in entries:
         if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
             continue
+        generation = max(generation, int(_number(entry.get("generation")) or 0))
+        rotated_at = _number(entry.get("rotated_at")) or rotated_at
         expires = entry.get("expires")
         if isinstance(expires, (int, float)) and expires <= now:
             continue
         cookies[str(entry.get("name"))] = entry["value"]
-    return cookies
+    return CacheState(cookies, generation, rotated_at)
+
+
+def load_cookies(path: pathlib.Path, *, now: float | None = None) -> dict[str, str]:
+    """Name -> value of the unexpired cookies in ``path`` (empty if unreadable)."""
+    return load_state(path, now=now).cookies
 
 
 def save_cookies(
@@ -83,20 +125,25 @@ def save_cookies(
     *,
     directory: pathlib.Path | None = None,
     domains: tuple[str, ...] = ("google.com",),
+    generation: int = 0,
+    rotated_at: float | None = None,
 ) -> pathlib.Path | None:
     """Write the account's cookies atomically (0700 directory, 0600 file); the path, or ``None``.
 
     Kept: cookies of ``domains`` that are the two auth cookies or have an expiry.
+    ``generation`` and ``rotated_at`` are recorded with every entry.
     """
     now = time.time()
     entries = []
     for cookie in cookies:
-        entry = {
+        entry: dict[str, Any] = {
             "name": cookie.name,
             "value": cookie.value,
             "domain": cookie.domain,
             "path": cookie.path,
             "expires": cookie.expires,
+            "generation": generation,
+            "rotated_at": rotated_at,
         }
         if cookie.value is not None and _keep(entry, now, domains):
             entries.append(entry)

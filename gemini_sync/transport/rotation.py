@@ -1,0 +1,120 @@
+"""One account's cookie cache shared by several processes: who rotates, and newest-wins writes.
+
+Every process that uses the same ``__Secure-1PSID`` and the same cache
+directory (gunicorn or Celery workers, several scripts) opens an
+:class:`AccountCache` on the account's cache file. A lock file next to it
+(``.cached_cookies_<hash>.lock``) decides which process rotates: the
+rotation thread only *tries* it (``timeout=0``) and, when another process
+holds it, simply looks again later; the process that holds it re-reads the
+cache first and rotates only if nobody did within the interval. The lock is
+an operating-system lock (``flock`` on Linux/macOS, ``msvcrt.locking`` on
+Windows, through ``filelock``): the kernel drops it when its process dies,
+so a process killed while rotating never leaves a stale lock behind.
+
+Writes are ordered by ``generation`` (one more per rotation, recorded in the
+file), never by file times: :meth:`AccountCache.write` refuses to replace a
+file whose generation is the same or newer. Requests never take the lock:
+before each request a client only compares the file's ``stat`` with the last
+one it saw (:meth:`AccountCache.changed`), and reads it when it changed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pathlib
+import threading
+from collections.abc import Iterable, Iterator
+from http.cookiejar import Cookie
+
+import filelock
+
+from .._log import logger
+from . import cache
+
+__all__ = ["AccountCache"]
+
+
+class AccountCache:
+    """The cache file of one account, its cross-process lock and a cheap change detector."""
+
+    def __init__(self, psid: str, directory: pathlib.Path) -> None:
+        self.directory = directory
+        self.path = cache.cache_file(psid, directory)
+        self.lock_path = self.path.with_suffix(".lock")
+        self._psid = psid
+        self._seen: tuple[int, int, int] | None = None
+        self._seen_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<AccountCache {self.path.name}>"
+
+    def _signature(self) -> tuple[int, int, int] | None:
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            return None
+        return (info.st_mtime_ns, info.st_size, info.st_ino)
+
+    def changed(self) -> bool:
+        """True if the file differs from when this method last looked (one ``stat``, no read)."""
+        signature = self._signature()
+        with self._seen_lock:
+            if signature == self._seen:
+                return False
+            self._seen = signature
+            return signature is not None
+
+    def read(self) -> cache.CacheState:
+        """The file's cookies and generation (an empty state when there is no file)."""
+        return cache.load_state(self.path)
+
+    @contextlib.contextmanager
+    def locked(self, timeout: float) -> Iterator[bool]:
+        """Hold the account's rotation lock; yields ``False`` if it was not had within ``timeout``.
+
+        ``timeout=0`` tries once and never waits. A directory where no lock
+        file can be made (read-only) yields ``False`` too: without the lock a
+        process still rotates on a refusal, never in the background.
+        """
+        try:
+            self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+            lock = filelock.FileLock(str(self.lock_path), mode=0o600)
+            lock.acquire(timeout=timeout)
+        except filelock.Timeout:
+            yield False
+            return
+        except OSError as exc:
+            logger.warning("could not take the rotation lock in %s: %s", self.directory, exc.strerror or exc)
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            lock.release()
+
+    def write(
+        self,
+        cookies: Iterable[Cookie],
+        generation: int,
+        rotated_at: float,
+        domains: tuple[str, ...],
+    ) -> bool:
+        """Write ``cookies`` as ``generation`` unless the file already holds that generation or newer.
+
+        Called with the lock held, so the check and the write are one step for
+        every process that follows the protocol.
+        """
+        current = self.read().generation
+        if current >= generation:
+            logger.debug("cookie cache already at generation %d; not writing %d", current, generation)
+            return False
+        written = cache.save_cookies(
+            cookies,
+            self._psid,
+            directory=self.directory,
+            domains=domains,
+            generation=generation,
+            rotated_at=rotated_at,
+        )
+        return written is not None
