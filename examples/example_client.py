@@ -8,6 +8,8 @@ puts this folder on ``sys.path``). The choice, in order:
   ``python -m gemini_sync.emulator --port 8765``. Cookies come from
   ``GEMINI_SECURE_1PSID`` / ``GEMINI_SECURE_1PSIDTS`` if set, else the
   emulator's default ones (which any emulator without ``--psid`` accepts).
+  ``GEMINI_REFRESH_INTERVAL=<seconds>`` turns cookie rotation and the cookie
+  cache on (``GEMINI_COOKIE_PATH``), as in a deployment.
 * ``emulator=True`` (the examples' ``--emulator`` flag) or ``GEMINI_EMULATOR=1`` -
   start the bundled emulator inside this process; no account needed.
 * otherwise the real gemini.google.com, with cookies from the environment,
@@ -55,9 +57,12 @@ def make_client(
             "__Secure-1PSID": os.environ.get("GEMINI_SECURE_1PSID") or Emulator.PSID,
             "__Secure-1PSIDTS": os.environ.get("GEMINI_SECURE_1PSIDTS") or Emulator.PSIDTS,
         }
-        return GeminiClient(
-            cookies=cookies, base_url=base_url, auto_refresh=False, cookie_cache=False, **options
-        )
+        # GEMINI_REFRESH_INTERVAL=<seconds>: rotate cookies through the shared cache (a deployment test)
+        interval = os.environ.get("GEMINI_REFRESH_INTERVAL")
+        rotation: dict[str, Any] = {"auto_refresh": False, "cookie_cache": False}
+        if interval:
+            rotation = {"refresh_interval": float(interval)}
+        return GeminiClient(cookies=cookies, base_url=base_url, **{**rotation, **options})
     if wants_emulator(emulator):
         emu = Emulator(pace=pace).start()
         atexit.register(emu.stop)

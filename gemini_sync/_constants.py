@@ -26,9 +26,8 @@ DEFAULT_QUEUE_TIMEOUT = 300.0  # frames without content (queued / busy) for long
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
 ROTATE_TIMEOUT = 10.0  # a cookie rotation gives up after this; close() waits at most this long
-# processes sharing a cookie cache: the rotation is due when the cache's last one is this share of
-# the interval old (timers wake a little early or late); a held lock is tried again after this long
-ROTATION_DUE_FRACTION = 0.9
+# processes sharing a cookie cache: while another process holds the rotation lock, look again after
+# this long (at most a quarter of the interval), so a process killed while rotating delays little
 ROTATION_BUSY_RETRY = 5.0
 ROTATION_MIN_DELAY = 0.05  # never spin: the thread waits at least this long between looks
 

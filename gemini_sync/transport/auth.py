@@ -212,6 +212,7 @@ class CookieRefresher:
         self._stop = threading.Event()
         self._lock = threading.Lock()  # one rotation at a time in this process
         self._state_lock = threading.Lock()  # the generation and the cookies taken from the cache
+        self._sync_lock = threading.Lock()  # held for a stat (and, when the file changed, a read)
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._last_rotated = clock()  # by this process; the cache's time wins when there is one
@@ -249,9 +250,10 @@ class CookieRefresher:
 
         Called before every request: one ``stat`` when the file did not change.
         """
-        if self._shared is None or not self._shared.changed():
+        if self._shared is None:
             return False
-        return self._adopt(self._shared.read())
+        with self._sync_lock:  # a thread that sees no change must not pass one still being taken
+            return self._shared.changed() and self._adopt(self._shared.read())
 
     def _adopt(self, state: cache.CacheState) -> bool:
         with self._state_lock:
@@ -298,7 +300,7 @@ class CookieRefresher:
                 return "rotated" if self._call_service(state) else "failed"
 
     def _is_due(self, rotated_at: float) -> bool:
-        return self._clock() - rotated_at >= self.interval * C.ROTATION_DUE_FRACTION
+        return self._clock() - rotated_at >= self.interval
 
     def _call_service(self, state: cache.CacheState | None) -> bool:
         """Rotate at the service and write the cache one generation past ``state`` (the file as read)."""
@@ -343,7 +345,7 @@ class CookieRefresher:
                 delay = backoff
                 logger.warning("next cookie rotation try in %.0fs", delay)
             elif outcome == "busy":  # another process is rotating: look again soon
-                delay = min(self.interval, C.ROTATION_BUSY_RETRY)
+                delay = min(self.interval / 4, C.ROTATION_BUSY_RETRY)
             else:
                 backoff = self.interval
                 delay = self._delay_until_due()
