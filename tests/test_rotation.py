@@ -190,3 +190,12 @@ def test_the_lock_of_a_killed_process_is_free_at_once(tmp_path: Path) -> None:
     finally:
         holder.kill()
         holder.wait(10)
+
+
+def test_without_a_lock_file_a_process_still_rotates_on_its_own(emu: Emulator, cache_dir: Path) -> None:
+    shared = AccountCache(Emulator.PSID, cache_dir)
+    shared.lock_path.mkdir(parents=True)  # no lock file can be made there (as in a read-only directory)
+    with _client(emu, refresh_interval=600) as client:
+        client.init()
+        assert client._refresher._rotate(0, due_only=True) == "rotated"
+    assert emu.rotations == 1

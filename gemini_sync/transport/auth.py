@@ -282,15 +282,16 @@ class CookieRefresher:
     def _rotate(self, lock_timeout: float, *, due_only: bool) -> str:
         """One try: ``rotated``, ``taken`` (cache was newer), ``fresh`` (not due), ``busy`` or ``failed``.
 
-        The background thread (``due_only``) gives up when the lock is busy; a
-        refused request rotates even without the lock (a directory where no
-        lock can be made), the write then still never replaces a newer file.
+        The background thread (``due_only``) gives up when another process
+        holds the lock; a refused request, or any rotation where no lock can
+        be made (a read-only directory), goes on without it: the write then
+        still never replaces a newer file.
         """
         with self._lock:
             if self._shared is None:
                 return "rotated" if self._call_service(None) else "failed"
             with self._shared.locked(lock_timeout) as held:
-                if not held and due_only:
+                if held is False and due_only:
                     return "busy"
                 state = self._shared.read()
                 if self._adopt(state) and not due_only:

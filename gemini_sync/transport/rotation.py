@@ -70,12 +70,10 @@ class AccountCache:
         return cache.load_state(self.path)
 
     @contextlib.contextmanager
-    def locked(self, timeout: float) -> Iterator[bool]:
-        """Hold the account's rotation lock; yields ``False`` if it was not had within ``timeout``.
-
-        ``timeout=0`` tries once and never waits. A directory where no lock
-        file can be made (read-only) yields ``False`` too: without the lock a
-        process still rotates on a refusal, never in the background.
+    def locked(self, timeout: float) -> Iterator[bool | None]:
+        """Hold the account's rotation lock: yields ``True``, ``False`` if another process held it
+        for ``timeout`` (``0``: try once, never wait), or ``None`` if no lock file can be made
+        here (a read-only directory): the caller then rotates on its own, uncoordinated.
         """
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -85,8 +83,12 @@ class AccountCache:
             yield False
             return
         except OSError as exc:
-            logger.warning("could not take the rotation lock in %s: %s", self.directory, exc.strerror or exc)
-            yield False
+            logger.warning(
+                "no rotation lock in %s (%s): this process rotates on its own",
+                self.directory,
+                exc.strerror or exc,
+            )
+            yield None
             return
         try:
             yield True
