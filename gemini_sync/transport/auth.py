@@ -137,7 +137,7 @@ def _rotation_cookie_header(transport: Transport) -> str:
 
     The service refuses a rotation (401) that carries other Google cookies
     from a browser export (SID, HSID, ...). The values are the ones the jar
-    would send to the rotation URL (the most specific first).
+    would send to the rotation URL (the first of each name, as a server reads them).
     """
     probe = requests.Request("GET", transport.endpoints.rotate).prepare()
     header = get_cookie_header(transport.session.cookies, probe) or ""  # type: ignore[no-untyped-call]
