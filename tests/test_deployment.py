@@ -109,7 +109,7 @@ def test_eight_processes_rotate_once_per_interval_and_survive_a_killed_lock_hold
             "answers while the lock is held",
         )
         rotations = emu.rotations
-        holder.send_signal(signal.SIGKILL)
+        holder.kill()  # SIGKILL: no cleanup, the lock is released by the kernel alone
         holder.wait(10)
         _wait_until(lambda: emu.rotations >= rotations + 2, 15, "rotations after the holder was killed")
         before = [o.count("ok") for o in others]
@@ -184,6 +184,7 @@ def _stream_once(base: str, prompt: str) -> str | None:
     return None
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="gunicorn does not run on Windows")
 def test_gunicorn_with_four_workers_streams_while_rotating_once_per_interval(
     emu: Emulator, tmp_path: Path
 ) -> None:
