@@ -277,7 +277,7 @@ class Reader:
         final = assembler.finish()
         if assembler.late_status is not None:
             logger.debug("status %s after a complete answer ignored", assembler.late_status)
-        self.output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
+        self.output = assembler.final_output()  # its own lists: changing the final chunk changes nothing here
         return final
 
     def _recover(self, attempt: _Attempt, error: GeminiError) -> list[StreamChunk]:

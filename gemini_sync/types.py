@@ -9,9 +9,12 @@ send them. Images keep a non-serialised link to the client that produced them
 
 from __future__ import annotations
 
+import itertools
+import operator
 import pathlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, Union
+from typing import Any, Protocol, TypeVar, Union, overload
 
 from dataclasses_json import DataClassJsonMixin, config
 
@@ -22,6 +25,7 @@ __all__ = [
     "WebImage",
     "GeneratedImage",
     "Image",
+    "ImageView",
     "Candidate",
     "ModelOutput",
     "StreamChunk",
@@ -37,14 +41,19 @@ _TEXT_PREVIEW = 40
 _ImageT = TypeVar("_ImageT", bound="WebImage")
 
 
-def _decode_images(items: list[Any]) -> list[Any]:
+def _decode_images(items: list[Any]) -> ImageView[Any]:
     """Decode a mixed list of images: an item with an ``image_id`` is a generated image."""
-    return [
-        (GeneratedImage if "image_id" in item else WebImage).from_dict(item)
-        if isinstance(item, dict)
-        else item
-        for item in items
-    ]
+    return ImageView(
+        tuple(
+            (GeneratedImage if "image_id" in item else WebImage).from_dict(item)
+            if isinstance(item, dict)
+            else item
+            for item in items
+        )
+    )
+
+
+_IMAGES = config(decoder=_decode_images)
 
 
 class ImageSaver(Protocol):
@@ -120,16 +129,77 @@ class GeneratedImage(WebImage):
 
 Image = Union[WebImage, GeneratedImage]
 
+_I = TypeVar("_I", bound=WebImage, covariant=True)
+
+
+class ImageView(Sequence[_I]):
+    """An immutable sequence of images: the first ``len(view)`` images of a growing list.
+
+    A stream's images only ever grow, so every chunk can show "every image so
+    far" as a view of one shared list, at O(1) cost per chunk, and no chunk or
+    output can change another (there is nothing to mutate). It compares equal
+    to a list or tuple of the same images, ``+`` gives a list, and it
+    serialises as a JSON array (``from_json`` gives a view again).
+    """
+
+    __slots__ = ("_items", "_len")
+
+    def __init__(self, items: Sequence[_I] = (), length: int | None = None) -> None:
+        self._items = items
+        self._len = len(items) if length is None else min(length, len(items))
+
+    def __len__(self) -> int:
+        return self._len
+
+    @overload
+    def __getitem__(self, index: int) -> _I: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[_I, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> _I | tuple[_I, ...]:
+        if isinstance(index, slice):
+            return tuple(self)[index]
+        i = operator.index(index)
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError("image index out of range")
+        return self._items[i]
+
+    def __iter__(self) -> Iterator[_I]:
+        return itertools.islice(self._items, self._len)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (ImageView, list, tuple)):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list: images are mutable dataclasses
+
+    def __add__(self, other: Sequence[WebImage]) -> list[WebImage]:
+        return [*self, *other]
+
+    def __radd__(self, other: Sequence[WebImage]) -> list[WebImage]:
+        return [*other, *self]
+
+    def __repr__(self) -> str:
+        return repr(list(self))
+
 
 @dataclass
 class Candidate(DataClassJsonMixin):
-    """One reply candidate of a turn (the service usually sends one)."""
+    """One reply candidate of a turn (the service usually sends one).
+
+    The image fields are sequences: lists, or immutable :class:`ImageView` s
+    when the candidate comes from a stream.
+    """
 
     rcid: str
     text: str = ""
     thoughts: str = ""
-    web_images: list[WebImage] = field(default_factory=list)
-    generated_images: list[GeneratedImage] = field(default_factory=list)
+    web_images: Sequence[WebImage] = field(default_factory=list, metadata=_IMAGES)
+    generated_images: Sequence[GeneratedImage] = field(default_factory=list, metadata=_IMAGES)
 
     @property
     def images(self) -> list[WebImage]:
@@ -201,16 +271,24 @@ class StreamChunk(DataClassJsonMixin):
     ``text``/``thoughts`` are the accumulated, stable text; ``delta_text``/
     ``delta_thoughts`` are what this chunk adds. ``web_images`` and
     ``generated_images`` are every image so far; ``new_images`` only those first
-    seen in this chunk. Exactly one chunk of a stream has ``is_final=True``: the last.
+    seen in this chunk. ``candidates`` of a non-final chunk are only the
+    candidates that changed since the previous chunk (the chosen one among
+    them), in answer order; the final chunk has every candidate. Exactly one
+    chunk of a stream has ``is_final=True``: the last.
+
+    A chunk owns what it holds: its lists are its own and its image sequences
+    immutable (:class:`ImageView`, tuples), so changing one chunk never changes
+    another chunk or the collected output. Building a chunk costs what changed,
+    not what came before.
     """
 
     text: str = ""
     delta_text: str = ""
     thoughts: str = ""
     delta_thoughts: str = ""
-    web_images: list[WebImage] = field(default_factory=list)
-    generated_images: list[GeneratedImage] = field(default_factory=list)
-    new_images: list[WebImage] = field(default_factory=list, metadata=config(decoder=_decode_images))
+    web_images: Sequence[WebImage] = field(default_factory=tuple, metadata=_IMAGES)
+    generated_images: Sequence[GeneratedImage] = field(default_factory=tuple, metadata=_IMAGES)
+    new_images: Sequence[WebImage] = field(default_factory=tuple, metadata=_IMAGES)
     metadata: list[Any] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     is_final: bool = False

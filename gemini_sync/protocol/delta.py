@@ -9,6 +9,11 @@ that field; at the end the final text either extends what was emitted (the
 rest is released) or the stream fails with
 :class:`~gemini_sync.errors.StreamDiverged`, which carries the final answer.
 Text is never spliced.
+
+A chunk costs what changed, not what came before: a frame's text is cleaned
+from where the last stable cut left off, images are appended to per-stream
+lists that chunks see through immutable :class:`~gemini_sync.types.ImageView` s,
+and a non-final chunk lists only the candidates that changed since the last one.
 """
 
 from __future__ import annotations
@@ -16,15 +21,14 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
-from ..types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
+from ..types import Candidate, GeneratedImage, ImageView, ModelOutput, StreamChunk, WebImage
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, StatusCode
 from .request import new_metadata
-from .text import clean, final_text, stable_text, volatile_start
+from .text import clean, final_text, volatile_start
 
 __all__ = ["StreamAssembler"]
 
 _CONTEXT_SLOT = 9
-_EMPTY: list[Any] = []
 
 
 class _Field:
@@ -46,9 +50,10 @@ class _Field:
         """Take a raw snapshot (``done``: the final one); return the new stable text."""
         if self.diverged:
             return ""
-        cut = len(raw) if done else volatile_start(raw)
         prev = self.raw_stable
-        if cut >= len(prev) and raw.startswith(prev):
+        if raw.startswith(prev):
+            # the text before ``prev`` is stable: only what follows is examined and cleaned
+            cut = len(raw) if done else volatile_start(raw, len(prev))
             if cut == len(prev):
                 return ""
             piece = clean(raw[len(prev) : cut])
@@ -56,6 +61,7 @@ class _Field:
             self.emitted += piece
             return piece
         # the raw text changed before the point already streamed: compare cleaned texts
+        cut = len(raw) if done else volatile_start(raw)
         stable = clean(raw[:cut])
         delta = self.advance(stable)
         if delta:
@@ -74,6 +80,19 @@ class _Field:
         self.emitted = stable
         return stable[len(emitted) :]
 
+    def show(self, raw: str, done: bool) -> bool:
+        """Follow ``raw`` wherever it goes (a candidate that is not streamed); whether the text changed."""
+        if self.advance_raw(raw, done):
+            return True
+        if not self.diverged:
+            return False
+        before = self.emitted
+        cut = len(raw) if done else volatile_start(raw)
+        self.raw_stable = raw[:cut]
+        self.emitted = clean(self.raw_stable)
+        self.diverged = False
+        return self.emitted != before
+
     def finish(self, final: str) -> str | None:
         """Release the rest of ``final``; ``None`` if it contradicts what was emitted."""
         emitted = self.emitted
@@ -84,6 +103,8 @@ class _Field:
 
 
 class _Candidate:
+    """What is known of one candidate; ``web``/``generated`` only ever grow or are replaced whole."""
+
     __slots__ = (
         "done",
         "generated",
@@ -110,11 +131,12 @@ class _Candidate:
         self.generated: list[GeneratedImage] = []
 
     def public(self, final: bool = False) -> Candidate:
+        """A new :class:`Candidate` of the current state (images as views: O(1))."""
         if final:
             text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
         else:
             text, thoughts = self.text.emitted, self.thoughts.emitted
-        return Candidate(self.rcid, text, thoughts, self.web, self.generated)
+        return Candidate(self.rcid, text, thoughts, ImageView(self.web), ImageView(self.generated))
 
 
 class StreamAssembler:
@@ -129,8 +151,9 @@ class StreamAssembler:
         self._saver = saver
         self._cands: dict[str, _Candidate] = {}
         self._chosen: _Candidate | None = None
+        self._changed: dict[str, _Candidate] = {}  # candidates changed since the last chunk
         self._image_urls: set[str] = set()
-        self._web: list[WebImage] = []
+        self._web: list[WebImage] = []  # append-only: chunks hold views of a prefix
         self._generated: list[GeneratedImage] = []
         self._meta: list[Any] = new_metadata()
         self.cid: str | None = None
@@ -158,7 +181,7 @@ class StreamAssembler:
         return ModelOutput(metadata=list(self._meta), candidates=cands)
 
     def final_output(self) -> ModelOutput:
-        """The service's final answer for every candidate (processed, nothing held)."""
+        """The service's final answer for every candidate (processed, nothing held); a new object."""
         cands = [c.public(final=True) for c in self._ordered()]
         return ModelOutput(metadata=list(self._meta), candidates=cands)
 
@@ -215,14 +238,15 @@ class StreamAssembler:
                 output=self.final_output(),
             )
         cands = [c.public(final=c is not chosen) for c in self._ordered()]
-        return self._chunk(chosen, delta_text, delta_thoughts, [], cands, final=True)
+        self._changed.clear()
+        return self._chunk(chosen, delta_text, delta_thoughts, (), cands, final=True)
 
     def _chunk(
         self,
         chosen: _Candidate,
         delta_text: str,
         delta_thoughts: str,
-        new_images: list[WebImage],
+        new_images: tuple[WebImage, ...],
         candidates: list[Candidate],
         *,
         final: bool,
@@ -232,8 +256,8 @@ class StreamAssembler:
             delta_text=delta_text,
             thoughts=chosen.thoughts.emitted,
             delta_thoughts=delta_thoughts,
-            web_images=self._web,
-            generated_images=self._generated,
+            web_images=ImageView(self._web),
+            generated_images=ImageView(self._generated),
             new_images=new_images,
             metadata=list(self._meta),
             candidates=candidates,
@@ -274,27 +298,36 @@ class StreamAssembler:
         if not payload.candidates:
             return None
         delta_text = delta_thoughts = ""
-        new_images: list[WebImage] = _EMPTY
+        new_images: tuple[WebImage, ...] = ()
         for snap in payload.candidates:
             state = self._cands.get(snap.rcid)
             if state is None:
                 state = self._cands[snap.rcid] = _Candidate(snap.rcid, snap.index)
+                self._changed[snap.rcid] = state
                 if self._chosen is None:
                     self._chosen = state
                     self._set_meta(2, snap.rcid)
             if state is self._chosen:
                 delta_text, delta_thoughts, new_images = self._advance_chosen(state, snap)
-            else:
-                self._update_other(state, snap)
+            elif self._update_other(state, snap):
+                self._changed[snap.rcid] = state
         if not (delta_text or delta_thoughts or new_images):
             return None
         chosen = self._chosen
         assert chosen is not None
         self.delivered = True
-        cands = [c.public() for c in self._ordered()] if len(self._cands) > 1 else [chosen.public()]
+        changed = self._changed
+        changed[chosen.rcid] = chosen
+        if len(changed) == 1:
+            cands = [chosen.public()]
+        else:
+            cands = [c.public() for c in sorted(changed.values(), key=lambda c: c.index)]
+        changed.clear()
         return self._chunk(chosen, delta_text, delta_thoughts, new_images, cands, final=False)
 
-    def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
+    def _advance_chosen(
+        self, state: _Candidate, snap: CandidateSnapshot
+    ) -> tuple[str, str, tuple[WebImage, ...]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
         delta_text = delta_thoughts = ""
@@ -306,23 +339,31 @@ class StreamAssembler:
             state.raw_thoughts = thoughts
             delta_thoughts = state.thoughts.advance_raw(thoughts, done)
         state.done = done
-        new_images: list[WebImage] = _EMPTY
+        new_images: tuple[WebImage, ...] = ()
         if snap.web_images or snap.generated_images:
             new_images = self._add_images(state, snap)
         return delta_text, delta_thoughts, new_images
 
-    def _update_other(self, state: _Candidate, snap: CandidateSnapshot) -> None:
-        state.raw_text = snap.text
-        if snap.thoughts:
-            state.raw_thoughts = snap.thoughts
-        state.done = state.done or snap.done
-        state.text.emitted = final_text(snap.text) if state.done else stable_text(snap.text)
-        state.thoughts.emitted = (
-            final_text(state.raw_thoughts) if state.done else stable_text(state.raw_thoughts)
-        )
+    def _update_other(self, state: _Candidate, snap: CandidateSnapshot) -> bool:
+        """Follow a candidate that is not streamed; whether what it shows changed."""
+        done = state.done or snap.done
+        changed = False
+        if snap.text != state.raw_text or done != state.done:
+            state.raw_text = snap.text
+            changed = state.text.show(snap.text, done)
+        thoughts = snap.thoughts or state.raw_thoughts
+        if thoughts != state.raw_thoughts or done != state.done:
+            state.raw_thoughts = thoughts
+            changed = state.thoughts.show(thoughts, done) or changed
+        state.done = done
         if snap.web_images or snap.generated_images:
-            state.web = [self._web_image(i) for i in snap.web_images]
-            state.generated = [self._generated_image(i, state.rcid) for i in snap.generated_images]
+            if [i.url for i in state.web] != [r.url for r in snap.web_images]:
+                state.web = [self._web_image(i) for i in snap.web_images]
+                changed = True
+            if [i.url for i in state.generated] != [r.url for r in snap.generated_images]:
+                state.generated = [self._generated_image(i, state.rcid) for i in snap.generated_images]
+                changed = True
+        return changed
 
     def _web_image(self, raw: RawImage) -> WebImage:
         return WebImage(raw.url, raw.title or "[Image]", raw.alt).attach(self._saver)
@@ -333,20 +374,21 @@ class StreamAssembler:
             raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn
         ).attach(self._saver)
 
-    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
+    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[WebImage, ...]:
+        """Append the images not seen before (to lists chunks only see prefixes of); return them."""
         new: list[WebImage] = []
         for raw in snap.web_images:
             if raw.url not in self._image_urls:
                 self._image_urls.add(raw.url)
                 image = self._web_image(raw)
-                self._web = [*self._web, image]
+                self._web.append(image)
                 new.append(image)
         for raw in snap.generated_images:
             if raw.url not in self._image_urls:
                 self._image_urls.add(raw.url)
                 gen = self._generated_image(raw, state.rcid)
-                self._generated = [*self._generated, gen]
+                self._generated.append(gen)
                 new.append(gen)
         state.web = self._web
         state.generated = self._generated
-        return new
+        return tuple(new)

@@ -3,82 +3,123 @@
 One pipeline, applied to every snapshot before deltas are computed and to the
 final text, so streamed and collected text agree:
 
-1. (non-final snapshots only) cut the *volatile tail*: material the service
-   may still take back or that cannot be processed yet: a trailing code fence
-   or run of backticks, a markdown escape (backslashes before one of
-   ```* _ ~ `` ``) near the end, a trailing backslash, an incomplete HTML
-   entity (``&am``), and a trailing, possibly incomplete
-   ``http://googleusercontent.com/<word>/<digits>`` placeholder;
-2. remove the placeholders and the newlines right after them;
+1. (non-final snapshots only) cut the *volatile tail*: what the service may
+   still take back, or what later characters may still turn into something
+   else. The rules are listed once, in :data:`_TAIL_RULES`;
+2. remove the ``http://googleusercontent.com/<word>/<digits>`` placeholders
+   and the newlines right after them;
 3. HTML-unescape (``&amp;`` -> ``&``).
+
+A cut made by the rules is a safe split: whatever is appended after it,
+``clean(a + b) == clean(a) + clean(b)``. So text that is only appended to is
+streamed exactly, however long a pending entity or placeholder grows.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 __all__ = ["stable_text", "final_text", "volatile_start", "clean", "ESCAPE_WINDOW"]
 
 _PLACEHOLDER_HOST = "http://googleusercontent.com/"
 _PLACEHOLDER = re.compile(r"http://googleusercontent\.com/\w+/\d+\n*")
-_PLACEHOLDER_TAIL = re.compile(r"http://googleusercontent\.com/(?:\w+(?:/\d*)?)?\n*\Z")
+# a prefix of a placeholder match: later characters may still complete or lengthen it
+_OPEN_PLACEHOLDER = re.compile(r"http://googleusercontent\.com/(?:\w+(?:/(?:\d+\n*)?)?)?")
+# an entity html.unescape may still read differently once more characters come: a bare
+# "&", "&#", "&#x", digits of any length, or a name of up to 32 letters and digits (every
+# HTML5 entity name is letters and digits, then an optional ";")
+_OPEN_ENTITY = re.compile(r"&(?:#(?:[xX][0-9a-fA-F]*|[0-9]*)|[A-Za-z0-9]{0,32})")
 _FENCE_TAIL = re.compile(r"\n?`{1,3}\Z")
 _ESCAPE = re.compile(r"\\+[`*_~]|\\+\Z")
-_ENTITY_TAIL = re.compile(r"&#?[A-Za-z0-9]{0,32}\Z")
 
 #: a markdown escape this close to the end of a non-final snapshot is held back
 ESCAPE_WINDOW = 32
 
-
-def volatile_start(raw: str) -> int:
-    """Index where the volatile tail of a non-final snapshot begins.
-
-    The rules are applied until none moves the cut, since cutting one tail
-    (say a placeholder) can expose another (say ``&am``) right before it.
-    """
-    cut = len(raw)
-    while True:
-        new = _cut_once(raw, cut)
-        if new == cut:
-            return cut
-        cut = new
+# A rule takes (raw, cut, floor) and returns where the volatile tail of raw[:cut] starts
+# (``cut`` if it has none). ``raw[:floor]`` is known to be stable: a rule never looks before it.
+_TailRule = Callable[[str, int, int], int]
 
 
-def _cut_once(raw: str, cut: int) -> int:
-    """Apply each volatile-tail rule once to ``raw[:cut]``."""
-    if not cut:
-        return 0
-    tail_from = max(0, cut - ESCAPE_WINDOW)
-    if "\\" in raw[tail_from:cut]:
-        match = _ESCAPE.search(raw, tail_from, cut)
+def _markdown_escape(raw: str, cut: int, floor: int) -> int:
+    """Service flicker: a temporary escape (``\\*``) or a trailing backslash near the end."""
+    start = max(floor, cut - ESCAPE_WINDOW)
+    if "\\" in raw[start:cut]:
+        match = _ESCAPE.search(raw, start, cut)
         if match:
-            cut = match.start()
-    if cut and raw[cut - 1] == "`":
-        match = _FENCE_TAIL.search(raw, max(0, cut - 4), cut)
-        if match:
-            cut = match.start()
-    if "&" in raw[max(0, cut - 34) : cut]:
-        match = _ENTITY_TAIL.search(raw, max(0, cut - 34), cut)
-        if match:
-            cut = match.start()
-    if "h" in raw[max(0, cut - 96) : cut]:
-        cut = _placeholder_cut(raw, cut)
+            return match.start()
     return cut
 
 
-def _placeholder_cut(raw: str, cut: int) -> int:
-    """Move ``cut`` before a trailing placeholder of ``raw[:cut]``, complete or partial."""
-    match = _PLACEHOLDER_TAIL.search(raw, max(0, cut - 96), cut)
-    if match:
-        return match.start()
+def _code_fence(raw: str, cut: int, floor: int) -> int:
+    """Service flicker: a provisional closing fence or a run of backticks at the end."""
+    if raw[cut - 1] == "`":
+        match = _FENCE_TAIL.search(raw, max(floor, cut - 4), cut)
+        if match:
+            return match.start()
+    return cut
+
+
+def _placeholder(raw: str, cut: int, floor: int) -> int:
+    """A placeholder, complete or partial, at the end (its digits or newlines may still grow)."""
+    start = raw.rfind(_PLACEHOLDER_HOST, floor, cut)
+    if start != -1 and _OPEN_PLACEHOLDER.fullmatch(raw, start, cut):
+        return start
     # a partial host: the text ends with a prefix of "http://googleusercontent.com/"
-    idx = raw.find("h", max(0, cut - len(_PLACEHOLDER_HOST)), cut)
+    idx = raw.find("h", max(floor, cut - len(_PLACEHOLDER_HOST) + 1), cut)
     while idx != -1:
         if _PLACEHOLDER_HOST.startswith(raw[idx:cut]):
             return idx
         idx = raw.find("h", idx + 1, cut)
     return cut
+
+
+def _entity(raw: str, cut: int, floor: int) -> int:
+    """An entity still open at the end, as html.unescape will see it: placeholders removed first.
+
+    Only the last ``&`` can be open (``&`` ends any entity before it). The
+    placeholders between it and the end are removed as :func:`clean` will
+    remove them, so ``&`` + placeholder + ``am`` is held like ``&am``.
+    """
+    amp = raw.rfind("&", floor, cut)
+    if amp == -1:
+        return cut
+    tail = raw[amp:cut]
+    if _PLACEHOLDER_HOST in tail:
+        tail = _PLACEHOLDER.sub("", tail)
+    return amp if _OPEN_ENTITY.fullmatch(tail) else cut
+
+
+def _high_surrogate(raw: str, cut: int, floor: int) -> int:
+    """Half of a surrogate pair: the next snapshot may hold the whole character instead."""
+    return cut - 1 if "\ud800" <= raw[cut - 1] <= "\udbff" else cut
+
+
+#: every volatile-tail rule; a new kind of tail is one more function here
+_TAIL_RULES: tuple[_TailRule, ...] = (_markdown_escape, _code_fence, _placeholder, _entity, _high_surrogate)
+
+
+def volatile_start(raw: str, floor: int = 0) -> int:
+    """Index where the volatile tail of a non-final snapshot begins (never before ``floor``).
+
+    The rules are applied until none moves the cut, since cutting one tail
+    (say a placeholder) can expose another (say ``&am``) right before it.
+    ``floor`` is a cut made earlier for a snapshot this one extends: the text
+    before it is stable, so only what follows it is examined (the cost of a
+    frame does not grow with the text already streamed).
+    """
+    cut = len(raw)
+    while cut > floor:
+        new = cut
+        for rule in _TAIL_RULES:
+            new = rule(raw, new, floor)
+            if new <= floor:
+                return floor
+        if new == cut:
+            return cut
+        cut = new
+    return floor
 
 
 def clean(text: str) -> str:
