@@ -155,11 +155,11 @@ class ImageView(Sequence[_I]):
     def __getitem__(self, index: int) -> _I: ...
 
     @overload
-    def __getitem__(self, index: slice) -> tuple[_I, ...]: ...
+    def __getitem__(self, index: slice) -> ImageView[_I]: ...
 
-    def __getitem__(self, index: int | slice) -> _I | tuple[_I, ...]:
+    def __getitem__(self, index: int | slice) -> _I | ImageView[_I]:
         if isinstance(index, slice):
-            return tuple(self)[index]
+            return ImageView(tuple(self)[index])
         i = operator.index(index)
         if i < 0:
             i += self._len

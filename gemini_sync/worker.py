@@ -180,7 +180,10 @@ class StreamWorker:
         chunk = self._delivered
         if chunk is None:
             return ModelOutput()
-        return ModelOutput(metadata=list(chunk.metadata), candidates=list(chunk.candidates))
+        cands = chunk.candidates
+        if not chunk.is_final:  # it lists only the candidates that changed; the delivered one is the chosen
+            cands = [c for c in cands if c.rcid == chunk.metadata[2]]
+        return ModelOutput(metadata=list(chunk.metadata), candidates=list(cands))
 
     def _fail_callback(self, exc: BaseException) -> None:
         if self._callback_error is None:

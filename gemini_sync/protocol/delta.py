@@ -239,14 +239,14 @@ class StreamAssembler:
             )
         cands = [c.public(final=c is not chosen) for c in self._ordered()]
         self._changed.clear()
-        return self._chunk(chosen, delta_text, delta_thoughts, (), cands, final=True)
+        return self._chunk(chosen, delta_text, delta_thoughts, [], cands, final=True)
 
     def _chunk(
         self,
         chosen: _Candidate,
         delta_text: str,
         delta_thoughts: str,
-        new_images: tuple[WebImage, ...],
+        new_images: list[WebImage],
         candidates: list[Candidate],
         *,
         final: bool,
@@ -258,7 +258,7 @@ class StreamAssembler:
             delta_thoughts=delta_thoughts,
             web_images=ImageView(self._web),
             generated_images=ImageView(self._generated),
-            new_images=new_images,
+            new_images=ImageView(new_images),
             metadata=list(self._meta),
             candidates=candidates,
             is_final=final,
@@ -298,7 +298,7 @@ class StreamAssembler:
         if not payload.candidates:
             return None
         delta_text = delta_thoughts = ""
-        new_images: tuple[WebImage, ...] = ()
+        new_images: list[WebImage] = []
         for snap in payload.candidates:
             state = self._cands.get(snap.rcid)
             if state is None:
@@ -327,7 +327,7 @@ class StreamAssembler:
 
     def _advance_chosen(
         self, state: _Candidate, snap: CandidateSnapshot
-    ) -> tuple[str, str, tuple[WebImage, ...]]:
+    ) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
         delta_text = delta_thoughts = ""
@@ -339,7 +339,7 @@ class StreamAssembler:
             state.raw_thoughts = thoughts
             delta_thoughts = state.thoughts.advance_raw(thoughts, done)
         state.done = done
-        new_images: tuple[WebImage, ...] = ()
+        new_images: list[WebImage] = []
         if snap.web_images or snap.generated_images:
             new_images = self._add_images(state, snap)
         return delta_text, delta_thoughts, new_images
@@ -374,7 +374,7 @@ class StreamAssembler:
             raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn
         ).attach(self._saver)
 
-    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[WebImage, ...]:
+    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
         """Append the images not seen before (to lists chunks only see prefixes of); return them."""
         new: list[WebImage] = []
         for raw in snap.web_images:
@@ -391,4 +391,4 @@ class StreamAssembler:
                 new.append(gen)
         state.web = self._web
         state.generated = self._generated
-        return tuple(new)
+        return new
