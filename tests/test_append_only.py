@@ -20,7 +20,13 @@ from hypothesis import strategies as st
 from gemini_sync.errors import StreamDiverged
 from gemini_sync.protocol.delta import StreamAssembler
 from gemini_sync.protocol.framing import dumps
-from gemini_sync.protocol.payload import build_candidate, build_payload, data_envelope, parse_frame, tail_frames
+from gemini_sync.protocol.payload import (
+    build_candidate,
+    build_payload,
+    data_envelope,
+    parse_frame,
+    tail_frames,
+)
 from gemini_sync.protocol.text import final_text, stable_text, volatile_start
 from gemini_sync.types import StreamChunk
 

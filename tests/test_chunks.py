@@ -114,10 +114,12 @@ def test_images_so_far_are_a_fixed_view_per_chunk() -> None:
 def test_image_views_behave_as_read_only_lists_and_round_trip() -> None:
     chunks, output = image_stream(3)
     view = chunks[1].web_images
-    assert len(view) == 2 and view[-1].url == web(1).url and view[0:1] == [view[0]] and view[0:1] == (view[0],)
+    assert (
+        len(view) == 2 and view[-1].url == web(1).url and view[0:1] == [view[0]] and view[0:1] == (view[0],)
+    )
     assert view == list(view) and view == tuple(view) and list(view) == view and tuple(view) == view
     assert [i.url for i in view + chunks[0].web_images] == [web(0).url, web(1).url, web(0).url]
-    assert [*chunks[0].web_images] + view == [view[0], view[0], view[1]]
+    assert list(chunks[0].web_images) + view == [view[0], view[0], view[1]]
     with pytest.raises(IndexError):
         view[2]
     assert repr(view).startswith("[WebImage(")
@@ -138,12 +140,12 @@ def test_a_non_final_chunk_lists_the_candidates_that_changed_and_the_final_all()
     chunks = feed(asm, chosen + others)  # first frame: every candidate is new
     # the chosen one grows, one other changes, the rest stay
     others[2] = build_candidate("rc_3", "draft 3, longer")
-    chunks += feed(asm, [build_candidate("rc_0", "A b")] + others)
-    chunks += feed(asm, [build_candidate("rc_0", "A b c")] + others)
+    chunks += feed(asm, [build_candidate("rc_0", "A b"), *others])
+    chunks += feed(asm, [build_candidate("rc_0", "A b c"), *others])
     # another candidate changes in a frame that brings nothing for the caller: told with the next chunk
     others[0] = build_candidate("rc_1", "draft 1, edited")
-    assert feed(asm, [build_candidate("rc_0", "A b c")] + others) == []
-    chunks += feed(asm, [build_candidate("rc_0", "A b c d", done=True)] + others, "ctx")
+    assert feed(asm, [build_candidate("rc_0", "A b c"), *others]) == []
+    chunks += feed(asm, [build_candidate("rc_0", "A b c d", done=True), *others], "ctx")
     chunks.append(finish(asm))
     assert [[c.rcid for c in chunk.candidates] for chunk in chunks] == [
         ["rc_0", "rc_1", "rc_2", "rc_3", "rc_4"],
@@ -170,7 +172,7 @@ def test_a_non_final_chunk_lists_the_candidates_that_changed_and_the_final_all()
 def test_a_stream_with_many_candidates_keeps_every_one_in_the_output() -> None:
     asm = StreamAssembler()
     many = [build_candidate(f"rc_{n:04d}", f"draft {n}", done=True) for n in range(1, 300)]
-    chunks = feed(asm, [build_candidate("rc_0000", "Hello")] + many)
+    chunks = feed(asm, [build_candidate("rc_0000", "Hello"), *many])
     for n in range(20):
         chunks += feed(asm, [build_candidate("rc_0000", "Hello" + " w" * (n + 1))])
     chunks += feed(asm, [build_candidate("rc_0000", "Hello" + " w" * 20 + ".", done=True)], "ctx")

@@ -34,30 +34,41 @@ _CONTEXT_SLOT = 9
 class _Field:
     """Delivered text of one field (text or thoughts) of one candidate.
 
-    ``raw_stable`` is the raw prefix whose cleaned form is ``emitted``. When a
-    new snapshot extends it (the usual case), only the new part is cleaned:
-    the cumulative text is not re-processed for every frame.
+    ``source[:stable]`` is the raw prefix whose cleaned form is ``emitted``;
+    ``source`` is the snapshot it was cut from, so the prefix is kept without
+    a copy of it. When a new snapshot extends it (the usual case), only the
+    new part is examined and cleaned: the cumulative text is not re-processed
+    for every frame.
     """
 
-    __slots__ = ("diverged", "emitted", "raw_stable")
+    __slots__ = ("diverged", "emitted", "source", "stable")
 
     def __init__(self) -> None:
         self.emitted = ""
-        self.raw_stable = ""
+        self.source = ""
+        self.stable = 0
         self.diverged = False
+
+    def _extends(self, raw: str) -> bool:
+        """Whether ``raw`` starts with the stable raw prefix (no copy when it extends the whole snapshot)."""
+        source = self.source
+        if raw.startswith(source):
+            return True
+        return raw.startswith(source[: self.stable])  # a held-back tail was taken back
 
     def advance_raw(self, raw: str, done: bool) -> str:
         """Take a raw snapshot (``done``: the final one); return the new stable text."""
         if self.diverged:
             return ""
-        prev = self.raw_stable
-        if raw.startswith(prev):
-            # the text before ``prev`` is stable: only what follows is examined and cleaned
-            cut = len(raw) if done else volatile_start(raw, len(prev))
-            if cut == len(prev):
+        if self._extends(raw):
+            # the raw text before ``prev`` is stable: only what follows is examined and cleaned
+            prev = self.stable
+            cut = len(raw) if done else volatile_start(raw, prev)
+            self.source = raw
+            if cut == prev:
                 return ""
-            piece = clean(raw[len(prev) : cut])
-            self.raw_stable = raw[:cut]
+            piece = clean(raw[prev:cut])
+            self.stable = cut
             self.emitted += piece
             return piece
         # the raw text changed before the point already streamed: compare cleaned texts
@@ -65,7 +76,7 @@ class _Field:
         stable = clean(raw[:cut])
         delta = self.advance(stable)
         if delta:
-            self.raw_stable = raw[:cut]
+            self.source, self.stable = raw, cut
         return delta
 
     def advance(self, stable: str) -> str:
@@ -88,8 +99,8 @@ class _Field:
             return False
         before = self.emitted
         cut = len(raw) if done else volatile_start(raw)
-        self.raw_stable = raw[:cut]
-        self.emitted = clean(self.raw_stable)
+        self.source, self.stable = raw, cut
+        self.emitted = clean(raw[:cut])
         self.diverged = False
         return self.emitted != before
 
@@ -325,9 +336,7 @@ class StreamAssembler:
         changed.clear()
         return self._chunk(chosen, delta_text, delta_thoughts, new_images, cands, final=False)
 
-    def _advance_chosen(
-        self, state: _Candidate, snap: CandidateSnapshot
-    ) -> tuple[str, str, list[WebImage]]:
+    def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
         delta_text = delta_thoughts = ""
