@@ -85,7 +85,7 @@ class _Raw:
         self.connection = None
 
     def read1(self, amt: int) -> bytes:
-        return self._pipe.read1(amt)  # type: ignore[attr-defined,no-any-return]
+        return self._pipe.read(amt)  # whole reads of amt bytes: the same blocks every run
 
 
 class _Response:

@@ -142,6 +142,7 @@ class Reader:
         attempt = call_with_retries(self._retry_policy(), options.what, self._prime, allowed=self._may_retry)
         pending, attempt.pending = attempt.pending, []
         yield pending
+        del pending  # else the first read's chunks stay alive for the whole stream
         while self.output is None:
             try:
                 chunks = self._read_chunks(attempt)

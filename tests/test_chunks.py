@@ -91,13 +91,18 @@ def test_mutating_a_chunk_changes_no_other_chunk_and_not_the_output() -> None:
 
 
 def test_chunks_without_new_images_share_no_list_between_streams() -> None:
-    """The old bug: every chunk without images had the same module-level list."""
+    """The old bug: every chunk without images had the same module-level list, so appending to one
+    changed every later chunk of every stream."""
     first, _ = image_stream(1)
     asm = StreamAssembler()
     plain = feed(asm, [build_candidate("rc_1", "no images here")])[0]
     for empty in (plain.new_images, first[-1].new_images):
         assert empty == [] and not hasattr(empty, "append")
-    assert plain.new_images is not first[-1].new_images
+    plain.new_images += [WebImage("https://example.com/mine.png")]  # rebinds this chunk's field only
+    assert len(plain.new_images) == 1 and first[-1].new_images == []
+    later = feed(asm, [build_candidate("rc_1", "no images here either")])[0]
+    again = feed(StreamAssembler(), [build_candidate("rc_9", "another stream")])[0]
+    assert later.new_images == [] and again.new_images == [] and again.web_images == []
 
 
 def test_images_so_far_are_a_fixed_view_per_chunk() -> None:

@@ -18,7 +18,7 @@ and a non-final chunk lists only the candidates that changed since the last one.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
 from ..types import Candidate, GeneratedImage, ImageView, ModelOutput, StreamChunk, WebImage
@@ -28,7 +28,15 @@ from .text import clean, final_text, volatile_start
 
 __all__ = ["StreamAssembler"]
 
+_I = TypeVar("_I", bound=WebImage)
+
 _CONTEXT_SLOT = 9
+_NO_IMAGES: ImageView[Any] = ImageView(())  # immutable, so one empty view can serve every chunk
+
+
+def _view(images: list[_I]) -> ImageView[_I]:
+    """A view of the images so far (O(1)); the shared empty one when there are none."""
+    return ImageView(images) if images else _NO_IMAGES
 
 
 class _Field:
@@ -147,7 +155,7 @@ class _Candidate:
             text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
         else:
             text, thoughts = self.text.emitted, self.thoughts.emitted
-        return Candidate(self.rcid, text, thoughts, ImageView(self.web), ImageView(self.generated))
+        return Candidate(self.rcid, text, thoughts, _view(self.web), _view(self.generated))
 
 
 class StreamAssembler:
@@ -267,9 +275,9 @@ class StreamAssembler:
             delta_text=delta_text,
             thoughts=chosen.thoughts.emitted,
             delta_thoughts=delta_thoughts,
-            web_images=ImageView(self._web),
-            generated_images=ImageView(self._generated),
-            new_images=ImageView(new_images),
+            web_images=_view(self._web),
+            generated_images=_view(self._generated),
+            new_images=_view(new_images),
             metadata=list(self._meta),
             candidates=candidates,
             is_final=final,
