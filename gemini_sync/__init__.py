@@ -8,44 +8,48 @@
 
 from __future__ import annotations
 
-from . import errors
-from .chat import ChatSession
-from .client import GeminiClient
-from .errors import (
-    APIError,
-    AuthError,
-    Cancelled,
-    GeminiError,
-    ModelInvalid,
-    ProtocolError,
-    RateLimited,
-    StreamDiverged,
-    StreamInterrupted,
-    TemporarilyBlocked,
-    TimeoutError,
-    UploadError,
-    UsageLimitExceeded,
-)
-from .models import Model, ModelLike
-from .stream import Stream
-from .transport.retry import RetryPolicy
-from .transport.upload import FileInput
-from .types import (
-    AccountInfo,
-    Candidate,
-    ChatInfo,
-    ChatTurn,
-    Gem,
-    GemLike,
-    GeneratedImage,
-    ImageSaver,
-    ImageView,
-    ModelOutput,
-    StreamChunk,
-    Timeout,
-    WebImage,
-)
-from .worker import StreamWorker
+import importlib
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost the command line ~8 ms at start-up
+if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names are imported on first use
+    from . import errors
+    from .chat import ChatSession
+    from .client import GeminiClient
+    from .errors import (
+        APIError,
+        AuthError,
+        Cancelled,
+        GeminiError,
+        ModelInvalid,
+        ProtocolError,
+        RateLimited,
+        StreamDiverged,
+        StreamInterrupted,
+        TemporarilyBlocked,
+        TimeoutError,
+        UploadError,
+        UsageLimitExceeded,
+    )
+    from .models import Model, ModelLike
+    from .stream import Stream
+    from .transport.retry import RetryPolicy
+    from .transport.upload import FileInput
+    from .types import (
+        AccountInfo,
+        Candidate,
+        ChatInfo,
+        ChatTurn,
+        Gem,
+        GemLike,
+        GeneratedImage,
+        ImageSaver,
+        ImageView,
+        ModelOutput,
+        StreamChunk,
+        Timeout,
+        WebImage,
+    )
+    from .worker import StreamWorker
 
 __version__ = "0.1.0"
 
@@ -87,3 +91,68 @@ __all__ = [
     "UploadError",
     "__version__",
 ]
+
+# Where each public name lives. Importing the package itself imports none of them, so that
+# ``gemini_sync.testing`` (the pytest plugin, loaded by every pytest run) and the command line
+# start fast; ``from gemini_sync import GeminiClient`` imports what it needs.
+_HOMES = {
+    "GeminiClient": ".client",
+    "ChatSession": ".chat",
+    "Stream": ".stream",
+    "StreamWorker": ".worker",
+    "Model": ".models",
+    "ModelLike": ".models",
+    "RetryPolicy": ".transport.retry",
+    "FileInput": ".transport.upload",
+    **dict.fromkeys(
+        [
+            "AccountInfo",
+            "Candidate",
+            "ChatInfo",
+            "ChatTurn",
+            "Gem",
+            "GemLike",
+            "GeneratedImage",
+            "ImageSaver",
+            "ImageView",
+            "ModelOutput",
+            "StreamChunk",
+            "Timeout",
+            "WebImage",
+        ],
+        ".types",
+    ),
+    **dict.fromkeys(
+        [
+            "GeminiError",
+            "AuthError",
+            "APIError",
+            "UsageLimitExceeded",
+            "ModelInvalid",
+            "TemporarilyBlocked",
+            "RateLimited",
+            "TimeoutError",
+            "StreamInterrupted",
+            "Cancelled",
+            "ProtocolError",
+            "StreamDiverged",
+            "UploadError",
+        ],
+        ".errors",
+    ),
+}
+
+
+def __getattr__(name: str) -> object:
+    if name == "errors":
+        return importlib.import_module(".errors", __name__)
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

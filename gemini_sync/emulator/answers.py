@@ -13,9 +13,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+from .._log import logger
 from ..protocol.payload import RawImage
-from .faults import Matcher, matches
+from .faults import Matcher, check_matcher, describe_matcher, matches
+
+if TYPE_CHECKING:
+    from .records import RecordedRequest
 
 __all__ = [
     "Answer",
@@ -41,6 +46,7 @@ _MAX_CHUNKS = 12
 _CHARS_PER_CHUNK = 30
 _THOUGHT_CHUNKS = 3
 _FENCE = "```"
+_SHOWN_PROMPT = 80
 
 
 @dataclass
@@ -191,7 +197,9 @@ def default_answer(
 class Script:
     """A scripted answer: requests whose prompt matches get this answer.
 
-    ``match`` is a prompt (exact) or a predicate on the prompt. ``chunks`` is
+    ``match`` is a string (the prompt starts with it: ``"Summarise"`` answers
+    ``"Summarise: ..."``), a compiled regex (``pattern.search(prompt)``) or a
+    predicate on the prompt; anything else raises :class:`TypeError`. ``chunks`` is
     the number of snapshots to cut ``text`` into, or an explicit list of
     cumulative snapshots (they may flicker: a snapshot need not be a prefix of
     a later one); the final frame always carries ``text``. ``times`` is how
@@ -210,6 +218,9 @@ class Script:
     hits: int = 0
 
     def __post_init__(self) -> None:
+        self.match = check_matcher(self.match)
+        if not isinstance(self.text, str):
+            raise TypeError(f"text must be a str, not {type(self.text).__name__}")
         if isinstance(self.chunks, int) and self.chunks < 1:
             raise ValueError("chunks must be at least 1")
         if self.times is not None and self.times < 1:
@@ -250,8 +261,14 @@ class ScriptBook:
         with self._lock:
             self._scripts.clear()
 
-    def take(self, prompt: str) -> Script | None:
-        """The newest script matching ``prompt`` (counting the use), or ``None``."""
+    def take(self, prompt: str, record: RecordedRequest | None = None) -> Script | None:
+        """The newest script matching ``prompt`` (counting the use), or ``None``.
+
+        When scripts exist and none matches, that is almost always a test's
+        mistake (a typo, a prompt the app decorates): say so with a warning on
+        the ``gemini_sync`` logger (pytest shows it in the test's log) and in
+        ``record.warnings``.
+        """
         with self._lock:
             for script in self._scripts:
                 if not script.exhausted and matches(script.match, prompt):
@@ -259,4 +276,14 @@ class ScriptBook:
                     if script.times is not None and script.hits >= script.times:
                         self._scripts.remove(script)
                     return script
+            pending = [describe_matcher(script.match) for script in self._scripts]
+        if pending:
+            shown = prompt if len(prompt) <= _SHOWN_PROMPT else prompt[:_SHOWN_PROMPT] + "..."
+            warning = (
+                f"no script matched the prompt {shown!r} (scripts: {', '.join(pending)}); "
+                "it gets the default answer"
+            )
+            logger.warning("emulator: %s", warning)
+            if record is not None:
+                record.warnings.append(warning)
         return None

@@ -9,26 +9,60 @@ rule's fault to the request handlers, thread-safe.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from .._constants import BATCH_EXEC_PATH, GENERATE_PATH
 
-__all__ = ["Fault", "FaultRule", "FaultBook", "Matcher", "matches"]
+__all__ = ["Fault", "FaultRule", "FaultBook", "Matcher", "matches", "check_matcher", "describe_matcher"]
 
-#: a prompt (exact) or a predicate on the request's key (see ``RecordedRequest.key``)
-Matcher = str | Callable[[str], bool]
+#: what a script or a fault rule applies to: a string (a prefix of the key), a compiled regular
+#: expression (searched in the key) or a predicate on the key. The key is the prompt for
+#: StreamGenerate (see ``RecordedRequest.key`` for the other paths).
+Matcher = str | re.Pattern[str] | Callable[[str], bool]
+
+
+def check_matcher(matcher: object, what: str = "match") -> Matcher:
+    """``matcher`` if it is a :data:`Matcher`, else :class:`TypeError` (raised at the call, not later)."""
+    if isinstance(matcher, str):
+        return matcher
+    if isinstance(matcher, re.Pattern):
+        if not isinstance(matcher.pattern, str):
+            raise TypeError(f"{what} must be a str pattern, not a bytes pattern {matcher.pattern!r}")
+        return matcher
+    if callable(matcher) and not isinstance(matcher, type):
+        return cast("Callable[[str], bool]", matcher)
+    raise TypeError(
+        f"{what} must be a string (a prefix of the prompt), a compiled regex (re.compile(...)) "
+        f"or a function taking the prompt and returning a bool, not {type(matcher).__name__}"
+    )
 
 
 def matches(matcher: Matcher | None, key: str) -> bool:
-    """True if ``key`` satisfies ``matcher`` (``None`` matches everything)."""
+    """True if ``key`` satisfies ``matcher`` (``None`` matches everything).
+
+    A string matches the keys it starts (``"Summarise"`` matches ``"Summarise: ..."``), a
+    regex matches if ``pattern.search(key)`` finds it, a predicate if it returns true.
+    """
     if matcher is None:
         return True
     if isinstance(matcher, str):
-        return matcher == key
+        return key.startswith(matcher)
+    if isinstance(matcher, re.Pattern):
+        return matcher.search(key) is not None
     return bool(matcher(key))
+
+
+def describe_matcher(matcher: Matcher) -> str:
+    """A short human description of ``matcher`` (for warnings)."""
+    if isinstance(matcher, str):
+        return f"prefix {matcher!r}"
+    if isinstance(matcher, re.Pattern):
+        return f"regex {matcher.pattern!r}"
+    return f"predicate {getattr(matcher, '__qualname__', repr(matcher))}"
 
 
 @dataclass(frozen=True)

@@ -170,7 +170,7 @@ def handle_generate(ex: Exchange) -> None:
         )
     with store.lock:
         turn_number = len(conv.turns) + 1
-    script = ex.backend.scripts.take(prompt)
+    script = ex.backend.scripts.take(prompt, record)
     if script is not None:
         answer = script.answer()
     else:

@@ -90,6 +90,8 @@ class RecordedRequest:
     ``calls`` the parsed calls of a batchexecute request (``None`` when the
     request is of another kind or did not parse). ``fault`` is the injected
     fault applied to it, ``status`` the HTTP status it was answered with.
+    ``warnings`` says what the emulator found suspicious (e.g. scripts exist
+    but none matched this prompt).
     """
 
     method: str
@@ -104,6 +106,7 @@ class RecordedRequest:
     fault: Fault | None = None
     status: int | None = None
     timestamp: float = field(default_factory=time.time)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_generate(self) -> bool:

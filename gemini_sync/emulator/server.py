@@ -21,7 +21,7 @@ from ..protocol.request import AppTokens
 from .answers import ImageSpec, Script
 from .auth import DEFAULT_PSID, DEFAULT_PSIDTS, AuthState
 from .backend import Backend
-from .faults import Fault, FaultRule, Matcher
+from .faults import Fault, FaultRule, Matcher, check_matcher
 from .handler import EmulatorServer
 from .records import Disconnect, RecordedRequest
 from .state import Conversation, Gem, Upload
@@ -258,9 +258,14 @@ class Emulator:
     ) -> Script:
         """Answer prompts matching ``match`` with ``text`` (see :class:`Script`).
 
-        ``match`` is a prompt (exact) or a predicate on the prompt. Scripts are
-        tried before the default answerer, newest first. Returns the script;
-        its ``hits`` counts the requests it answered.
+        ``match`` is a string the prompt starts with (``"Summarise"`` answers
+        ``"Summarise: my text"``), a compiled regex searched in the prompt
+        (``re.compile(r"^Summarise\\b")``) or a predicate on the prompt;
+        anything else raises :class:`TypeError` here. Scripts are tried before
+        the default answerer, newest first; a prompt that matches none while
+        scripts exist gets the default answer and a warning (logged, and in
+        its ``RecordedRequest.warnings``). Returns the script; its ``hits``
+        counts the requests it answered.
         """
         return self._backend.scripts.add(
             Script(match, text, thoughts, web_images, generated_images, chunks, times)
@@ -273,11 +278,13 @@ class Emulator:
     def add_fault(self, fault: Fault, *, times: int | None = 1, match: Matcher | None = None) -> FaultRule:
         """Inject ``fault`` into the next ``times`` requests (``None`` = all) to ``fault.path``.
 
-        ``match`` narrows them: a string equal to, or a predicate on, the
-        request's key (the prompt for StreamGenerate, the comma-joined rpc ids
-        for batchexecute, the path otherwise). Rules apply oldest first, one
-        per request.
+        ``match`` narrows them, as in :meth:`script` (a prefix string, a
+        compiled regex or a predicate) applied to the request's key: the prompt
+        for StreamGenerate, the comma-joined rpc ids for batchexecute, the path
+        otherwise. Rules apply oldest first, one per request.
         """
+        if match is not None:
+            match = check_matcher(match)
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for every request)")
         return self._backend.faults.add(FaultRule(fault, times, match))
