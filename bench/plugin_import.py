@@ -52,7 +52,8 @@ def main() -> None:
     load = timed(_TIMED.format(module=module), args.runs)
     first = timed(_FIRST_USE.format(module=module), args.runs)
     print(f"pytest plugin {module} ({args.runs} runs, new interpreter each, pytest already imported)")
-    for label, figures in (("import the plugin module", load), ("first fixture use (emulator+client)", first)):
+    rows = (("import the plugin module", load), ("first fixture use (emulator+client)", first))
+    for label, figures in rows:
         print(f"  {label:37} median {statistics.median(figures):7.2f} ms  best {min(figures):7.2f} ms")
 
 
