@@ -18,6 +18,8 @@ PSIDTS = "__Secure-1PSIDTS"
 ENV_PSID = "GEMINI_SECURE_1PSID"
 ENV_PSIDTS = "GEMINI_SECURE_1PSIDTS"
 ENV_COOKIE_PATH = "GEMINI_COOKIE_PATH"
+ENV_BASE_URL = "GEMINI_BASE_URL"  # base_url when none is given (e.g. a running emulator)
+ENV_CLI_LOG = "GEMINI_SYNC_LOG"  # the command line's log level: debug, info, warning, error
 
 # --- timeouts (seconds) ---
 DEFAULT_TIMEOUT = 30.0

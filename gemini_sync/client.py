@@ -8,6 +8,7 @@ counter, and each stream has its own response and parser state.
 
 from __future__ import annotations
 
+import os
 import pathlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -71,7 +72,9 @@ class GeminiClient(AccountMixin):
     ``timeout`` bounds connecting and waiting for a response; ``stall_timeout``
     bounds the silence between frames of a stream (``None`` disables it);
     ``queue_timeout`` bounds how long frames may keep coming without content
-    (the service showing a queued or busy state).
+    (the service showing a queued or busy state). ``base_url`` sends every
+    request under one URL (an emulator); without it, ``GEMINI_BASE_URL`` is
+    used if set, else the real service.
     """
 
     def __init__(
@@ -98,7 +101,17 @@ class GeminiClient(AccountMixin):
         _check_seconds("refresh_interval", refresh_interval, optional=False)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
-        chosen = resolve_cookies(secure_1psid, secure_1psidts, cookies, use_cache=cookie_cache)
+        if base_url is None:  # e.g. GEMINI_BASE_URL=http://127.0.0.1:8765 for a running emulator
+            base_url = os.environ.get(C.ENV_BASE_URL) or None
+        try:
+            chosen = resolve_cookies(secure_1psid, secure_1psidts, cookies, use_cache=cookie_cache)
+        except AuthError as exc:
+            if base_url is None:
+                raise
+            raise AuthError(
+                f"{exc} Against the emulator at {base_url} any non-empty value works, e.g. "
+                f"{C.ENV_PSID}=test or cookies={{{C.PSID!r}: 'test'}}."
+            ) from None
         self.cookie_source = chosen.source
         self._transport = Transport(
             chosen.cookies,

@@ -1,8 +1,10 @@
-"""Command line: ``python -m gemini_sync.emulator --port 8765 [--pace 0.05]``.
+"""Command line of the emulator: ``gemini-sync emulator --port 8765 [--pace 0.05]``.
 
 Starts an :class:`~gemini_sync.emulator.Emulator`, prints its URL (and
-nothing else), and serves until interrupted (Ctrl-C). Any non-empty
+nothing else) on stdout, and serves until interrupted (Ctrl-C). Any non-empty
 ``__Secure-1PSID`` cookie is accepted unless ``--psid`` is given.
+``python -m gemini_sync.emulator`` is the same command; ``gemini-sync``
+mounts :func:`add_arguments` as its ``emulator`` subcommand.
 """
 
 from __future__ import annotations
@@ -12,41 +14,52 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from .server import Emulator
+__all__ = ["main", "build_parser", "add_arguments", "serve", "DESCRIPTION"]
 
-__all__ = ["main", "build_parser"]
+DESCRIPTION = (
+    "Run a local emulator of the Gemini web service (never the real service): it prints its URL,\n"
+    "then serves until Ctrl-C. Point a client at it with GEMINI_BASE_URL=<url> (any cookie value works)."
+)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the emulator command."""
-    parser = argparse.ArgumentParser(
-        prog="python -m gemini_sync.emulator",
-        description="Run a local emulator of the Gemini web service (never the real service).",
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults in the help, and the description's line breaks kept."""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add the emulator's options to ``parser`` (its own or a ``gemini-sync`` subparser)."""
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
+    parser.add_argument("--port", type=int, default=8765, help="port; 0 = any free one")
+    parser.add_argument("--pace", type=float, default=0.02, help="seconds between streamed frames")
+    parser.add_argument(
+        "--chunk-size", type=int, default=None, help="cut frames into network chunks of N bytes"
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8765, help="port, 0 = any free one (default 8765)")
-    parser.add_argument("--pace", type=float, default=0.02, help="seconds between frames (default 0.02)")
-    parser.add_argument("--chunk-size", type=int, default=None, help="cut frames into chunks of N bytes")
     parser.add_argument("--psid", default=None, help="require this __Secure-1PSID value (default: any value)")
     return parser
 
 
-def main(
-    argv: Sequence[str] | None = None,
+def build_parser(prog: str = "gemini-sync emulator") -> argparse.ArgumentParser:
+    """The argument parser of the emulator command."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description=DESCRIPTION, formatter_class=_Formatter
+    )
+    return add_arguments(parser)
+
+
+def serve(
+    args: argparse.Namespace,
     *,
     ready: threading.Event | None = None,
     stop: threading.Event | None = None,
 ) -> int:
-    """Run the emulator until Ctrl-C (or until ``stop`` is set); returns the exit status.
+    """Run the emulator ``args`` describe until Ctrl-C (or ``stop``); returns the exit status."""
+    from .server import Emulator
 
-    ``ready`` is set once the URL is printed (for tests that run this in a thread).
-    """
-    args = build_parser().parse_args(argv)
     try:
         emulator = Emulator(args.host, args.port, pace=args.pace, chunk_size=args.chunk_size, psid=args.psid)
         emulator.start()
     except (OSError, ValueError) as exc:
-        print(f"error: cannot start the emulator: {exc}", file=sys.stderr)
+        print(f"gemini-sync emulator: cannot start: {exc}", file=sys.stderr)
         return 2
     print(emulator.url, flush=True)
     if ready is not None:
@@ -60,3 +73,16 @@ def main(
     finally:
         emulator.stop()
     return 0
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    ready: threading.Event | None = None,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run the emulator until Ctrl-C (or until ``stop`` is set); returns the exit status.
+
+    ``ready`` is set once the URL is printed (for tests that run this in a thread).
+    """
+    return serve(build_parser().parse_args(argv), ready=ready, stop=stop)

@@ -110,16 +110,19 @@ def resolve_cookies(
             if found.get(C.PSID):
                 take(found, "cookie cache")
     if use_browser:
-        tried.append("browser cookies (pip install gemini-sync[browser])")
+        tried.append("browser cookies (when installed with: pip install 'gemini-sync[browser]')")
         if chosen is None:
             found_browser = _browser_cookies()
             if found_browser:
                 take(found_browser, "browser")
     if chosen is None:
         raise AuthError(
-            f"no {C.PSID} cookie found (tried: {'; '.join(tried)}). Sign in to gemini.google.com in a "
-            f"browser, copy the {C.PSID} and {C.PSIDTS} cookies, and pass them to GeminiClient(...) "
-            f"or set {C.ENV_PSID} and {C.ENV_PSIDTS}."
+            f"no {C.PSID} cookie found (tried: {'; '.join(tried)}). To get them: sign in at "
+            f"https://gemini.google.com, open the developer tools (F12) -> Application (Firefox: Storage) "
+            f"-> Cookies, copy the values of {C.PSID} and {C.PSIDTS}, and pass them as "
+            f"GeminiClient(secure_1psid, secure_1psidts) or set {C.ENV_PSID} and {C.ENV_PSIDTS}. "
+            "To try without an account, use the bundled emulator (gemini_sync.emulator.Emulator, "
+            "or the command gemini-sync --emulator)."
         )
     result = CookieSet(chosen, source)
     if use_cache and source != "cookie cache":

@@ -1,9 +1,16 @@
-"""Mapping HTTP-level failures (statuses, ``requests`` exceptions) to gemini_sync errors."""
+"""Mapping HTTP-level failures (statuses, ``requests`` exceptions) to gemini_sync errors.
+
+A failed connection is worded by its root cause (DNS, refused, TLS, proxy), found by
+walking the exceptions ``requests`` and ``urllib3`` wrap around each other.
+"""
 
 from __future__ import annotations
 
 import email.utils
+import socket
+import ssl
 import time
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
@@ -51,13 +58,51 @@ def error_for_status(response: requests.Response, what: str) -> GeminiError:
 
 
 def translate_exception(exc: BaseException, what: str) -> GeminiError:
-    """The typed error for an exception raised by ``requests`` or ``urllib3``."""
+    """The typed error for an exception raised by ``requests`` or ``urllib3``, naming its root cause."""
     if isinstance(exc, GeminiError):
         return exc
     if isinstance(exc, (requests.Timeout, urllib3.exceptions.TimeoutError)):
         return TimeoutError(f"{what} timed out ({exc.__class__.__name__})")
     if isinstance(exc, requests.ConnectionError):
-        return StreamInterrupted(
-            f"{what} could not connect or the connection failed ({exc.__class__.__name__})"
-        )
+        return StreamInterrupted(f"{what} could not connect: {_network_cause(exc)}")
     return StreamInterrupted(f"{what} failed: the connection broke ({exc.__class__.__name__})")
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps (``reason``, ``args[0]``, ``__cause__``/``__context__``), outermost first."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            inner = next((arg for arg in current.args if isinstance(arg, BaseException)), None)
+        current = inner or current.__cause__ or current.__context__
+    return chain
+
+
+def _network_cause(exc: requests.ConnectionError) -> str:
+    """What went wrong, in words: DNS, a refused connection, TLS, the proxy (never the proxy's URL)."""
+    url = exc.request.url if exc.request is not None and exc.request.url else ""
+    parts = urlsplit(str(url))
+    host = parts.hostname or "the server"
+    where = f"{host}:{parts.port}" if parts.port else host
+    chain = _causes(exc)
+    last = chain[-1]
+    detail = str(last) or type(last).__name__
+    if isinstance(last, OSError) and last.strerror:
+        detail = last.strerror
+    if any(isinstance(e, (requests.exceptions.ProxyError, urllib3.exceptions.ProxyError)) for e in chain):
+        return f"the proxy failed ({detail}); check the proxy= setting or HTTPS_PROXY/HTTP_PROXY"
+    if any(isinstance(e, (urllib3.exceptions.NameResolutionError, socket.gaierror)) for e in chain):
+        return f"DNS lookup of {host} failed ({detail}); check the host name and your network"
+    if any(isinstance(e, (requests.exceptions.SSLError, ssl.SSLError)) for e in chain):
+        return (
+            f"the TLS handshake with {where} failed ({detail}); a proxy or antivirus intercepting "
+            "HTTPS, or an outdated certificate store, are the usual causes"
+        )
+    if any(isinstance(e, ConnectionRefusedError) for e in chain):
+        return f"{where} refused the connection; is the server running and is the port right?"
+    if any(isinstance(e, ConnectionResetError) for e in chain):
+        return f"{where} reset the connection ({detail})"
+    return f"the connection to {where} failed ({detail})"

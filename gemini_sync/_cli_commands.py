@@ -1,0 +1,291 @@
+"""What each ``gemini-sync`` subcommand does, and how failures become messages and exit codes.
+
+:func:`run` parses the arguments (:mod:`gemini_sync._cli_parser`), sets up
+logging (``-v``/``-vv`` or ``GEMINI_SYNC_LOG``) and runs the subcommand;
+streams are shown by :mod:`gemini_sync._cli_output`. Messages say what to do
+next (how to get cookies, that ``--emulator`` needs no account, that any
+cookie value works against an emulator).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
+
+from . import _constants as C
+from ._cli_output import Renderer, Screen
+from ._cli_parser import build_parser, with_default_command
+from .cli import EXIT_API, EXIT_AUTH, EXIT_CTRL_C, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .chat import ChatSession
+    from .client import GeminiClient
+    from .models import Model
+
+__all__ = ["run"]
+
+_QUIT_WORDS = ("exit", "quit", "/exit", "/quit")
+_LOG_LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warning": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+class _Failure(Exception):
+    """A failure already worded for the command line's user, with its exit code."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+# --- logging -----------------------------------------------------------------------------------
+
+
+def _setup_logging(verbose: int) -> None:
+    """Log ``gemini_sync`` records to stderr: warnings by default, more with -v/-vv or the env var."""
+    level = logging.WARNING
+    if verbose:
+        level = logging.INFO if verbose == 1 else logging.DEBUG
+    else:
+        wanted = os.environ.get(C.ENV_CLI_LOG, "").strip().lower()
+        level = _LOG_LEVELS.get(wanted, level)
+    handler = logging.StreamHandler(sys.stderr)
+    detail = "%(asctime)s " if level <= logging.DEBUG else ""
+    handler.setFormatter(logging.Formatter(f"{detail}gemini-sync: %(levelname)s: %(name)s: %(message)s"))
+    library = logging.getLogger("gemini_sync")
+    library.addHandler(handler)
+    library.setLevel(level)
+
+
+# --- connecting --------------------------------------------------------------------------------
+
+
+def _missing_cookies(base_url: str | None) -> str:
+    if base_url:
+        return (
+            f"no cookies for {base_url}. Against the emulator any value works:\n"
+            f"  export {C.ENV_PSID}=test\n"
+            "(a real account's cookies are only needed for gemini.google.com)"
+        )
+    return (
+        "no Gemini cookies found. Either:\n"
+        '  * try it without an account, on the bundled emulator: gemini-sync --emulator "prompt"\n'
+        "  * or use your account: sign in at https://gemini.google.com, open the developer tools (F12) ->\n"
+        "    Application (Firefox: Storage) -> Cookies, and copy two values:\n"
+        f"      export {C.ENV_PSID}='<__Secure-1PSID>' {C.ENV_PSIDTS}='<__Secure-1PSIDTS>'\n"
+        "  * or let gemini-sync read them from your browser: pip install 'gemini-sync[browser]'"
+    )
+
+
+@contextlib.contextmanager
+def _client(args: argparse.Namespace) -> Iterator[GeminiClient]:
+    from .client import GeminiClient
+    from .errors import AuthError
+
+    options = {"timeout": args.timeout, "stall_timeout": args.stall_timeout, "max_retries": args.retries}
+    if args.emulator:
+        from .emulator import Emulator
+
+        with Emulator(pace=args.pace) as emu:
+            with GeminiClient(cookies=emu.cookies, base_url=emu.url, cookie_cache=False, **options) as client:
+                yield client
+        return
+    base_url = args.base_url or os.environ.get(C.ENV_BASE_URL) or None
+    try:
+        client = GeminiClient(base_url=base_url, **options)
+    except AuthError:
+        raise _Failure(_missing_cookies(base_url), EXIT_AUTH) from None
+    with client:
+        yield client
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _read_prompt(args: argparse.Namespace) -> str:
+    prompt: str | None = args.prompt
+    if prompt == "-" or (prompt is None and not sys.stdin.isatty()):
+        prompt = sys.stdin.read()
+    if prompt is None:
+        raise _Failure('give a prompt: gemini-sync "prompt" (or pipe one in; see --help)', EXIT_USAGE)
+    if not prompt.strip():
+        raise _Failure("the prompt is empty", EXIT_USAGE)
+    return prompt.strip()
+
+
+def _renderer(args: argparse.Namespace, screen: Screen) -> Renderer:
+    return Renderer(screen, as_json=args.json, thoughts=args.thoughts, save_images=args.save_images)
+
+
+def _model(args: argparse.Namespace) -> Model:
+    from .models import Model
+
+    return Model.from_name(args.model) if args.model else Model.UNSPECIFIED
+
+
+def _cmd_ask(args: argparse.Namespace, screen: Screen) -> int:
+    prompt = _read_prompt(args)
+    model = _model(args)
+    renderer = _renderer(args, screen)
+    with _client(args) as client:
+        _guarded(renderer, lambda: renderer.show(client.stream(prompt, model=model)))
+    return EXIT_OK
+
+
+def _cmd_chat(args: argparse.Namespace, screen: Screen) -> int:
+    model = _model(args)
+    renderer = _renderer(args, screen)
+    interactive = sys.stdin.isatty()
+    with _client(args) as client:
+        chat = client.start_chat(model=model)
+        if interactive:
+            where = "the bundled emulator" if args.emulator else (client.base_url or "Gemini")
+            screen.note(f"Chatting with {where}. Type a message and press Enter; Ctrl-D or 'exit' quits.")
+        while True:
+            try:
+                line = _prompt_line(screen) if interactive else sys.stdin.readline()
+            except EOFError:
+                line = ""
+            if not line:  # end of input (Ctrl-D)
+                if interactive:
+                    screen.note("")
+                return EXIT_OK
+            prompt = line.strip()
+            if prompt.lower() in _QUIT_WORDS:
+                return EXIT_OK
+            if prompt:
+                _guarded(renderer, functools.partial(_show_turn, renderer, chat, prompt))
+
+
+def _show_turn(renderer: Renderer, chat: ChatSession, prompt: str) -> None:
+    renderer.show(chat.send_message_stream(prompt))
+
+
+def _prompt_line(screen: Screen) -> str:
+    """One line typed at ``> `` (with line editing when stdout is the terminal); ``""`` at Ctrl-D."""
+    if screen.out.isatty():
+        return input("> ") + "\n"
+    screen.err.write("> ")
+    screen.err.flush()
+    return sys.stdin.readline()
+
+
+def _cmd_models(args: argparse.Namespace, screen: Screen) -> int:
+    from .models import Model
+
+    if args.known:
+        models = Model.known()
+    else:
+        with _client(args) as client:
+            models = client.list_models()
+    by_id: dict[str, str] = {}
+    for known in Model.known():
+        if known.model_id:
+            by_id.setdefault(known.model_id, known.name)
+    for model in models:
+        if model.model_id is None:  # "unspecified": the account's default, not a choice
+            continue
+        # the name --model takes (for a model this release does not know: none)
+        option = model.name if args.known else by_id.get(model.model_id)
+        if args.json:
+            fields = {"name": model.name, "id": model.model_id, "option": option, "thinking": model.thinking}
+            screen.write(json.dumps({**fields, "paid": model.paid}) + "\n")
+            continue
+        traits = [t for t, on in (("thinking", model.thinking), ("paid", model.paid)) if on]
+        label = model.name if option in (None, model.name) else f"{option}  ({model.name})"
+        screen.write(label + (f"  [{', '.join(traits)}]" if traits else "") + "\n")
+    return EXIT_OK
+
+
+def _cmd_emulator(args: argparse.Namespace, screen: Screen) -> int:
+    from .emulator.cli import serve
+
+    return serve(args)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def _guarded(renderer: Renderer, show: Callable[[], None]) -> None:
+    """Run ``show``; a library error is reported by ``renderer`` (as a JSON event too) and re-raised."""
+    from .errors import GeminiError
+
+    try:
+        show()
+    except GeminiError as exc:
+        renderer.failed(exc, _describe(exc))
+        raise _Failure("", _exit_code(exc)) from exc
+
+
+def _describe(exc: BaseException) -> str:
+    from .errors import AuthError
+
+    if isinstance(exc, AuthError):
+        return f'{exc}\nTo try without an account: gemini-sync --emulator "prompt"'
+    return str(exc)
+
+
+def _exit_code(exc: BaseException) -> int:
+    from .errors import AuthError, Cancelled, StreamInterrupted, TimeoutError
+
+    if isinstance(exc, AuthError):
+        return EXIT_AUTH
+    if isinstance(exc, (TimeoutError, StreamInterrupted)):
+        return EXIT_INTERRUPTED
+    if isinstance(exc, Cancelled):
+        return EXIT_CTRL_C
+    return EXIT_API
+
+
+HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
+    "ask": _cmd_ask,
+    "chat": _cmd_chat,
+    "models": _cmd_models,
+    "emulator": _cmd_emulator,
+}
+
+
+def run(argv: list[str], screen: Screen) -> int:
+    """Run the command line ``argv`` (without the program name); returns the exit status."""
+    try:
+        args = build_parser().parse_args(with_default_command(argv))
+        _setup_logging(getattr(args, "verbose", 0) or 0)
+        return HANDLERS[args.command](args, screen)
+    except KeyboardInterrupt:
+        raise
+    except Exception as exc:  # noqa: BLE001 - _report re-raises what it does not know
+        return _report(exc, screen)
+
+
+def _report(exc: Exception, screen: Screen) -> int:
+    """Say what went wrong on stderr and return the exit status; re-raise what is not ours to word."""
+    errors = sys.modules.get("gemini_sync.errors")  # imported if the library raised anything
+    if isinstance(exc, _Failure):
+        if str(exc):
+            screen.error(str(exc))
+        return exc.code
+    if errors is not None and isinstance(exc, errors.GeminiError):
+        screen.error(_describe(exc))
+        return _exit_code(exc)
+    if isinstance(exc, BrokenPipeError):  # e.g. piped into `head`: stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    if isinstance(exc, ValueError):  # an unknown model name, a bad option value
+        screen.error(str(exc))
+        return EXIT_USAGE
+    if isinstance(exc, OSError):  # e.g. --save-images into an unwritable directory
+        screen.error(str(exc))
+        return EXIT_ERROR
+    raise exc

@@ -1,0 +1,172 @@
+"""The argument parser of the ``gemini-sync`` command: subcommands, shared options, help text.
+
+``gemini-sync <anything that is not a command>`` means ``gemini-sync ask ...``
+(:func:`with_default_command`), so ``gemini-sync "prompt"`` and
+``gemini-sync --emulator "prompt"`` work as they always did. Help shows every
+default worth showing.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import _constants as C
+
+__all__ = ["COMMANDS", "build_parser", "with_default_command"]
+
+#: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
+#: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
+#: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
+COMMANDS = ("ask", "chat", "models", "emulator")
+_TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
+
+_Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default (when it has one worth showing) and keeps epilog line breaks."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        shown = default not in (None, False, argparse.SUPPRESS) and not isinstance(default, list)
+        if shown and "%(default)" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """Where answers come from and how patient to be: shared by ask, chat and models."""
+    common = argparse.ArgumentParser(add_help=False)
+    where = common.add_argument_group("where to connect")
+    where.add_argument(
+        "--emulator", action="store_true", help="use a bundled, in-process emulator (no account needed)"
+    )
+    where.add_argument(
+        "--base-url",
+        default=None,
+        help=f"send every request under this URL, e.g. a running emulator "
+        f"(default: ${C.ENV_BASE_URL}, else gemini.google.com)",
+    )
+    where.add_argument("--pace", type=float, default=0.08, help="with --emulator: seconds between frames")
+    limits = common.add_argument_group("limits")
+    limits.add_argument("--timeout", type=float, default=C.DEFAULT_TIMEOUT, help="connect/read timeout, s")
+    limits.add_argument(
+        "--stall-timeout",
+        type=float,
+        default=C.DEFAULT_STALL_TIMEOUT,
+        help="give up after this long silent, s",
+    )
+    limits.add_argument(
+        "--retries", type=int, default=C.DEFAULT_MAX_RETRIES, help="retries before any content arrives"
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS,
+        help=f"log to stderr: -v info, -vv debug (or ${C.ENV_CLI_LOG}=debug)",
+    )
+    return common
+
+
+def _answer_options() -> argparse.ArgumentParser:
+    """How an answer is shown: shared by ask and chat."""
+    shown = argparse.ArgumentParser(add_help=False)
+    shown.add_argument("--model", "-m", default=None, help="model name, e.g. gemini-3-flash (see: models)")
+    shown.add_argument("--thoughts", action="store_true", help="also show the model's thoughts (on stderr)")
+    shown.add_argument("--json", action="store_true", help="print JSON Lines of events instead of text")
+    shown.add_argument("--save-images", metavar="DIR", help="save every image of the answer into DIR")
+    return shown
+
+
+def _add_ask(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    ask = sub.add_parser(
+        "ask",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="stream the answer to one prompt (the default command)",
+        description="Stream the answer to one prompt to stdout, as it is generated.",
+        epilog="The prompt is read from stdin when it is '-', or omitted while stdin is not a terminal:\n"
+        "  git diff | gemini-sync ask -",
+    )
+    ask.add_argument("prompt", nargs="?", help="the prompt; '-' reads it from stdin")
+
+
+def _add_chat(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    sub.add_parser(
+        "chat",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="a multi-turn conversation, one prompt per line of stdin",
+        description="Chat: each line you type is a turn of one conversation. "
+        "Quit with Ctrl-D, 'exit' or Ctrl-C.",
+    )
+
+
+def _add_models(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    models = sub.add_parser(
+        "models",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="list the models your account offers",
+        description="List the models the account offers (--known: the ones this release knows, offline).",
+    )
+    models.add_argument("--known", action="store_true", help="list the models this release knows, offline")
+    models.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
+def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    from .emulator import cli as emulator_cli
+
+    emulator = sub.add_parser(
+        "emulator",
+        formatter_class=_HelpFormatter,
+        help="serve the bundled emulator on a port (for other programs and tests)",
+        description=emulator_cli.DESCRIPTION,
+    )
+    emulator_cli.add_arguments(emulator)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of ``gemini-sync`` and its subcommands."""
+    from . import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="gemini-sync",
+        formatter_class=_HelpFormatter,
+        description="Stream answers from Gemini, or from the bundled emulator with --emulator.",
+        epilog="examples:\n"
+        '  gemini-sync --emulator "Tell me about streaming"   # no account needed\n'
+        '  gemini-sync "prompt"            # the same as: gemini-sync ask "prompt"\n'
+        "  gemini-sync chat --emulator\n"
+        "  gemini-sync emulator --port 8765\n"
+        f"cookies: ${C.ENV_PSID} and ${C.ENV_PSIDTS} (see the README), unless --emulator.",
+    )
+    parser.add_argument("--version", action="version", version=f"gemini-sync {__version__}")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="-v info, -vv debug logs on stderr"
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
+    common, shown = _common_options(), _answer_options()
+    _add_ask(sub, [common, shown])
+    _add_chat(sub, [common, shown])
+    _add_models(sub, [common])
+    _add_emulator(sub, [])
+    return parser
+
+
+def with_default_command(argv: list[str]) -> list[str]:
+    """``argv`` with ``ask`` inserted unless it names a command (or only asks for help/version)."""
+    at = 0
+    while at < len(argv) and argv[at] in _TOP_LEVEL:
+        at += 1
+    if at < len(argv) and argv[at] in COMMANDS:
+        return argv
+    if at == len(argv) and any(arg in ("-h", "--help", "--version") for arg in argv):
+        return argv
+    rest = argv[at:]
+    if "--chat" in rest:  # the flag of earlier releases
+        rest.remove("--chat")
+        return [*argv[:at], "chat", *rest]
+    return [*argv[:at], "ask", *rest]
