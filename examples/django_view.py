@@ -6,6 +6,7 @@ Run it against the bundled emulator (no account needed)::
 
 then ``curl -N 'http://127.0.0.1:8000/stream?prompt=hello'`` (the text arrives as
 it is generated) or ``curl 'http://127.0.0.1:8000/answer?prompt=hello'`` (JSON).
+A missing prompt or an unknown ``model=`` is a 400 with a JSON ``{"error": ...}``.
 ``GEMINI_BASE_URL=http://127.0.0.1:8765`` points it at a running emulator;
 with neither variable it talks to gemini.google.com with your cookies.
 
@@ -65,16 +66,24 @@ def close_client() -> None:
         client.close()
 
 
-def _prompt(request: HttpRequest) -> str:
-    return request.GET.get("prompt", "").strip()
+def _asked(request: HttpRequest) -> tuple[str, str | None]:
+    """The ``prompt`` and optional ``model`` query parameters."""
+    return request.GET.get("prompt", "").strip(), request.GET.get("model") or None
+
+
+def _bad_request(message: str) -> JsonResponse:
+    return JsonResponse({"error": message}, status=400)
 
 
 def stream_view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
-    """``GET /stream?prompt=...``: the answer as plain text, streamed as it is generated."""
-    prompt = _prompt(request)
+    """``GET /stream?prompt=...[&model=...]``: the answer as plain text, streamed as it is generated."""
+    prompt, model = _asked(request)
     if not prompt:
-        return HttpResponse("give a prompt: /stream?prompt=...\n", status=400, content_type="text/plain")
-    stream = get_client().stream(prompt)  # lazy: nothing is sent until Django iterates
+        return _bad_request("give a prompt: /stream?prompt=...")
+    try:  # checks the model name at once; lazy: nothing is sent until Django iterates
+        stream = get_client().stream(prompt, **({"model": model} if model else {}))
+    except ValueError as exc:  # an unknown model
+        return _bad_request(str(exc))
 
     def body() -> Iterator[str]:
         with stream:  # every way out closes the upstream connection
@@ -92,12 +101,14 @@ def stream_view(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
 
 
 def answer_view(request: HttpRequest) -> JsonResponse:
-    """``GET /answer?prompt=...``: the whole answer as JSON, with an HTTP status for errors."""
-    prompt = _prompt(request)
+    """``GET /answer?prompt=...[&model=...]``: the whole answer as JSON, with an HTTP status for errors."""
+    prompt, model = _asked(request)
     if not prompt:
-        return JsonResponse({"error": "give a prompt: /answer?prompt=..."}, status=400)
+        return _bad_request("give a prompt: /answer?prompt=...")
     try:
-        output = get_client().generate_content(prompt)
+        output = get_client().generate_content(prompt, **({"model": model} if model else {}))
+    except ValueError as exc:  # an unknown model
+        return _bad_request(str(exc))
     except errors.UsageLimitExceeded as exc:
         return JsonResponse({"error": str(exc), "type": "UsageLimitExceeded"}, status=429)
     except errors.GeminiError as exc:

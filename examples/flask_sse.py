@@ -7,9 +7,10 @@ Run it against the bundled emulator (no account needed), then open http://127.0.
 (``GEMINI_BASE_URL=http://127.0.0.1:8765`` points it at a running emulator;
 without either it talks to gemini.google.com with your cookies.)
 
-``GET /stream?prompt=...`` answers ``text/event-stream``: one ``data: <json>``
+``GET /stream?prompt=...[&model=gemini-3-flash]`` answers ``text/event-stream``: one ``data: <json>``
 event per chunk (``{"text", "thoughts", "images", "final"}``, all deltas), then
 ``event: done`` with the whole answer, or ``event: failure`` with the error.
+An empty prompt or an unknown model is a 400 with a JSON ``{"error": ...}``.
 ``GET /`` is a page that shows them with ``EventSource``.
 
 One ``GeminiClient`` is made by :func:`create_app` and shared by every request
@@ -119,7 +120,10 @@ def create_app(client: GeminiClient | None = None, *, emulator: bool | None = No
         if not prompt:
             return {"error": "give a prompt: /stream?prompt=..."}, 400
         model = request.args.get("model") or None
-        stream = gemini.stream(prompt, **({"model": model} if model else {}))  # nothing sent yet
+        try:  # checks the prompt and the model name at once; nothing is sent yet
+            stream = gemini.stream(prompt, **({"model": model} if model else {}))
+        except ValueError as exc:  # e.g. an unknown ?model=
+            return {"error": str(exc)}, 400
 
         def events() -> Iterator[str]:
             with stream:  # closed on every way out, including the client going away (GeneratorExit)

@@ -177,8 +177,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import tkinter as tk
 
-    with make_client(emulator=True if args.emulator else None) as client:
+    try:
         root = tk.Tk()
+    except tk.TclError as exc:  # no $DISPLAY, or a display that refuses us
+        print(f"tk_chat needs a graphical display ({exc})", file=sys.stderr)
+        return 1
+    with make_client(emulator=True if args.emulator else None) as client:
         root.geometry("720x560")
         TkChatApp(root, client, model=args.model)
         root.mainloop()

@@ -20,6 +20,7 @@ import pytest
 
 from gemini_sync import GeminiClient
 from gemini_sync.emulator import Emulator
+from tests._display import display  # noqa: F401 - the X display fixture of the Tk tests
 from tests._support.browser import Browser
 from tests._wire import make_client
 

@@ -78,7 +78,9 @@ def test_emulator_flag_streams_an_answer(bare_env: dict[str, str]) -> None:
     assert result.stderr == ""
 
 
-def test_ask_is_the_default_command_and_gemini_base_url_is_honoured(emu: Emulator, env: dict[str, str]) -> None:
+def test_ask_is_the_default_command_and_gemini_base_url_is_honoured(
+    emu: Emulator, env: dict[str, str]
+) -> None:
     emu.script("where", text="Here.", times=None)
     assert run("where am I", env=env).stdout == "Here.\n"
     assert run("ask", "where am I", env=env).stdout == "Here.\n"
@@ -94,7 +96,9 @@ def test_prompt_from_stdin(emu: Emulator, env: dict[str, str]) -> None:
     assert [r.prompt for r in emu.generate_requests] == ["a piped prompt", "piped, no argument", "to ask"]
 
 
-def test_json_lines_carry_each_delta_once_and_the_final_output_once(emu: Emulator, env: dict[str, str]) -> None:
+def test_json_lines_carry_each_delta_once_and_the_final_output_once(
+    emu: Emulator, env: dict[str, str]
+) -> None:
     text = "word " * 200
     emu.script("long", text=text, chunks=40, web_images=["a cat"])
     result = run("--json", "long answer", env=env)
@@ -177,11 +181,17 @@ def test_help_lists_the_subcommands_and_shows_defaults(bare_env: dict[str, str])
 
 def test_models(emu: Emulator, env: dict[str, str]) -> None:
     offline = run("models", "--known", env=env)
-    assert offline.returncode == 0 and "gemini-3-flash\n" in offline.stdout and "unspecified" not in offline.stdout
+    assert (
+        offline.returncode == 0
+        and "gemini-3-flash\n" in offline.stdout
+        and "unspecified" not in offline.stdout
+    )
     online = run("models", "--json", env=env)
     assert online.returncode == 0, online.stderr
     rows = [json.loads(line) for line in online.stdout.splitlines()]
-    assert {"name": "Gemini 3 Flash", "id": "fbb127bbb056c959", "option": "gemini-3-flash"}.items() <= rows[1].items()
+    assert {"name": "Gemini 3 Flash", "id": "fbb127bbb056c959", "option": "gemini-3-flash"}.items() <= rows[
+        1
+    ].items()
     assert emu.requests_to("/_/BardChatUi/data/batchexecute")
 
 

@@ -15,8 +15,6 @@ import importlib
 import json
 import os
 import queue
-import select
-import shutil
 import subprocess
 import sys
 import threading
@@ -198,7 +196,9 @@ def test_flask_sse_page_and_bad_request(flask_app: Any) -> None:
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)
     assert "new EventSource(" in html and "/stream?prompt=" in html and 'addEventListener("done"' in html
-    assert web.get("/stream?prompt=%20").status_code == 400
+    for bad in ("/stream?prompt=%20", "/stream?prompt=hi&model=gemini-9"):
+        response = web.get(bad)
+        assert response.status_code == 400 and response.is_json and response.get_json()["error"]
 
 
 def test_flask_sse_closing_the_response_closes_the_upstream_stream(emu: Emulator, flask_app: Any) -> None:
@@ -268,7 +268,10 @@ def test_django_views_share_one_client_and_map_errors(emu: Emulator, django_view
     streamed = b"".join(web.get("/stream", {"prompt": "fail mid-stream"}).streaming_content).decode()
     assert streamed.startswith("You said: fail mid-stream")
     assert streamed.endswith("[error: UsageLimitExceeded: " + streamed.split("UsageLimitExceeded: ")[1])
-    assert web.get("/stream", {"prompt": ""}).status_code == 400
+    for view in ("/stream", "/answer"):
+        for bad in ({"prompt": ""}, {"prompt": "hi", "model": "gemini-9"}):
+            response = web.get(view, bad)
+            assert response.status_code == 400 and response.json()["error"]
     assert len(emu.requests_to("/app")) == 1
     assert django_view.get_client() is django_view.get_client()
 
@@ -404,40 +407,6 @@ def fake_tk_scenario(emu: Emulator, client: GeminiClient) -> None:
 
 def test_tk_chat_logic_with_a_fake_root(emu: Emulator, client: GeminiClient) -> None:
     fake_tk_scenario(emu, client)
-
-
-@pytest.fixture(scope="module")
-def display() -> Iterator[str | None]:
-    """An X display for Tk: an Xvfb started here if the binary exists, else $DISPLAY, else None."""
-    try:
-        import tkinter  # noqa: F401
-    except ImportError:
-        yield None
-        return
-    xvfb = shutil.which("Xvfb")
-    if xvfb is None:
-        yield os.environ.get("DISPLAY") or None
-        return
-    read_end, write_end = os.pipe()
-    proc = subprocess.Popen(
-        [xvfb, "-displayfd", str(write_end), "-nolisten", "tcp", "-screen", "0", "1024x768x24"],
-        pass_fds=(write_end,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write_end)
-    try:
-        ready, _, _ = select.select([read_end], [], [], WAIT)
-        number = os.read(read_end, 64).decode().strip() if ready else ""
-        yield f":{number}" if number.isdigit() else None
-    finally:
-        os.close(read_end)
-        proc.terminate()
-        try:
-            proc.wait(WAIT)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(WAIT)
 
 
 def run_tk_until(root: Any, predicate: Callable[[], bool], action: Callable[[], None] | None = None) -> bool:

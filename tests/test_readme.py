@@ -52,7 +52,9 @@ def readme_blocks(text: str) -> list[Block]:
         if lines[at].strip() == "```python":
             mark = SKIP_MARK.match(lines[at - 1].strip()) if at else None
             end = next(i for i in range(at + 1, len(lines)) if lines[i].strip() == "```")
-            blocks.append(Block(at + 2, "\n".join(lines[at + 1 : end]) + "\n", mark["reason"] if mark else None))
+            blocks.append(
+                Block(at + 2, "\n".join(lines[at + 1 : end]) + "\n", mark["reason"] if mark else None)
+            )
             at = end
         at += 1
     return blocks
@@ -133,7 +135,8 @@ def test_the_readme_has_runnable_blocks_and_well_formed_skip_marks() -> None:
 
 
 def test_block_parsing() -> None:
-    text = "intro\n<!-- readme-test: skip (needs an account) -->\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n"
+    mark = "<!-- readme-test: skip (needs an account) -->"
+    text = f"intro\n{mark}\n```python\nx = 1\n```\n\n```python\ny = 2\n```\n"
     first, second = readme_blocks(text)
     assert (first.line, first.source, first.skip) == (4, "x = 1\n", "needs an account")
     assert (second.line, second.source, second.skip) == (8, "y = 2\n", None)
