@@ -5,7 +5,7 @@ puts this folder on ``sys.path``). The choice, in order:
 
 * ``base_url`` argument or ``GEMINI_BASE_URL=http://127.0.0.1:8765`` - every
   request goes there, e.g. to an emulator started with
-  ``python -m gemini_sync.emulator --port 8765``. Cookies come from
+  ``gemini-sync emulator --port 8765``. Cookies come from
   ``GEMINI_SECURE_1PSID`` / ``GEMINI_SECURE_1PSIDTS`` if set, else the
   emulator's default ones (which any emulator without ``--psid`` accepts).
   ``GEMINI_REFRESH_INTERVAL=<seconds>`` turns cookie rotation and the cookie

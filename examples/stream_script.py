@@ -5,7 +5,7 @@ Run it (no account needed: the bundled emulator starts inside the process)::
     python examples/stream_script.py "Tell me a story"
 
 ``--base-url http://127.0.0.1:8765`` (or ``GEMINI_BASE_URL``) talks to a running
-emulator instead (``python -m gemini_sync.emulator --port 8765``); ``--real``
+emulator instead (``gemini-sync emulator --port 8765``); ``--real``
 talks to gemini.google.com with your cookies (``GEMINI_SECURE_1PSID`` ...).
 ``--simulate usage-limit`` / ``--simulate logged-out`` make the bundled emulator
 fail, to show the error handling.
