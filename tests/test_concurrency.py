@@ -86,7 +86,7 @@ def test_32_threads_share_one_client_and_each_gets_its_own_answer(
             expected[i] = default_answer(prompt).text
         else:
             expected[i] = f"answer {i}: " + " ".join(f"w{i}.{n}" for n in range(40))
-            emu.script(prompt, text=expected[i], chunks=8)
+            emu.script(prompt.__eq__, text=expected[i], chunks=8)  # exact: not "prompt 21"
     inflight = InFlight()
 
     def user(i: int) -> tuple[str, str, str, str]:
