@@ -46,6 +46,7 @@ class Screen:
     def write(self, text: str) -> None:
         """Write to stdout and flush (the user watches it arrive)."""
         if text:
+            self._mid_line = True  # also if Ctrl-C interrupts the write itself
             self.out.write(text)
             self.out.flush()
             self._mid_line = not text.endswith("\n")
