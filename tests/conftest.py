@@ -20,8 +20,8 @@ import pytest
 
 from gemini_sync import GeminiClient
 from gemini_sync.emulator import Emulator
-from tests._display import display  # noqa: F401 - the X display fixture of the Tk tests
 from tests._support.browser import Browser
+from tests._support.display import display  # noqa: F401 - the X display fixture of the Tk tests
 from tests._wire import make_client
 
 DEFAULT_PACE = 0.002  # 2 ms between frames: answers still arrive in several reads

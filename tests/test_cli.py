@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,10 +40,7 @@ def run(
     )
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(pace=0.001) as emulator:
-        yield emulator
+pytestmark = pytest.mark.emulator(pace=0.001)  # the emu fixture of tests/conftest.py, one per test
 
 
 @pytest.fixture

@@ -66,7 +66,7 @@ def no_gemini_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # one emulator for the module, reset before each test (tests/conftest.py)
-pytestmark = [pytest.mark.emulator(pace=PACE, shared=True), pytest.mark.client(timeout=10.0)]
+pytestmark += [pytest.mark.emulator(pace=PACE, shared=True), pytest.mark.client(timeout=10.0)]
 
 
 def assert_disconnected(emu: Emulator, prompt: str, timeout: float = WAIT) -> None:
