@@ -30,13 +30,13 @@ with GeminiClient(timeout=10.0) as client:
         print(exc.partial.text if exc.partial else "")
 """
 
-# GeminiClient takes no **kwargs, so a misspelt keyword is an error (client.stream(...) will be
-# checked the same way once it takes explicit keyword parameters)
+# neither GeminiClient nor client.stream takes **kwargs, so a misspelt keyword is an error
 BAD = """
 from gemini_sync import GeminiClient
 
 client = GeminiClient(timout=1)
 length: int = client.generate_content("hello").text
+stream = client.stream("hello", modle="gemini-3-flash")
 """
 
 
@@ -58,4 +58,6 @@ def test_mypy_strict_sees_the_installed_package_and_its_types(tmp_path: Path) ->
         'did you mean "timeout"?  [call-arg]',
         'bad.py:5: error: Incompatible types in assignment (expression has type "str", '
         'variable has type "int")  [assignment]',
+        'bad.py:6: error: Unexpected keyword argument "modle" for "stream" of "GeminiClient"; '
+        'did you mean "model"?  [call-arg]',
     ], report
