@@ -259,7 +259,8 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
 def run(argv: list[str], screen: Screen) -> int:
     """Run the command line ``argv`` (without the program name); returns the exit status."""
     try:
-        args = build_parser().parse_args(with_default_command(argv))
+        argv = with_default_command(argv)
+        args = build_parser(argv).parse_args(argv)
         _setup_logging(getattr(args, "verbose", 0) or 0)
         return HANDLERS[args.command](args, screen)
     except KeyboardInterrupt:

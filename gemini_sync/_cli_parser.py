@@ -12,7 +12,7 @@ import argparse
 
 from . import _constants as C
 
-__all__ = ["COMMANDS", "build_parser", "with_default_command"]
+__all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
@@ -116,20 +116,22 @@ def _add_models(sub: _Subparsers[argparse.ArgumentParser], parents: list[argpars
     models.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
-def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None:
+    """The emulator's own parser as a subcommand; ``full`` only when it runs (its import costs ~60 ms)."""
+    help_text = "serve the bundled emulator on a port (for other programs and tests)"
+    if not full:
+        sub.add_parser("emulator", help=help_text)
+        return
     from .emulator import cli as emulator_cli
 
     emulator = sub.add_parser(
-        "emulator",
-        formatter_class=_HelpFormatter,
-        help="serve the bundled emulator on a port (for other programs and tests)",
-        description=emulator_cli.DESCRIPTION,
+        "emulator", formatter_class=_HelpFormatter, help=help_text, description=emulator_cli.DESCRIPTION
     )
     emulator_cli.add_arguments(emulator)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``gemini-sync`` and its subcommands."""
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The parser of ``gemini-sync`` and its subcommands (``argv``: the command line it will parse)."""
     from . import __version__
 
     parser = argparse.ArgumentParser(
@@ -152,16 +154,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_ask(sub, [common, shown])
     _add_chat(sub, [common, shown])
     _add_models(sub, [common])
-    _add_emulator(sub, [])
+    _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
     return parser
+
+
+def _first_word(argv: list[str]) -> int:
+    """Where the command (or the first argument of the default one) is in ``argv``."""
+    at = 0
+    while at < len(argv) and argv[at] in _TOP_LEVEL:
+        at += 1
+    return at
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand ``argv`` names, if any."""
+    at = _first_word(argv)
+    return argv[at] if at < len(argv) and argv[at] in COMMANDS else None
 
 
 def with_default_command(argv: list[str]) -> list[str]:
     """``argv`` with ``ask`` inserted unless it names a command (or only asks for help/version)."""
-    at = 0
-    while at < len(argv) and argv[at] in _TOP_LEVEL:
-        at += 1
-    if at < len(argv) and argv[at] in COMMANDS:
+    at = _first_word(argv)
+    if command_of(argv) is not None:
         return argv
     if at == len(argv) and any(arg in ("-h", "--help", "--version") for arg in argv):
         return argv
