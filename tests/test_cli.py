@@ -335,7 +335,7 @@ sys.meta_path.insert(0, _InterruptAt())
 '''
 
 
-@pytest.mark.parametrize("module", ["gemini_sync._cli_parser", "gemini_sync.emulator", "requests"])
+@pytest.mark.parametrize("module", ["gemini_sync._cli_commands", "argparse", "requests"])
 def test_ctrl_c_during_start_up_exits_130_without_a_traceback(
     module: str, env: dict[str, str], tmp_path: Path
 ) -> None:
