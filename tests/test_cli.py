@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,19 @@ def run(
         env=env,
         timeout=TIMEOUT,
     )
+
+
+@pytest.fixture(autouse=True)
+def sigint_reaches_children() -> Iterator[None]:
+    """Let the commands started here receive SIGINT, even when pytest runs as a background job.
+
+    A shell starts a background job with SIGINT ignored, and an ignored signal stays
+    ignored across exec, so Python would never turn it into KeyboardInterrupt; a signal
+    with a handler is reset to its default on exec instead.
+    """
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
 
 
 pytestmark = pytest.mark.emulator(pace=0.001)  # the emu fixture of tests/conftest.py, one per test
