@@ -61,3 +61,12 @@ def test_mypy_strict_sees_the_installed_package_and_its_types(tmp_path: Path) ->
         'bad.py:6: error: Unexpected keyword argument "modle" for "stream" of "GeminiClient"; '
         'did you mean "model"?  [call-arg]',
     ], report
+
+
+def test_every_public_name_resolves_at_run_time() -> None:
+    """The package imports its names lazily: each one in ``__all__`` must have a home in ``_HOMES``."""
+    import gemini_sync
+
+    for name in gemini_sync.__all__:
+        assert getattr(gemini_sync, name) is not None, name
+    assert "GeminiClient" in dir(gemini_sync)
