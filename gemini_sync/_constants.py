@@ -58,3 +58,12 @@ DEFAULT_PUSH_ID = "feeds/mcudyrk2a4khkz"
 USER_AGENT = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
 )
+
+# --- redirects and size limits of whole answers (bytes, after decompression) ---
+MAX_REDIRECTS = 3  # same-origin hops of one request; a loop ends at once
+MAX_PAGE_BYTES = 16 * 1024 * 1024  # the app page (a few MB in 2026)
+MAX_RPC_BYTES = 64 * 1024 * 1024  # one batchexecute answer
+MAX_UPLOAD_ANSWER_BYTES = 64 * 1024  # an upload answers with a short identifier
+MAX_IMAGE_BYTES = 256 * 1024 * 1024  # one image download
+MAX_IMAGE_URL_BYTES = 64 * 1024  # the answer of a full-size image lookup (a URL)
+MAX_FILE_NAME = 200  # characters of a file name derived from a URL or an upload

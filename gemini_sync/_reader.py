@@ -10,7 +10,6 @@ instead repaired by reading the turn back from the history, if possible.
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,7 +27,8 @@ from .protocol.payload import CandidateSnapshot, Payload, parse_frame
 from .protocol.text import final_text
 from .transport.errors import translate_exception
 from .transport.retry import RetryPolicy, call_with_retries
-from .transport.session import abort_response, set_read_timeout
+from .transport.session import abort_response
+from .transport.wire import Call, bound
 from .types import ModelOutput, StreamChunk
 
 __all__ = ["Reader", "StreamOptions", "RecoverFn"]
@@ -59,40 +59,18 @@ class StreamOptions:
     queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT
 
 
-def _timeout_moved(current: float | None, wanted: float | None) -> bool:
-    """Whether the socket timeout must change (``settimeout`` costs syscalls on every call).
-
-    Kept while the wanted bound stays within 10% below (or 50% above) the
-    current one, so a stall is detected at most 10% late.
-    """
-    if current is None or wanted is None:
-        return current != wanted
-    return current < 0 or wanted < current * 0.9 or wanted > current * 1.5
-
-
 class _Attempt:
     """State of one attempt: its response, decoder and assembler."""
 
-    __slots__ = (
-        "assembler",
-        "decoder",
-        "deferred",
-        "last_frame",
-        "last_progress",
-        "pending",
-        "read_timeout",
-        "response",
-    )
+    __slots__ = ("assembler", "decoder", "error", "last_progress", "pending", "response")
 
     def __init__(self, saver: Any) -> None:
         self.response: requests.Response | None = None
         self.decoder = FrameDecoder()
         self.assembler = StreamAssembler(saver)
-        self.last_frame = self.last_progress = time.monotonic()
-        self.read_timeout: float | None = -1.0  # the socket's current timeout (-1: not set yet)
-        self.pending: list[StreamChunk] = []
-        # an error met after chunks of the same read: raised once those are delivered
-        self.deferred: GeminiError | None = None
+        self.last_progress = time.monotonic()
+        self.pending: list[StreamChunk] = []  # read while priming, handed out first
+        self.error: GeminiError | None = None  # met after ``pending``: raised once they are handed out
 
 
 class Reader:
@@ -112,6 +90,7 @@ class Reader:
         self._options = options
         self._saver = saver
         self._cancelled = cancelled
+        self._call = Call()  # every socket of the stream, its deadline and stall watchdog
         self.closed = False
         self.attempt: _Attempt | None = None
         self.output: ModelOutput | None = None
@@ -122,39 +101,46 @@ class Reader:
         attempt = self.attempt
         return attempt.assembler.partial() if attempt else ModelOutput()
 
-    def abort(self) -> None:
-        """Shut the connection down now (from any thread)."""
+    def abort(self, reason: str = "cancelled") -> None:
+        """Shut every connection of the stream down now, in any phase (from any thread)."""
+        self._call.abort(reason)
         attempt = self.attempt
-        if attempt is not None and attempt.response is not None:
-            abort_response(attempt.response)
+        if attempt is not None and attempt.response is not None and not self._call.tracked:
+            abort_response(attempt.response)  # a user's own adapter: only the response reaches the socket
 
     def release(self) -> None:
         """Close the response (on the reading thread, at the end)."""
         attempt = self.attempt
         if attempt is not None and attempt.response is not None:
             attempt.response.close()
+        self._call.finish()
 
     def batches(self) -> Iterator[list[StreamChunk]]:
-        """The answer as batches of chunks, one batch per network read."""
+        """The answer as batches of chunks, one batch per network read.
+
+        An error met after good chunks of a read is raised once they are
+        handed out (the one "deliver, then raise" of the read path).
+        """
         options = self._options
         if options.deadline is not None:
             self._ends = time.monotonic() + options.deadline
+            self._call.set_deadline(self._ends)
         attempt = call_with_retries(self._retry_policy(), options.what, self._prime, allowed=self._may_retry)
         pending, attempt.pending = attempt.pending, []
         yield pending
-        del pending  # else the first read's chunks stay alive for the whole stream
-        while self.output is None:
+        error = attempt.error
+        while error is None and self.output is None:
             try:
-                chunks = self._read_chunks(attempt)
+                chunks, error = self._read_chunks(attempt)
             except (StreamInterrupted, TimeoutError) as exc:
-                chunks = self._recover(attempt, exc)
+                chunks, error = self._recover(attempt, exc), None
             yield chunks
+        if error is not None:
+            raise error
 
     def _retry_policy(self) -> RetryPolicy:
         """The stream's retry policy, its waits bounded by the deadline and cut short by :meth:`cancel`."""
-        policy = copy.copy(self._options.policy)
-        policy.sleep = self._backoff
-        return policy
+        return self._options.policy.replace(sleep=self._backoff)
 
     def _backoff(self, seconds: float) -> None:
         """Wait before the next attempt, unless the deadline leaves no time for it."""
@@ -192,22 +178,29 @@ class Reader:
             self.attempt.response.close()
         attempt = self.attempt = _Attempt(self._saver)
         self._check_cancel()
+        self._call.watch_stall(None)  # until a response starts, the request's timeouts and the deadline
         try:
-            response = self._open_response(self._time_left())
-        except BaseException:
+            with bound(self._call):
+                response = self._open_response(self._time_left())
+        except BaseException as exc:
             self._check_cancel()  # cancelled while connecting: that, not the I/O error, is the outcome
+            self._check_deadline()
+            if isinstance(exc, RuntimeError) and not isinstance(exc, GeminiError):
+                raise Cancelled(f"the stream could not start: {exc}") from exc  # e.g. the client was closed
             raise
         attempt.response = response
-        if self._cancelled.is_set() or self.closed:
-            abort_response(response)
-            self._check_cancel()
-        attempt.last_frame = time.monotonic()
+        self._call.settimeout(None)  # from now on the watchdog bounds silence, by the clock
+        self._call.watch_stall(self._options.stall_timeout)
         try:
-            while attempt.assembler.data_payloads == 0 and self.output is None:
-                attempt.pending.extend(self._read_chunks(attempt))
+            self._check_cancel()
+            while attempt.assembler.data_payloads == 0 and self.output is None and attempt.error is None:
+                chunks, attempt.error = self._read_chunks(attempt)
+                attempt.pending.extend(chunks)
         except BaseException:
             response.close()
             raise
+        if attempt.error is not None and not attempt.pending:
+            raise attempt.error
         return attempt
 
     def _check_cancel(self) -> None:
@@ -216,61 +209,73 @@ class Reader:
         if self.closed:
             raise Cancelled("the stream was closed")
 
-    def _read_chunks(self, attempt: _Attempt) -> list[StreamChunk]:
-        """One network read, decoded into zero or more chunks (final chunk at EOF)."""
-        if attempt.deferred is not None:
-            raise attempt.deferred
-        response = attempt.response
-        assert response is not None
-        options = self._options
-        timeout = self._time_left()  # raises once the deadline has passed
-        if options.stall_timeout is not None:
-            stall_left = options.stall_timeout - (time.monotonic() - attempt.last_frame)
-            if stall_left <= 0:
-                raise self._stalled()
-            timeout = stall_left if timeout is None else min(timeout, stall_left)
-        if _timeout_moved(attempt.read_timeout, timeout):
-            set_read_timeout(response, timeout)
-            attempt.read_timeout = timeout
-        try:
-            data = response.raw.read1(C.READ_CHUNK_SIZE)
-        except Exception as exc:
-            self._check_cancel()
-            assembler = attempt.assembler
-            if not (assembler.ended and assembler.complete):
-                error = translate_exception(exc, options.what)
-                if isinstance(error, TimeoutError):
-                    error = self._timeout_error()
-                raise error from exc
-            # the whole answer and the end marker arrived; only the transfer's own end was lost
-            logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
-            data = b""
+    def _check_deadline(self) -> None:
+        if self._call.ended == "deadline":
+            self._time_left()
+            raise TimeoutError(f"the stream exceeded its deadline of {self._options.deadline:g}s")
+
+    # -- one read, in named steps ---------------------------------------------
+
+    def _read_chunks(self, attempt: _Attempt) -> tuple[list[StreamChunk], GeminiError | None]:
+        """One network read decoded into chunks (the final one at EOF), and an error met after them."""
+        self._time_left()  # raises once the deadline has passed
+        data = self._read_some(attempt)
         self._check_cancel()
         if not data:
-            chunks, attempt.deferred = self._process(attempt, attempt.decoder.close())
-            if attempt.deferred is not None:
-                return chunks
-            try:
-                chunks.append(self._complete(attempt))
-            except GeminiError as exc:
-                if not chunks:
-                    raise
-                attempt.deferred = exc
-            return chunks
+            return self._at_end(attempt)
         frames = attempt.decoder.feed(data)
         if not frames:
-            return []
-        attempt.last_frame = now = time.monotonic()
+            return [], None
+        self._call.progress()
         payloads = attempt.assembler.data_payloads
-        chunks, attempt.deferred = self._process(attempt, frames)
-        if chunks or (payloads == 0 and attempt.assembler.data_payloads):
+        chunks, error = self._process(attempt, frames)
+        self._check_waiting(attempt, bool(chunks) or (payloads == 0 and attempt.assembler.data_payloads > 0))
+        return chunks, error
+
+    def _read_some(self, attempt: _Attempt) -> bytes:
+        """The bytes of one read of the body; a failure as the typed error of the bound that fired."""
+        response = attempt.response
+        assert response is not None
+        try:
+            return bytes(response.raw.read1(C.READ_CHUNK_SIZE))
+        except Exception as exc:
+            self._check_cancel()
+            self._check_deadline()
+            assembler = attempt.assembler
+            if assembler.ended and assembler.complete:
+                # the whole answer and the end marker arrived; only the transfer's own end was lost
+                logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
+                return b""
+            if self._call.stalled:
+                raise self._stalled() from exc
+            error = translate_exception(exc, self._options.what)
+            if isinstance(error, TimeoutError):
+                error = self._timeout_error()
+            raise error from exc
+
+    def _at_end(self, attempt: _Attempt) -> tuple[list[StreamChunk], GeminiError | None]:
+        """The body ended: the last frames and the final chunk (or why the answer is incomplete)."""
+        chunks, error = self._process(attempt, attempt.decoder.close())
+        if error is not None:
+            return chunks, error
+        try:
+            chunks.append(self._complete(attempt))
+        except GeminiError as exc:
+            if not chunks:
+                raise
+            return chunks, exc
+        return chunks, None
+
+    def _check_waiting(self, attempt: _Attempt, progressed: bool) -> None:
+        """Frames without content (queued, "thinking") are waiting, bounded by ``queue_timeout``."""
+        now = time.monotonic()
+        limit = self._options.queue_timeout
+        if progressed:
             attempt.last_progress = now  # content or the turn's ids: not just "still queued"
-        elif options.queue_timeout is not None and now - attempt.last_progress > options.queue_timeout:
+        elif limit is not None and now - attempt.last_progress > limit:
             raise TimeoutError(
-                f"the service kept the request waiting (frames without content) for over "
-                f"{options.queue_timeout:g}s"
+                f"the service kept the request waiting (frames without content) for over {limit:g}s"
             )
-        return chunks
 
     def _complete(self, attempt: _Attempt) -> StreamChunk:
         """The final chunk; records the output (the chat is told when it is handed out)."""
@@ -278,7 +283,7 @@ class Reader:
         final = assembler.finish()
         if assembler.late_status is not None:
             logger.debug("status %s after a complete answer ignored", assembler.late_status)
-        self.output = assembler.final_output()  # its own lists: changing the final chunk changes nothing here
+        self.output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
         return final
 
     def _recover(self, attempt: _Attempt, error: GeminiError) -> list[StreamChunk]:
@@ -293,7 +298,8 @@ class Reader:
         if options.recover is None or not cid or not rid or self._cancelled.is_set() or self.closed:
             raise error
         if attempt.response is not None:
-            abort_response(attempt.response)
+            attempt.response.close()
+        self._call.watch_stall(None)  # reading back is bounded by recover_timeout and the deadline
         logger.info("stream broke after the turn was saved (%s); reading it back", error.__class__.__name__)
         limit = time.monotonic() + options.recover_timeout
         if self._ends is not None:
@@ -301,7 +307,8 @@ class Reader:
         found = None
         while True:
             try:
-                found = options.recover(cid, rid)
+                with bound(self._call):  # cancel() and the deadline reach the read-back too
+                    found = options.recover(cid, rid)
             except GeminiError as exc:
                 logger.info("reading the turn back failed: %s", exc.__class__.__name__)
             if found is not None and found[1]:
@@ -323,12 +330,12 @@ class Reader:
         return chunks
 
     def _timeout_error(self) -> TimeoutError:
-        """Which bound fired on a timed-out read: the total deadline or the stall watchdog."""
+        """Which bound fired on a timed-out read: the clock decides, not the socket."""
         try:
             self._time_left()
         except TimeoutError as exc:
             return exc
-        if self._options.stall_timeout is not None:
+        if self._call.stalled:
             return self._stalled()
         return TimeoutError(f"{self._options.what} timed out reading the response")
 

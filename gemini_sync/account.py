@@ -34,7 +34,7 @@ class AccountMixin:
 
     def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
         def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
-            return self._post_with_auth_retry(build, what)
+            return self._post_with_auth_retry(build, what, stream=True)  # read bounded by batch_execute
 
         return batch_execute(self._transport, post, calls, policy=self.retry_policy, idempotent=idempotent)
 

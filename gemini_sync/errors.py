@@ -38,7 +38,12 @@ _ErrorT = TypeVar("_ErrorT", bound="GeminiError")
 
 
 class GeminiError(Exception):
-    """Base class of every error raised by gemini_sync."""
+    """Base class of every error raised by gemini_sync.
+
+    ``attempts`` is how many attempts a retried call made before this error (``None``: not retried).
+    """
+
+    attempts: int | None = None
 
     def __init__(self, message: str = "", *, partial: ModelOutput | None = None) -> None:
         super().__init__(message)

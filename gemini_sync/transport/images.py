@@ -1,10 +1,13 @@
 """Downloading images to disk (PROTOCOL.md 10).
 
-Cookies go only to the service's own hosts: the cookie jar is scoped to the
-service's domain, and image hosts of the service (``*.googleusercontent.com``)
-get the cookie header explicitly; any other host gets none, and ``requests``
-drops that header on a redirect. A file name that would leave the target
-directory is refused, and an existing file is never replaced unless asked.
+Cookies go only where they belong: a generated image (the account's) gets
+the service's cookies on its https image host; a web image (a public page's)
+never does, and no cookie header survives a redirect to another host. A file
+name that would leave the target directory is refused, a long one is
+shortened (keeping its extension), and an existing file is never replaced
+unless asked: the download goes to a temporary file in the same directory,
+which replaces the target only once complete, so a failure leaves the old
+file as it was.
 """
 
 from __future__ import annotations
@@ -12,23 +15,24 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import requests
 
-from .._constants import FILE_BLOCK_SIZE
+from .._constants import FILE_BLOCK_SIZE, MAX_FILE_NAME, MAX_IMAGE_BYTES, MAX_IMAGE_URL_BYTES
 from .._log import logger
-from ..errors import GeminiError
+from ..errors import GeminiError, ProtocolError
 from ..protocol import rpcs
 from ..protocol.payload import dig
 from ..protocol.request import BatchCall
 from ..types import GeneratedImage, WebImage
 from .errors import translate_exception
-from .session import Transport
+from .session import Transport, read_body
 
-__all__ = ["save_image", "full_size_url", "resolve_full_size", "RpcFn"]
+__all__ = ["save_image", "full_size_url", "resolve_full_size", "shorten_name", "RpcFn"]
 
 RpcFn = Callable[[list[BatchCall]], list[Any]]
 
@@ -56,7 +60,17 @@ def full_size_url(image: WebImage) -> str:
 def _default_name(url: str) -> str:
     segment = unquote(urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1])
     segment = _SIZE_SUFFIX.sub("", segment)
-    return _UNSAFE.sub("_", segment).strip("._") or "image"
+    return shorten_name(_UNSAFE.sub("_", segment).strip("._") or "image")
+
+
+def shorten_name(name: str, limit: int = MAX_FILE_NAME) -> str:
+    """``name`` cut to ``limit`` characters, keeping its extension (if it has a short one)."""
+    if len(name) <= limit:
+        return name
+    stem, extension = os.path.splitext(name)
+    if len(extension) > 16:
+        extension = ""
+    return stem[: limit - len(extension)] + extension
 
 
 def _target(directory: pathlib.Path, name: str) -> pathlib.Path:
@@ -76,7 +90,7 @@ def _get(transport: Transport, url: str, what: str, *, stream: bool, cookies: bo
     headers = {"Referer": "https://gemini.google.com/"}
     if cookies:
         headers.update(transport.cookie_header(url))
-    return transport.request("GET", url, what, stream=stream, headers=headers)
+    return transport.request("GET", url, what, stream=True, headers=headers, redirects="any")
 
 
 def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -> str | None:
@@ -92,10 +106,9 @@ def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -
     url = dig(result, 0)
     if not isinstance(url, str) or not url:
         return None
-    response = _get(
-        transport, url + "=d-I?alr=yes", "resolving a full-size image", stream=False, cookies=True
-    )
-    target = response.text.strip()
+    what = "resolving a full-size image"
+    response = _get(transport, url + "=d-I?alr=yes", what, stream=False, cookies=True)
+    target = read_body(response, MAX_IMAGE_URL_BYTES, what).decode("utf-8", errors="replace").strip()
     return target if target.startswith(("http://", "https://")) else None
 
 
@@ -137,26 +150,52 @@ def save_image(
         extension = _EXTENSIONS.get(content_type, "")
         name = filename or _default_name(image.url)
         if extension and not os.path.splitext(name)[1]:
-            name += extension
+            name = shorten_name(name, MAX_FILE_NAME - len(extension)) + extension
         directory.mkdir(parents=True, exist_ok=True)
         target = _target(directory, name)
-        mode = "wb" if overwrite else "xb"
-        try:
-            handle = target.open(mode)
-        except FileExistsError:
-            raise FileExistsError(
-                f"{str(target)!r} already exists; pass overwrite=True to replace it"
-            ) from None
-        try:
-            with handle:
-                for block in response.iter_content(FILE_BLOCK_SIZE):
-                    handle.write(block)
-        except requests.RequestException as exc:
-            target.unlink(missing_ok=True)
-            raise translate_exception(exc, "downloading an image") from exc
-        except BaseException:
-            target.unlink(missing_ok=True)
-            raise
+        if not overwrite and target.exists():
+            raise FileExistsError(f"{str(target)!r} already exists; pass overwrite=True to replace it")
+        _download(response, target, overwrite)
         return target
     finally:
         response.close()
+
+
+def _download(response: requests.Response, target: pathlib.Path, overwrite: bool) -> None:
+    """Write the body to a temporary file next to ``target``, then put it in place (atomic)."""
+    what = "downloading an image"
+    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".gemini-", suffix=".part", delete=False)
+    temp = pathlib.Path(handle.name)
+    try:
+        with handle:
+            size = 0
+            for block in _blocks(response, what):
+                size += len(block)
+                if size > MAX_IMAGE_BYTES:
+                    raise ProtocolError(f"{what}: the image exceeds the limit of {MAX_IMAGE_BYTES} bytes")
+                handle.write(block)
+        if overwrite:
+            os.replace(temp, target)
+        else:
+            try:
+                os.link(temp, target)  # fails if the target appeared meanwhile: never replaced unasked
+            except FileExistsError:
+                raise FileExistsError(
+                    f"{str(target)!r} already exists; pass overwrite=True to replace it"
+                ) from None
+            temp.unlink()
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _blocks(response: requests.Response, what: str) -> Iterator[bytes]:
+    try:
+        while True:
+            block = response.raw.read(FILE_BLOCK_SIZE, decode_content=True)
+            if not block:
+                return
+            yield block
+    except GeminiError:
+        raise
+    except Exception as exc:  # requests', urllib3's and socket errors
+        raise translate_exception(exc, what) from exc

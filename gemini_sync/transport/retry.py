@@ -13,7 +13,10 @@ then would duplicate the turn or splice two answers.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import tenacity
@@ -39,29 +42,34 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, (StreamInterrupted, TimeoutError))
 
 
+@dataclass(frozen=True)
 class RetryPolicy:
     """Exponential backoff with jitter, ``Retry-After`` aware, bounded attempts.
 
-    Pass an instance as ``GeminiClient(retry=...)`` to change delays; the
-    classification of errors (what is transient) is fixed by the contracts.
+    A frozen value: pass one as ``GeminiClient(retry=...)`` to change delays,
+    and derive a variant with :meth:`replace`. The classification of errors
+    (what is transient) is fixed by the contracts.
     """
 
-    def __init__(
-        self,
-        max_retries: int = C.DEFAULT_MAX_RETRIES,
-        *,
-        initial: float = C.RETRY_INITIAL_DELAY,
-        maximum: float = C.RETRY_MAX_DELAY,
-        retry_after_cap: float = C.RETRY_AFTER_CAP,
-        sleep: Callable[[float], None] | None = None,
-    ) -> None:
-        if max_retries < 0:
-            raise ValueError("max_retries must be >= 0")
-        self.max_retries = max_retries
-        self.initial = initial
-        self.maximum = maximum
-        self.retry_after_cap = retry_after_cap
-        self.sleep = sleep
+    max_retries: int = C.DEFAULT_MAX_RETRIES
+    initial: float = C.RETRY_INITIAL_DELAY
+    maximum: float = C.RETRY_MAX_DELAY
+    retry_after_cap: float = C.RETRY_AFTER_CAP
+    sleep: Callable[[float], None] | None = None
+
+    def __post_init__(self) -> None:
+        retries = self.max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise ValueError("max_retries must be an integer >= 0")
+        for name in ("initial", "maximum", "retry_after_cap"):
+            value = getattr(self, name)
+            number = isinstance(value, (int, float)) and not isinstance(value, bool)
+            if not number or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+
+    def replace(self, **changes: Any) -> RetryPolicy:
+        """A copy with ``changes`` (e.g. ``policy.replace(max_retries=0)``)."""
+        return dataclasses.replace(self, **changes)
 
     def _wait(self, state: tenacity.RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
@@ -99,12 +107,14 @@ class RetryPolicy:
 def call_with_retries(
     policy: RetryPolicy, what: str, fn: Callable[[], T], allowed: Callable[[], bool] = lambda: True
 ) -> T:
-    """Run ``fn`` under ``policy``; the last error gets the attempt count in its message."""
+    """Run ``fn`` under ``policy``; the last error records the attempts (``.attempts``, and its message)."""
     retrying = policy.retrying(what, allowed)
     try:
         return retrying(fn)
     except GeminiError as exc:
         attempts = retrying.statistics.get("attempt_number", 1)
-        if attempts > 1 and exc.args and "attempt" not in str(exc.args[0]):
-            exc.args = (f"{exc.args[0]} (after {attempts} attempts)", *exc.args[1:])
+        if attempts > 1 and exc.attempts is None:
+            exc.attempts = attempts
+            if exc.args:
+                exc.args = (f"{exc.args[0]} (after {attempts} attempts)", *exc.args[1:])
         raise

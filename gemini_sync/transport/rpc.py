@@ -12,12 +12,13 @@ from typing import Any
 
 import requests
 
+from .._constants import MAX_RPC_BYTES
 from ..errors import APIError, ProtocolError, error_for_code
 from ..protocol.framing import FrameDecoder
 from ..protocol.payload import BatchResult, parse_batch_frames
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest, batch_request
 from .retry import RetryPolicy, call_with_retries
-from .session import Transport
+from .session import Transport, read_body
 
 __all__ = ["batch_execute"]
 
@@ -51,7 +52,7 @@ def batch_execute(
     def once() -> list[Any]:
         response = post(lambda tokens: batch_request(calls, tokens, transport.next_reqid()), what)
         try:
-            results = _decode(response.content, what)
+            results = _decode(read_body(response, MAX_RPC_BYTES, what), what)
         finally:
             response.close()
         by_key = {(r.rpcid, r.identifier): r for r in results}

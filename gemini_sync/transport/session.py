@@ -1,9 +1,22 @@
-"""The HTTP session: base URL, endpoints, timeouts, proxies, request ids.
+"""The HTTP session: base URL, endpoints, cookies' scope, redirects, bounded reads.
 
 :class:`Transport` owns (or borrows) one ``requests.Session`` shared by every
 thread of a client: its connection pool and cookie jar are thread-safe, the
 access token is fetched once under a lock, and request ids come from a locked
 counter. Each stream gets its own response object and parser state.
+
+The service's cookies live in the jar scoped to the hosts that need them (the
+app and its API, rotation, upload), ``Secure`` unless ``base_url`` is plain
+http; requests' own domain matching picks them, so a user's ``session=`` jar is
+used as a jar, never flattened into a header. Redirects are followed here, not
+by requests: never to another origin for the service's calls, a few times at
+most, a loop ends at once, and a cookie header never survives a change of host.
+
+Every connection is made through :class:`~.wire.CallAdapter`, so a call can be
+aborted in any phase. A user's ``session=`` gets that adapter mounted for the
+service's origins only when it uses requests' plain ``HTTPAdapter`` there; a
+custom adapter is left alone, and then ``cancel()`` reaches the socket only
+once the response has started.
 """
 
 from __future__ import annotations
@@ -12,18 +25,20 @@ import random
 import socket
 import threading
 from collections.abc import Mapping
+from http.cookiejar import Cookie
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from .. import _constants as C
 from .._log import logger, register_secret
-from ..errors import AuthError
+from ..errors import APIError, AuthError, GeminiError, ProtocolError
 from ..protocol.app import scrape_tokens
 from ..protocol.request import AppTokens, PreparedRequest
 from .errors import error_for_status, translate_exception
+from .wire import CallAdapter
 
 __all__ = ["Transport", "Endpoints", "abort_response"]
 
@@ -44,6 +59,7 @@ class Endpoints:
             self.upload = root + C.UPLOAD_PATH
             self.hosts = frozenset({parts.hostname or ""})
             self.cookie_domain = parts.hostname or ""
+            self.secure = parts.scheme == "https"
         else:
             self.app = C.GEMINI_ORIGIN + C.APP_PATH
             self.rotate = C.ROTATE_COOKIES_URL
@@ -51,16 +67,24 @@ class Endpoints:
             self.hosts = frozenset(
                 {"gemini.google.com", "accounts.google.com", "content-push.googleapis.com"}
             )
-            self.cookie_domain = ".google.com"
+            self.cookie_domain = ".google.com"  # where the cookie cache files them
+            self.secure = True
         self.base_url = base_url
 
     def for_path(self, path: str) -> str:
         root = self.base_url.rstrip("/") if self.base_url else C.GEMINI_ORIGIN
         return root + path
 
+    def origins(self) -> list[str]:
+        """URL prefixes of the service's hosts (where the abortable adapter is mounted)."""
+        if self.base_url is not None:
+            parts = urlsplit(self.base_url)
+            return [f"{parts.scheme}://{parts.netloc}"]
+        return [f"https://{host}" for host in sorted(self.hosts)]
+
 
 def abort_response(response: requests.Response) -> None:
-    """Close ``response`` so a read blocked in another thread returns at once.
+    """Close ``response`` so a read blocked in another thread returns (fallback for foreign adapters).
 
     Shutting the socket down wakes a ``recv`` waiting in another thread;
     closing alone would not. Safe to call more than once, from any thread.
@@ -70,7 +94,7 @@ def abort_response(response: requests.Response) -> None:
     sock = getattr(conn, "sock", None)
     if sock is not None:
         try:
-            sock.shutdown(socket.SHUT_RDWR)
+            socket.socket.shutdown(sock, socket.SHUT_RDWR)
         except OSError:
             pass
     try:
@@ -79,15 +103,32 @@ def abort_response(response: requests.Response) -> None:
         pass
 
 
-def set_read_timeout(response: requests.Response, seconds: float | None) -> None:
-    """Change the socket read timeout of a streaming response (stall watchdog)."""
-    conn = getattr(response.raw, "connection", None)
-    sock = getattr(conn, "sock", None)
-    if sock is not None:
-        try:
-            sock.settimeout(seconds)
-        except OSError:
-            pass
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80 if parts.scheme == "http" else None)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def read_body(response: requests.Response, limit: int, what: str) -> bytes:
+    """The (decompressed) body of a streamed ``response``, read in pieces, refused past ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    try:
+        while True:
+            block = response.raw.read(C.READ_CHUNK_SIZE, decode_content=True)
+            if not block:
+                break
+            size += len(block)
+            if size > limit:
+                raise ProtocolError(f"{what}: the answer exceeds the limit of {limit} bytes")
+            parts.append(block)
+    except GeminiError:
+        raise
+    except Exception as exc:  # requests', urllib3's (protocol, decoding) and socket errors
+        raise translate_exception(exc, what) from exc
+    finally:
+        response.close()
+    return b"".join(parts)
 
 
 class Transport:
@@ -107,7 +148,10 @@ class Transport:
         self._fallback_cookies = list(fallback_cookies or [])
         self.timeout = timeout
         self.owns_session = session is None
+        self._cookie_names: set[str] = set()
         self.session = session if session is not None else self._new_session()
+        if session is not None:
+            self._adopt_session(session)
         if proxy:
             self.session.proxies.update({"http": proxy, "https": proxy})
         self.proxy = proxy
@@ -118,36 +162,66 @@ class Transport:
         self._reqid = random.randint(10000, 99999)
 
     def cookie_header(self, url: str) -> dict[str, str]:
-        """An explicit ``Cookie`` header for a host of the service outside the jar's domain.
+        """The service's cookies as a header, for a generated image on its image host.
 
-        The jar is scoped to ``.google.com``; the upload host
-        (``content-push.googleapis.com``) and the hosts of generated images
-        (``*.googleusercontent.com``) need the cookies too. Nothing for any
-        other host; ``requests`` drops this header on a redirect.
+        Generated images are the account's and live on ``*.googleusercontent.com``,
+        outside the jar's hosts (where web images live too, so the jar cannot
+        hold them there). Only the service's own cookies, only over https; a
+        redirect to another host drops the header (see :meth:`request`).
         """
         if self.endpoints.base_url is not None:
             return {}  # everything is on one host, covered by the jar
-        host = (urlsplit(url).hostname or "").lower()
-        if host.endswith("google.com") or not (
-            host in self.endpoints.hosts or host.endswith(".googleusercontent.com")
-        ):
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        if parts.scheme != "https" or not host.endswith(".googleusercontent.com"):
             return {}
-        cookie = "; ".join(f"{c.name}={c.value}" for c in self.session.cookies if c.value is not None)
-        return {"Cookie": cookie} if cookie else {}
+        app_host = urlsplit(self.endpoints.app).hostname
+        values = [
+            f"{c.name}={c.value}"
+            for c in self.session.cookies
+            if c.name in self._cookie_names and c.value is not None and c.domain == app_host
+        ]
+        return {"Cookie": "; ".join(values)} if values else {}
 
     def set_cookies(self, cookies: Mapping[str, str]) -> None:
-        """Put ``cookies`` in the shared jar, scoped to the service's domain."""
+        """Put ``cookies`` in the shared jar, scoped to each host of the service that needs them."""
+        self._cookie_names.update(cookies)
         for name, value in cookies.items():
-            self.session.cookies.set(name, value, domain=self.endpoints.cookie_domain, path="/")
+            for host in self.endpoints.hosts:
+                self.session.cookies.set(name, value, domain=host, path="/", secure=self.endpoints.secure)
 
-    @staticmethod
-    def _new_session() -> requests.Session:
+    def _rescope_cookies(self) -> None:
+        """A service cookie set more broadly by an answer (``Domain=.google.com``) goes back to its hosts."""
+        jar = self.session.cookies
+        names, hosts = self._cookie_names, self.endpoints.hosts
+        broad: list[Cookie] = [c for c in iter(jar) if c.name in names and c.domain not in hosts]
+        for cookie in broad:
+            jar.clear(cookie.domain, cookie.path, cookie.name)
+        if broad:
+            self.set_cookies({c.name: c.value for c in broad if c.value is not None})
+
+    def _new_session(self) -> requests.Session:
         session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=C.POOL_SIZE)
+        adapter = CallAdapter(pool_connections=4, pool_maxsize=C.POOL_SIZE)
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers.update({"User-Agent": C.USER_AGENT, "Accept-Language": "en-US,en;q=0.9"})
         return session
+
+    def _adopt_session(self, session: requests.Session) -> None:
+        """Mount the abortable adapter for the service's origins of a user's session (see module doc)."""
+        for origin in self.endpoints.origins():
+            current = session.get_adapter(origin + "/")
+            if type(current) is HTTPAdapter:
+                adapter = CallAdapter(
+                    pool_connections=getattr(current, "_pool_connections", 4),
+                    pool_maxsize=getattr(current, "_pool_maxsize", C.POOL_SIZE),
+                    max_retries=current.max_retries,
+                    pool_block=getattr(current, "_pool_block", False),
+                )
+                session.mount(origin, adapter)
+            elif not isinstance(current, CallAdapter):
+                logger.debug("session= has its own adapter for %s: cancel() reaches only a response", origin)
 
     def __repr__(self) -> str:
         base = self.endpoints.base_url or "gemini.google.com"
@@ -195,17 +269,28 @@ class Transport:
         with self._tokens_lock:
             self._tokens = None
 
-    def fetch_tokens(self, timeout: float | None = None) -> AppTokens:
-        """GET the app page and scrape its tokens (PROTOCOL.md 2.2)."""
+    def fetch_app_page(self, timeout: float | None = None) -> tuple[str, str]:
+        """GET the app page, bounded in size; its text and the URL that finally served it.
+
+        Redirects to another https host are followed (a signed-out session is
+        sent to a sign-in page); the cookies go only where the jar scopes them.
+        """
         headers = {
             "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
             "Origin": C.GEMINI_ORIGIN,
             "Referer": C.GEMINI_ORIGIN + "/",
         }
+        what = "loading the app page"
         response = self.request(
-            "GET", self.endpoints.app, "loading the app page", headers=headers, timeout=timeout
+            "GET", self.endpoints.app, what, headers=headers, timeout=timeout, stream=True, redirects="any"
         )
-        tokens = scrape_tokens(response.text)
+        body = read_body(response, C.MAX_PAGE_BYTES, what)
+        return body.decode(response.encoding or "utf-8", errors="replace"), response.url
+
+    def fetch_tokens(self, timeout: float | None = None) -> AppTokens:
+        """GET the app page and scrape its tokens (PROTOCOL.md 2.2)."""
+        page, _url = self.fetch_app_page(timeout)
+        tokens = scrape_tokens(page)
         if tokens is None:
             raise AuthError(
                 "the app page has no access token: the cookies are expired or belong to a signed-out "
@@ -226,20 +311,77 @@ class Transport:
         *,
         stream: bool = False,
         timeout: float | tuple[float, float] | None = None,
+        redirects: str = "same-origin",
         **kwargs: Any,
     ) -> requests.Response:
-        """Send a request; non-2xx statuses and network failures raise typed errors."""
-        try:
-            response = self.session.request(
-                method, url, stream=stream, timeout=timeout if timeout is not None else self.timeout, **kwargs
-            )
-        except requests.RequestException as exc:
-            raise translate_exception(exc, what) from exc
+        """Send a request; non-2xx statuses and network failures raise typed errors.
+
+        Redirects: ``"same-origin"`` (the service's calls) refuses one to
+        another origin with an :class:`~gemini_sync.errors.APIError` naming
+        the host; ``"any"`` follows it without the explicit ``Cookie`` header
+        or a body. At most ``MAX_REDIRECTS`` hops; a loop ends at once.
+        """
+        seen = {url}
+        kwargs.setdefault("headers", {})
+        for _hop in range(C.MAX_REDIRECTS + 1):
+            response = self._send(method, url, what, stream, timeout, kwargs)
+            if not response.is_redirect:
+                break
+            response.close()
+            target = urljoin(url, response.headers["Location"])
+            status = response.status_code
+            method, kwargs = self._redirected(status, method, url, target, what, redirects, kwargs)
+            if target in seen:
+                raise APIError(f"{what}: redirect loop at {_origin(target)[1]}", status_code=status)
+            seen.add(target)
+            url = target
+        else:
+            raise APIError(f"{what}: more than {C.MAX_REDIRECTS} redirects", status_code=response.status_code)
         if response.status_code >= 300:
             error = error_for_status(response, what)
             response.close()
             raise error
         return response
+
+    def _send(
+        self, method: str, url: str, what: str, stream: bool, timeout: Any, kwargs: dict[str, Any]
+    ) -> requests.Response:
+        try:
+            response = self.session.request(
+                method,
+                url,
+                stream=stream,
+                timeout=timeout if timeout is not None else self.timeout,
+                allow_redirects=False,
+                **kwargs,
+            )
+        except requests.RequestException as exc:
+            raise translate_exception(exc, what) from exc
+        finally:
+            self._rescope_cookies()
+        return response
+
+    @staticmethod
+    def _redirected(
+        status: int, method: str, url: str, target: str, what: str, policy: str, kwargs: dict[str, Any]
+    ) -> tuple[str, dict[str, Any]]:
+        """The method and arguments of the next hop; a typed error where it must not be taken."""
+        same = _origin(target) == _origin(url)
+        host = _origin(target)[1] or target
+        if not same and policy != "any":
+            message = f"{what} was redirected to another host ({host}); not followed"
+            raise APIError(message, status_code=status)
+        kwargs = dict(kwargs)
+        if not same:
+            kwargs["headers"] = {k: v for k, v in kwargs["headers"].items() if k.lower() != "cookie"}
+        if status == 303 or (status in (301, 302) and method == "POST"):
+            kwargs.pop("data", None)
+            return "GET", kwargs
+        body = kwargs.get("data")
+        if body is not None and (not same or not isinstance(body, (bytes, str, dict))):
+            message = f"{what} was redirected ({status}, {host}) with a body that is not re-sent"
+            raise APIError(message, status_code=status)
+        return method, kwargs
 
     def post(
         self, prepared: PreparedRequest, what: str, *, stream: bool = False, **kwargs: Any

@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Union
 
-from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN
+from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN, MAX_UPLOAD_ANSWER_BYTES
 from ..errors import APIError, UploadError
-from .session import Transport
+from .session import Transport, read_body
 
 __all__ = ["FileInput", "UploadFile", "prepare_files", "upload_file"]
 
@@ -178,18 +178,20 @@ def upload_file(transport: Transport, file: UploadFile, push_id: str, *, timeout
         "Origin": GEMINI_ORIGIN,
         "Referer": GEMINI_ORIGIN + "/",
         "Content-Type": f"multipart/form-data; boundary={boundary}",
-        **transport.cookie_header(url),  # the same cookies as every other call (PROTOCOL.md 9)
-    }
+    }  # the cookies come from the jar, scoped to the upload host too (PROTOCOL.md 9)
     what = f"uploading {file.name!r}"
     try:
         body = _MultipartBody(file, boundary)
         try:
-            response = transport.request("POST", url, what, data=body, headers=headers, timeout=timeout)
+            response = transport.request(
+                "POST", url, what, data=body, headers=headers, timeout=timeout, stream=True
+            )
         finally:
             body.close()
     except (OSError, ValueError) as exc:  # the file itself, not the network (those are GeminiErrors)
         raise UploadError(f"{what}: the file could not be read ({exc.__class__.__name__}: {exc})") from exc
-    identifier = response.text.strip()
+    answer = read_body(response, MAX_UPLOAD_ANSWER_BYTES, what)
+    identifier = answer.decode("utf-8", errors="replace").strip()
     if not identifier:
         raise APIError(
             f"uploading {file.name!r} returned no file identifier", status_code=response.status_code
