@@ -7,6 +7,7 @@ or is closed early leaves the session exactly as it was before it.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -38,8 +39,18 @@ def normalize_metadata(metadata: Sequence[Any]) -> list[Any]:
         raise ValueError(f"chat metadata has {len(metadata)} slots; at most {METADATA_SLOTS} are expected")
     meta = new_metadata()
     for index, value in enumerate(metadata):
+        if index in _TEXT_SLOTS and value is not None and not isinstance(value, str):
+            kind = type(value).__name__
+            raise TypeError(f"chat metadata slot {index} must be a string or None, not {kind}")
         meta[index] = value
+    try:
+        json.dumps(meta)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"chat metadata must hold JSON values only ({exc})") from None
     return meta
+
+
+_TEXT_SLOTS = frozenset({0, 1, 2, 9})  # cid, rid, rcid, context token (PROTOCOL.md 3.4)
 
 
 class ChatSession:

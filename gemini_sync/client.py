@@ -8,6 +8,7 @@ counter, and each stream has its own response and parser state.
 
 from __future__ import annotations
 
+import math
 import os
 import pathlib
 import threading
@@ -41,6 +42,12 @@ def _check_prompt(prompt: Any) -> str:
         raise ValueError(f"prompt must be a non-empty string, not {type(prompt).__name__}")
     if not prompt.strip():
         raise ValueError("prompt must be a non-empty string")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"prompt holds a lone surrogate at index {exc.start} and cannot be sent as UTF-8"
+        ) from None
     return prompt
 
 
@@ -48,8 +55,9 @@ def _check_seconds(name: str, value: Any, *, optional: bool = True) -> None:
     """A duration option: a positive number of seconds (or ``None`` where allowed)."""
     if value is None and optional:
         return
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        allowed = "a positive number of seconds" + (" or None" if optional else "")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        allowed = "a positive number of seconds (finite)" + (" or None" if optional else "")
         raise ValueError(f"{name} must be {allowed}, not {value!r}")
 
 

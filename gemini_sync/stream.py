@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 import threading
+import weakref
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ParamSpec
 
@@ -207,26 +208,9 @@ class Stream:
     # -- the reader --------------------------------------------------------
 
     def _run(self) -> Iterator[StreamChunk]:
-        try:
-            for batch in self._reader.batches():
-                yield from self._handing_out(batch)
-        except GeminiError as exc:
-            self._error = exc.with_partial(self.partial())
-            raise
-        except GeneratorExit:
-            raise
-        except BaseException as exc:
-            self._error = exc
-            raise
-        finally:
-            self._reader.release()
-
-    def _handing_out(self, chunks: list[StreamChunk]) -> Iterator[StreamChunk]:
-        """Yield ``chunks``; the turn is committed (the chat told) as the final one is handed out."""
-        for chunk in chunks:
-            if chunk.is_final:
-                self._commit()
-            yield chunk
+        # the generator holds the stream weakly: no Stream <-> generator cycle, so dropping
+        # the last reference after a ``break`` frees the socket at once, without the cycle collector
+        return _drive(weakref.ref(self), self._reader)
 
     def _commit(self) -> None:
         if not self._committed and self._output is not None and self._on_final is not None:
@@ -256,3 +240,37 @@ def collected(start: Callable[_P, Stream], name: str, doc: str) -> Callable[_P, 
         return_annotation="ModelOutput"
     )
     return collect
+
+
+def _drive(ref: weakref.ref[Stream], reader: Reader) -> Iterator[StreamChunk]:
+    """The chunks of ``reader``; the turn is committed (the chat told) as the final one is handed out.
+
+    It holds its stream weakly and only between yields, so it never keeps the stream alive.
+    """
+    try:
+        for batch in reader.batches():
+            for chunk in batch:
+                if chunk.is_final:
+                    _tell(ref, None)
+                yield chunk
+    except GeminiError as exc:
+        _tell(ref, exc.with_partial(reader.partial()))
+        raise
+    except GeneratorExit:
+        raise
+    except BaseException as exc:
+        _tell(ref, exc)
+        raise
+    finally:
+        reader.release()
+
+
+def _tell(ref: weakref.ref[Stream], error: BaseException | None) -> None:
+    """Record ``error`` on the stream, or (``None``) commit its turn, if the stream still exists."""
+    stream = ref()
+    if stream is None:
+        return
+    if error is None:
+        stream._commit()
+    else:
+        stream._error = error

@@ -68,8 +68,16 @@ def encode_body(frames: Iterable[Any]) -> str:
 
 
 def _preview(text: str) -> str:
+    """The shape of the body's start, for an error message: letters as ``a``, digits as ``0``.
+
+    A body can echo the request (an ``at=`` token, the prompt), so its text is
+    never quoted; the shape still tells an HTML page or a JSON value apart.
+    """
     text = text[:_PREVIEW]
-    return repr(text) + ("..." if len(text) == _PREVIEW else "")
+    shape = "".join(
+        "a" if ch.isalpha() else "0" if ch.isdigit() else ch if ch.isascii() else "?" for ch in text
+    )
+    return repr(shape) + ("..." if len(text) == _PREVIEW else "") + " (letters shown as a, digits as 0)"
 
 
 class FrameDecoder:

@@ -65,6 +65,24 @@ def _browser_cookies() -> dict[str, str] | None:
     return found if found.get(C.PSID) else None
 
 
+def _clean(name: str, value: str) -> str:
+    """A cookie value stripped of surrounding whitespace (as read from a file), or a ``ValueError``.
+
+    Refused: an empty value, a control character or ``;`` inside. The message
+    names the cookie, never its value.
+    """
+    value = value.strip()
+    if not value:
+        raise ValueError(f"the {name} cookie value is empty")
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or ";" in value:
+        raise ValueError(f"the {name} cookie value holds a control character or ';'; copy it again")
+    return value
+
+
+def _cleaned(cookies: Mapping[str, str]) -> dict[str, str]:
+    return {name: _clean(name, value) for name, value in cookies.items()}
+
+
 def resolve_cookies(
     secure_1psid: str | None,
     secure_1psidts: str | None,
@@ -87,7 +105,7 @@ def resolve_cookies(
 
     def take(found: dict[str, str], where: str) -> None:
         nonlocal chosen, source
-        chosen, source = {**extra, **found}, where
+        chosen, source = _cleaned({**extra, **found}), where
 
     tried.append("the secure_1psid argument")
     if secure_1psid:

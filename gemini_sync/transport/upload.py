@@ -20,6 +20,7 @@ from typing import IO, Any, Union
 
 from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN, MAX_UPLOAD_ANSWER_BYTES
 from ..errors import APIError, UploadError
+from .images import shorten_name
 from .session import Transport, read_body
 
 __all__ = ["FileInput", "UploadFile", "prepare_files", "upload_file"]
@@ -52,6 +53,11 @@ class UploadFile:
         return self.stream
 
 
+def _file_name(name: str) -> str:
+    """The base name of ``name``, shortened (keeping its extension) if it is over-long."""
+    return shorten_name(os.path.basename(name))
+
+
 def _nameless() -> str:
     return f"input_{random.randint(0, 9_999_999):07d}.txt"
 
@@ -61,8 +67,13 @@ def _from_stream(stream: Any, name: str | None) -> UploadFile:
         raise TypeError("file objects must be opened in binary mode ('rb')")
     if not hasattr(stream, "read"):
         raise TypeError(f"cannot upload a {type(stream).__name__}")
+    if getattr(stream, "closed", False):
+        raise ValueError(f"cannot upload a closed file object ({type(stream).__name__})")
+    readable = getattr(stream, "readable", None)
+    if callable(readable) and not readable():
+        raise ValueError(f"cannot upload a file object not opened for reading ({type(stream).__name__})")
     raw_name = name or getattr(stream, "name", None)
-    name = os.path.basename(raw_name) if isinstance(raw_name, str) and raw_name else _nameless()
+    name = _file_name(raw_name) if isinstance(raw_name, str) and raw_name else _nameless()
     try:
         start = stream.tell()
         size = stream.seek(0, os.SEEK_END) - start
@@ -78,11 +89,13 @@ def _from_stream(stream: Any, name: str | None) -> UploadFile:
 def _prepare_one(item: Any) -> UploadFile:
     if isinstance(item, (str, os.PathLike)):
         path = pathlib.Path(item)
+        if path.is_dir():
+            raise ValueError(f"cannot upload {str(path)!r}: it is a directory; pass the files in it")
         if not path.is_file():
             raise FileNotFoundError(f"cannot upload {str(path)!r}: no such file")
         if not os.access(path, os.R_OK):
             raise PermissionError(f"cannot upload {str(path)!r}: the file is not readable")
-        return UploadFile(path.name, path.stat().st_size, path=path)
+        return UploadFile(_file_name(path.name), path.stat().st_size, path=path)
     if isinstance(item, (bytes, bytearray, memoryview)):
         data = bytes(item)
         return UploadFile(_nameless(), len(data), data=data)
@@ -91,7 +104,7 @@ def _prepare_one(item: Any) -> UploadFile:
             raise TypeError("a file given as a tuple must be (filename, bytes or binary file object)")
         name, content = item
         if isinstance(content, (bytes, bytearray, memoryview)):
-            return UploadFile(os.path.basename(name) or _nameless(), len(content), data=bytes(content))
+            return UploadFile(_file_name(name) or _nameless(), len(content), data=bytes(content))
         return _from_stream(content, name)
     if hasattr(item, "read"):
         return _from_stream(item, None)
