@@ -209,6 +209,12 @@ class Reader:
         if self.closed:
             raise Cancelled("the stream was closed")
 
+    def _check_bounds(self) -> None:
+        """Raise the error of the bound (deadline, stall) that shut the socket down, if one did."""
+        self._check_deadline()
+        if self._call.stalled:
+            raise self._stalled()
+
     def _check_deadline(self) -> None:
         if self._call.ended == "deadline":
             self._time_left()
@@ -222,6 +228,7 @@ class Reader:
         data = self._read_some(attempt)
         self._check_cancel()
         if not data:
+            self._check_bounds()  # a close-delimited body "ends" when a bound shut its socket
             return self._at_end(attempt)
         frames = attempt.decoder.feed(data)
         if not frames:
@@ -240,14 +247,12 @@ class Reader:
             return bytes(response.raw.read1(C.READ_CHUNK_SIZE))
         except Exception as exc:
             self._check_cancel()
-            self._check_deadline()
             assembler = attempt.assembler
             if assembler.ended and assembler.complete:
                 # the whole answer and the end marker arrived; only the transfer's own end was lost
                 logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
                 return b""
-            if self._call.stalled:
-                raise self._stalled() from exc
+            self._check_bounds()
             error = translate_exception(exc, self._options.what)
             if isinstance(error, TimeoutError):
                 error = self._timeout_error()

@@ -231,11 +231,12 @@ def _connect(conn: Any) -> socket.socket:
         host, conn.port, allowed_gai_family(), socket.SOCK_STREAM
     ):
         sock = socket.socket(af, socktype, proto)
-        conn._gs_raw = sock
+        conn._gs_raw = sock  # kept: _shut() uses it until ``conn.sock`` is set
         if call is not None:
             conn._gs_call = call
             call.attach(conn)
         try:
+            _raise_if_ended(call)  # a shutdown before connect() would not stop it
             for option in conn.socket_options or ():
                 sock.setsockopt(*option)
             if conn.timeout is not _DEFAULT_TIMEOUT:
@@ -243,13 +244,18 @@ def _connect(conn: Any) -> socket.socket:
             if conn.source_address:
                 sock.bind(conn.source_address)
             sock.connect(address)
+            _raise_if_ended(call)
             return sock
         except OSError as exc:
             err = exc
             sock.close()
-        finally:
             conn._gs_raw = None
     raise err if err is not None else OSError("getaddrinfo returned no address")
+
+
+def _raise_if_ended(call: Call | None) -> None:
+    if call is not None and call.ended is not None:
+        raise ConnectionAbortedError(f"the call was {call.ended}")
 
 
 class _Tracked:
