@@ -146,7 +146,8 @@ def test_stream_generate_never_follows_a_redirect_to_another_origin(
     mock: Any, status: int, target: str
 ) -> None:
     mock.post(GEN, status=status, headers={"Location": target})
-    with _client() as client, pytest.raises(errors.APIError, match=re.escape(urlsplit(target).hostname or "")) as info:
+    host = re.escape(urlsplit(target).hostname or "")
+    with _client() as client, pytest.raises(errors.APIError, match=host) as info:
         client.generate_content("the secret prompt")
     assert "another host" in str(info.value)
     assert [where for _s, where, _c in _seen(mock)] == [
