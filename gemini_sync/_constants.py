@@ -62,7 +62,7 @@ USER_AGENT = (
 # --- redirects and size limits of whole answers (bytes, after decompression) ---
 MAX_REDIRECTS = 3  # same-origin hops of one request; a loop ends at once
 MAX_PAGE_BYTES = 16 * 1024 * 1024  # the app page (a few MB in 2026)
-MAX_RPC_BYTES = 64 * 1024 * 1024  # one batchexecute answer
+MAX_RPC_BYTES = 32 * 1024 * 1024  # one batchexecute answer (a long chat read back is a few MB)
 MAX_UPLOAD_ANSWER_BYTES = 64 * 1024  # an upload answers with a short identifier
 MAX_IMAGE_BYTES = 256 * 1024 * 1024  # one image download
 MAX_IMAGE_URL_BYTES = 64 * 1024  # the answer of a full-size image lookup (a URL)
