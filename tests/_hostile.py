@@ -190,3 +190,54 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> bool:
             return False
         time.sleep(0.005)
     return True
+
+
+HOLD = 10.0  # how long a stalling handler holds its connection (the tests end far sooner)
+
+
+def stalling(phase: str, reached: threading.Event) -> Any:
+    """A handler that serves the app page, then stops StreamGenerate at ``phase``."""
+
+    def handler(conn: socket.socket, request: Request) -> None:
+        if request.path.startswith("/app"):
+            respond(conn, "200 OK", app_page(), "Content-Type: text/html\r\n")
+            return
+        if request.path.startswith("/upload"):
+            reached.set()  # the body is never read: the client blocks sending it
+            wait_closed(conn, HOLD)
+            return
+        read_body(conn, request)
+        if phase == "headers":
+            reached.set()
+        elif phase == "chunked":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            conn.sendall(b"".join(chunk(piece) for piece in frames(["Hello", "Hello, world"])[:3]))
+            reached.set()
+        else:  # close-delimited: no length, no chunking, the end is the connection's end
+            conn.sendall(
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n"
+                + b"".join(frames(["Hello", "Hello, world"])[:3])
+            )
+            reached.set()
+        wait_closed(conn, HOLD)
+        raise OSError("done")  # end this connection
+
+    return handler
+
+
+def trickling(where: str) -> Any:
+    """A handler that sends the app page's or StreamGenerate's headers one byte every 20 ms."""
+
+    def handler(conn: socket.socket, request: Request) -> None:
+        if request.path.startswith("/app") and where == "page":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
+        elif request.path.startswith("/app"):
+            respond(conn, "200 OK", app_page())
+            return
+        else:
+            read_body(conn, request)
+        for byte in iter(lambda: b"x" if where == "page" else b"H", b""):
+            conn.sendall(byte)
+            time.sleep(0.02)  # the hostile server's pace, not a synchronisation
+
+    return handler

@@ -14,7 +14,6 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 
@@ -29,39 +28,10 @@ from tests._hostile import (
     frames,
     read_body,
     respond,
-    wait_closed,
+    stalling,
+    trickling,
     wait_for,
 )
-
-HOLD = 10.0  # how long a stalling handler holds its connection (the tests end far sooner)
-SNAPSHOTS = ["Hello", "Hello, world"]
-
-
-def _stalling(phase: str, reached: threading.Event) -> Any:
-    """A handler that serves the app page, then stops StreamGenerate at ``phase``."""
-
-    def handler(conn: socket.socket, request: Request) -> None:
-        if request.path.startswith("/app"):
-            respond(conn, "200 OK", app_page(), "Content-Type: text/html\r\n")
-            return
-        if request.path.startswith("/upload"):
-            reached.set()  # the body is never read: the client blocks sending it
-            wait_closed(conn, HOLD)
-            return
-        read_body(conn, request)
-        if phase == "headers":
-            reached.set()
-        elif phase == "chunked":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
-            conn.sendall(b"".join(chunk(piece) for piece in frames(SNAPSHOTS)[:3]))
-            reached.set()
-        else:  # close-delimited: no length, no chunking, the end is the connection's end
-            conn.sendall(b"HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + b"".join(frames(SNAPSHOTS)[:3]))
-            reached.set()
-        wait_closed(conn, HOLD)
-        raise OSError("done")  # end this connection
-
-    return handler
 
 
 def _run(stream: Stream) -> tuple[list[BaseException], threading.Thread, list[float]]:
@@ -123,7 +93,7 @@ def test_cancel_while_connecting_ends_the_call_at_once(full_listener: str, actio
 @pytest.mark.parametrize("action", ["cancel", "close"])
 def test_cancel_in_every_phase_and_framing_ends_the_call_at_once(phase: str, action: str) -> None:
     reached = threading.Event()
-    with HostileServer(_stalling(phase, reached)) as server, client_of(server) as client:
+    with HostileServer(stalling(phase, reached)) as server, client_of(server) as client:
         files = [("big.bin", b"\0" * (32 * 1024 * 1024))] if phase == "upload" else None
         stream = client.stream("hi", files=files)
         seen, thread, ended = _run(stream)
@@ -140,7 +110,7 @@ def test_cancel_in_every_phase_and_framing_ends_the_call_at_once(phase: str, act
 @pytest.mark.parametrize("phase", ["chunked", "close-delimited"])
 def test_stall_timeout_holds_on_every_framing(phase: str) -> None:
     reached = threading.Event()
-    with HostileServer(_stalling(phase, reached)) as server, client_of(server, stall_timeout=0.5) as client:
+    with HostileServer(stalling(phase, reached)) as server, client_of(server, stall_timeout=0.5) as client:
         start = time.monotonic()
         with pytest.raises(errors.TimeoutError, match="stalled") as info:
             client.generate_content("hi", recover=False)
@@ -152,7 +122,7 @@ def test_stall_timeout_holds_on_every_framing(phase: str) -> None:
 @pytest.mark.parametrize("phase", ["headers", "chunked", "close-delimited"])
 def test_deadline_holds_in_every_phase(phase: str) -> None:
     reached = threading.Event()
-    with HostileServer(_stalling(phase, reached)) as server, client_of(server) as client:
+    with HostileServer(stalling(phase, reached)) as server, client_of(server) as client:
         start = time.monotonic()
         with pytest.raises(errors.TimeoutError, match="deadline"):
             client.generate_content("hi", deadline=0.6, recover=False)
@@ -160,27 +130,9 @@ def test_deadline_holds_in_every_phase(phase: str) -> None:
     assert 0.6 <= elapsed < 2.0
 
 
-def _trickle(where: str) -> Any:
-    """A handler that sends the app page's or StreamGenerate's headers one byte every 20 ms."""
-
-    def handler(conn: socket.socket, request: Request) -> None:
-        if request.path.startswith("/app") and where == "page":
-            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000000\r\n\r\n")
-        elif request.path.startswith("/app"):
-            respond(conn, "200 OK", app_page())
-            return
-        else:
-            read_body(conn, request)
-        for byte in iter(lambda: b"x" if where == "page" else b"H", b""):
-            conn.sendall(byte)
-            time.sleep(0.02)  # the hostile server's pace, not a synchronisation
-
-    return handler
-
-
 @pytest.mark.parametrize("where", ["page", "headers"])
 def test_deadline_bounds_a_server_trickling_the_page_or_the_headers(where: str) -> None:
-    with HostileServer(_trickle(where)) as server, client_of(server) as client:
+    with HostileServer(trickling(where)) as server, client_of(server) as client:
         start = time.monotonic()
         with pytest.raises(errors.TimeoutError, match="deadline"):
             client.generate_content("hi", deadline=0.6, recover=False)
@@ -242,7 +194,7 @@ def test_break_without_close_frees_the_socket_without_the_cycle_collector() -> N
 
 
 def test_client_close_before_a_stream_starts_is_a_typed_error_with_partial() -> None:
-    with HostileServer(_stalling("headers", threading.Event())) as server:
+    with HostileServer(stalling("headers", threading.Event())) as server:
         client = client_of(server)
         stream = client.stream("hi")
         client.close()
