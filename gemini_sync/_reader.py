@@ -126,17 +126,20 @@ class Reader:
             self._ends = time.monotonic() + options.deadline
             self._call.set_deadline(self._ends)
         attempt = call_with_retries(self._retry_policy(), options.what, self._prime, allowed=self._may_retry)
-        pending, attempt.pending = attempt.pending, []
-        yield pending
-        error = attempt.error
-        while error is None and self.output is None:
+        chunks, error = attempt.pending, attempt.error
+        attempt.pending, attempt.error = [], None
+        while True:
+            yield chunks
+            if isinstance(error, (StreamInterrupted, TimeoutError)):
+                yield self._recover(attempt, error)  # a break after good chunks: read the rest back
+            elif error is not None:
+                raise error
+            if self.output is not None:
+                return
             try:
                 chunks, error = self._read_chunks(attempt)
             except (StreamInterrupted, TimeoutError) as exc:
-                chunks, error = self._recover(attempt, exc), None
-            yield chunks
-        if error is not None:
-            raise error
+                chunks, error = [], exc
 
     def _retry_policy(self) -> RetryPolicy:
         """The stream's retry policy, its waits bounded by the deadline and cut short by :meth:`cancel`."""
@@ -230,12 +233,12 @@ class Reader:
         if not data:
             self._check_bounds()  # a close-delimited body "ends" when a bound shut its socket
             return self._at_end(attempt)
-        frames = attempt.decoder.feed(data)
+        frames, error = attempt.decoder.decode(data)
         if not frames:
             return [], None
         self._call.progress()
         payloads = attempt.assembler.data_payloads
-        chunks, error = self._process(attempt, frames)
+        chunks, error = self._process(attempt, frames, error)
         self._check_waiting(attempt, bool(chunks) or (payloads == 0 and attempt.assembler.data_payloads > 0))
         return chunks, error
 
@@ -260,7 +263,8 @@ class Reader:
 
     def _at_end(self, attempt: _Attempt) -> tuple[list[StreamChunk], GeminiError | None]:
         """The body ended: the last frames and the final chunk (or why the answer is incomplete)."""
-        chunks, error = self._process(attempt, attempt.decoder.close())
+        frames, error = attempt.decoder.finish()
+        chunks, error = self._process(attempt, frames, error)
         if error is not None:
             return chunks, error
         try:
@@ -348,8 +352,14 @@ class Reader:
         return TimeoutError(f"the stream stalled: no frame for {self._options.stall_timeout:g}s")
 
     @staticmethod
-    def _process(attempt: _Attempt, frames: list[Any]) -> tuple[list[StreamChunk], GeminiError | None]:
-        """Frames -> chunks, and an error met after some of them (to raise once they are delivered)."""
+    def _process(
+        attempt: _Attempt, frames: list[Any], after: GeminiError | None = None
+    ) -> tuple[list[StreamChunk], GeminiError | None]:
+        """Frames -> chunks, and an error met after some of them (``after``: the decoder's, if none).
+
+        The error is raised at once if no chunk came before it; otherwise it is
+        returned, to be raised once the chunks are handed out.
+        """
         feed = attempt.assembler.feed_event
         chunks: list[StreamChunk] = []
         try:
@@ -362,4 +372,6 @@ class Reader:
             if not chunks:
                 raise
             return chunks, exc
-        return chunks, None
+        if after is not None and not chunks:
+            raise after
+        return chunks, after

@@ -534,3 +534,23 @@ def test_feed_after_error_keeps_raising_gemini_errors_only() -> None:
         decoder.close()
     except GeminiError:
         pass
+
+
+def test_good_frames_before_garbage_come_with_the_error_and_the_decoder_stays_broken() -> None:
+    body = (XSSI_PREFIX + "\n\n" + encode_frame([1]) + encode_frame([2]) + "zz garbage").encode()
+    decoder = FrameDecoder()
+    frames, error = decoder.decode(body)
+    assert frames == [[1], [2]]
+    assert isinstance(error, ProtocolError)
+    with pytest.raises(ProtocolError):
+        decoder.decode(b"5\n[3]\n")
+    with pytest.raises(ProtocolError):
+        FrameDecoder().feed(body)  # the all-or-nothing form raises at once
+
+
+def test_a_body_cut_inside_a_frame_delivers_the_frames_before_the_cut_then_raises() -> None:
+    body = (XSSI_PREFIX + "\n\n" + encode_frame([1]) + "20\n[2,").encode()
+    decoder = FrameDecoder()
+    assert decoder.decode(body) == ([[1]], None)
+    with pytest.raises(StreamInterrupted, match="inside a frame"):
+        decoder.finish()

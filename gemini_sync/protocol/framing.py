@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._constants import MAX_BODY_CHARS, MAX_FRAME_UNITS, MAX_LENGTH_DIGITS
-from ..errors import ProtocolError, StreamInterrupted
+from ..errors import GeminiError, ProtocolError, StreamInterrupted
 
 __all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_body", "dumps"]
 
@@ -81,7 +81,12 @@ def _preview(text: str) -> str:
 
 
 class FrameDecoder:
-    """Incremental decoder: ``feed(bytes) -> [frame, ...]``, then ``close()``.
+    """Incremental decoder: ``decode(bytes) -> ([frame, ...], error)``, then ``finish()``.
+
+    Good frames met before garbage are returned with the error rather than
+    lost, for the caller to hand out before raising it (the reader's one
+    "deliver, then raise" path); ``feed``/``close`` are the all-or-nothing
+    forms. A decoder that met an error stays broken: every later call raises it.
 
     A frame is the decoded JSON value (normally a list of envelopes). Bytes are
     decoded with an incremental UTF-8 decoder, so a chunk may end inside a
@@ -92,9 +97,9 @@ class FrameDecoder:
 
     __slots__ = (
         "_avail",
+        "_broken",
         "_buf",
         "_consumed",
-        "_error",
         "_need",
         "_pieces",
         "_prefix_done",
@@ -111,68 +116,87 @@ class FrameDecoder:
         self._need = 1  # characters required before parsing is worth trying
         self._prefix_done = False
         self._consumed = 0  # characters consumed into frames so far
-        self._error: ProtocolError | None = None  # met after good frames; raised on the next call
+        self._broken: GeminiError | None = None  # the error met; every later call raises it
         # progress into an incomplete frame at the start of _buf: (chars measured, units left)
         self._resume: tuple[int, int] | None = None
         self.frames = 0  # frames decoded so far
 
-    def feed(self, data: bytes) -> list[Any]:
-        """Decode ``data`` and return the frames it completed (maybe none).
-
-        If the data holds good frames followed by garbage, the good frames are
-        returned and the error is raised by the next call.
-        """
-        if self._error is not None:
-            raise self._error
+    def decode(self, data: bytes) -> tuple[list[Any], GeminiError | None]:
+        """The frames ``data`` completed (maybe none), and an error met after them (``None``: none)."""
+        if self._broken is not None:
+            raise self._broken
         try:
             text = self._utf8.decode(data)
         except UnicodeDecodeError as exc:
-            raise ProtocolError(f"response is not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+            message = f"response is not valid UTF-8 ({exc.reason} at byte {exc.start})"
+            raise self._break(ProtocolError(message)) from None
         if not text:
-            return []
+            return [], None
         self._pieces.append(text)
         self._avail += len(text)
         if self._consumed + self._avail > MAX_BODY_CHARS:
-            raise ProtocolError(f"response body exceeds the limit of {MAX_BODY_CHARS} characters")
+            message = f"response body exceeds the limit of {MAX_BODY_CHARS} characters"
+            raise self._break(ProtocolError(message))
         if self._avail < self._need:
-            return []
+            return [], None
         return self._parse()
 
-    def close(self) -> list[Any]:
-        """Signal the end of the body; raise if it ended inside a frame."""
-        if self._error is not None:
-            raise self._error
+    def finish(self) -> tuple[list[Any], GeminiError | None]:
+        """The end of the body: the last frames, and the error if it ended inside a frame."""
+        if self._broken is not None:
+            raise self._broken
         try:
             text = self._utf8.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise StreamInterrupted("response body ended inside a UTF-8 character") from None
+            raise self._break(StreamInterrupted("response body ended inside a UTF-8 character")) from None
         if text:
             self._pieces.append(text)
             self._avail += len(text)
-        frames = self._parse() if self._avail else []
+        frames, error = self._parse() if self._avail else ([], None)
         rest = self._buf.strip(" \t\r\n")
-        if rest:
+        if error is None and rest:
             if not self._prefix_done and XSSI_PREFIX.startswith(rest):
-                raise StreamInterrupted("response body ended before the first frame")
-            raise StreamInterrupted(
-                f"response body ended inside a frame ({len(rest)} characters of an incomplete frame)"
-            )
+                error = StreamInterrupted("response body ended before the first frame")
+            else:
+                error = StreamInterrupted(
+                    f"response body ended inside a frame ({len(rest)} characters of an incomplete frame)"
+                )
+            if not frames:
+                raise self._break(error)
+        return frames, error
+
+    def feed(self, data: bytes) -> list[Any]:
+        """The frames ``data`` completed; garbage anywhere in it raises at once."""
+        frames, error = self.decode(data)
+        if error is not None:
+            raise error
         return frames
+
+    def close(self) -> list[Any]:
+        """The last frames; raises if the body ended inside a frame."""
+        frames, error = self.finish()
+        if error is not None:
+            raise error
+        return frames
+
+    def _break(self, error: GeminiError) -> GeminiError:
+        self._broken = error
+        return error
 
     # -- internals --------------------------------------------------------
 
-    def _parse(self) -> list[Any]:
+    def _parse(self) -> tuple[list[Any], GeminiError | None]:
         buf = self._buf + "".join(self._pieces) if self._pieces else self._buf
         self._pieces = []
         frames: list[Any] = []
         try:
-            return self._parse_frames(buf, frames)
+            return self._parse_frames(buf, frames), None
         except ProtocolError as exc:
+            self._break(exc)
             if not frames:
                 raise
-            self._error = exc
             self.frames += len(frames)
-            return frames
+            return frames, exc
 
     def _parse_frames(self, buf: str, frames: list[Any]) -> list[Any]:
         pos = 0
