@@ -84,9 +84,9 @@ def _target(directory: pathlib.Path, name: str) -> pathlib.Path:
     return target
 
 
-def _get(transport: Transport, url: str, what: str, *, stream: bool, cookies: bool) -> requests.Response:
-    """GET an image URL; ``cookies``: the image is the account's (generated), so the service's
-    image hosts get the cookies (the jar alone covers only ``.google.com``)."""
+def _get(transport: Transport, url: str, what: str, *, cookies: bool) -> requests.Response:
+    """GET an image URL, streamed; ``cookies``: the image is the account's (generated), so its
+    https image host gets the service's cookies (see :meth:`Transport.cookie_header`)."""
     headers = {"Referer": "https://gemini.google.com/"}
     if cookies:
         headers.update(transport.cookie_header(url))
@@ -107,7 +107,7 @@ def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -
     if not isinstance(url, str) or not url:
         return None
     what = "resolving a full-size image"
-    response = _get(transport, url + "=d-I?alr=yes", what, stream=False, cookies=True)
+    response = _get(transport, url + "=d-I?alr=yes", what, cookies=True)
     target = read_body(response, MAX_IMAGE_URL_BYTES, what).decode("utf-8", errors="replace").strip()
     return target if target.startswith(("http://", "https://")) else None
 
@@ -142,7 +142,7 @@ def save_image(
         url = resolved or full_size_url(image)
     # web images are public pages' pictures: never send the account's cookies there
     generated = isinstance(image, GeneratedImage)
-    response = _get(transport, url, "downloading an image", stream=True, cookies=generated)
+    response = _get(transport, url, "downloading an image", cookies=generated)
     try:
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith("image/"):

@@ -52,6 +52,7 @@ class RetryPolicy:
     """
 
     max_retries: int = C.DEFAULT_MAX_RETRIES
+    _: dataclasses.KW_ONLY
     initial: float = C.RETRY_INITIAL_DELAY
     maximum: float = C.RETRY_MAX_DELAY
     retry_after_cap: float = C.RETRY_AFTER_CAP
