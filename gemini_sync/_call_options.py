@@ -10,6 +10,7 @@ than at the first read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,15 +19,17 @@ from .types import Timeout
 __all__ = ["check_timeout", "check_request_options", "bounded_timeout", "read_timeout"]
 
 # keywords of requests.Session.request a caller may pass through
-_PASS_THROUGH = frozenset({"auth", "cookies", "allow_redirects", "proxies", "hooks", "verify", "cert"})
-# keywords the client sets itself on every generation request
+_PASS_THROUGH = frozenset({"auth", "cookies", "proxies", "hooks", "verify", "cert"})
+# keywords the client sets itself on every generation request (it follows redirects itself: same origin only)
 _SET_BY_CLIENT = frozenset(
-    {"method", "url", "params", "data", "headers", "files", "json", "stream", "timeout"}
+    {"method", "url", "params", "data", "headers", "files", "json", "stream", "timeout", "allow_redirects"}
 )
 
 
 def _positive(value: Any) -> bool:
-    return not isinstance(value, bool) and isinstance(value, (int, float)) and value > 0
+    return (
+        not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
+    )
 
 
 def check_timeout(timeout: Any) -> None:

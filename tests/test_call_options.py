@@ -59,10 +59,15 @@ def test_timeout_pair_and_pass_through_options_reach_requests(client: GeminiClie
         return original(method, url, **kwargs)
 
     client.session.request = spy  # type: ignore[method-assign]
-    output = client.generate_content("hi", timeout=(3.0, 7.0), request_options={"allow_redirects": False})
+    output = client.generate_content("hi", timeout=(3.0, 7.0), request_options={"cert": None})
     assert output.text
     (generate,) = [s for s in sent if "StreamGenerate" in s["url"]]
-    assert generate["timeout"] == (3.0, 7.0) and generate["allow_redirects"] is False
+    assert generate["timeout"] == (3.0, 7.0) and generate["cert"] is None
+    assert generate["allow_redirects"] is False  # redirects are the client's: same origin only
+    with pytest.raises(ValueError, match="allow_redirects"):
+        client.stream("hi", request_options={"allow_redirects": True})
+    with pytest.raises(ValueError, match="timeout must be"):
+        client.stream("hi", timeout=float("inf"))
     reply = client.start_chat().send_message("hi", timeout=5, request_options={"verify": True})
     assert reply.text and sent[-1]["timeout"] == 5 and sent[-1]["verify"] is True
 
