@@ -57,7 +57,7 @@ def _image_server(bodies: list[bytes | None]) -> HostileServer:
 
 def test_overwrite_keeps_the_old_file_when_the_download_fails(tmp_path: Path) -> None:
     with _image_server([b"\x89PNG old", None]) as server, client_of(server) as client:
-        image = WebImage(server.url + "/images/cat.png", _saver=client)
+        image = WebImage(server.url + "/images/cat.png").attach(client)
         target = image.save(tmp_path)
         with pytest.raises(errors.StreamInterrupted):
             image.save(tmp_path, overwrite=True)
@@ -68,10 +68,10 @@ def test_overwrite_keeps_the_old_file_when_the_download_fails(tmp_path: Path) ->
 def test_overwrite_replaces_the_file_and_a_long_url_name_is_shortened(tmp_path: Path) -> None:
     long_name = "x" * 400 + ".png"
     with _image_server([b"\x89PNG old", b"\x89PNG new", b"\x89PNG"]) as server, client_of(server) as client:
-        image = WebImage(server.url + "/images/cat.png", _saver=client)
+        image = WebImage(server.url + "/images/cat.png").attach(client)
         image.save(tmp_path)
         assert image.save(tmp_path, overwrite=True).read_bytes() == b"\x89PNG new"
-        saved = WebImage(f"{server.url}/images/{long_name}", _saver=client).save(tmp_path)
+        saved = WebImage(f"{server.url}/images/{long_name}").attach(client).save(tmp_path)
     assert len(saved.name) <= 200 and saved.name.endswith(".png")
 
 

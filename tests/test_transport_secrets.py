@@ -76,13 +76,13 @@ def test_cookies_go_only_to_the_service_hosts_over_https(mock: Any, tmp_path: Pa
     mock.get("https://evil.test/g", **PNG)
     with _client() as client:
         assert client.generate_content("hi", files=[("a.txt", b"x")]).text == "Hi"
-        GeneratedImage("https://lh3.googleusercontent.com/gen", _saver=client).save(tmp_path, "g1")
-        GeneratedImage("http://lh3.googleusercontent.com/plain", _saver=client).save(tmp_path, "g2")
-        GeneratedImage("https://lh3.googleusercontent.com/moved", _saver=client).save(tmp_path, "g3")
-        WebImage("https://www.google.com/web", _saver=client).save(tmp_path, "w1")
-        WebImage("http://books.google.com/web", _saver=client).save(tmp_path, "w2")
-        WebImage("https://lh3.googleusercontent.com/webimg", _saver=client).save(tmp_path, "w3")
-        WebImage("https://example.com/hop", _saver=client).save(tmp_path, "w4")
+        GeneratedImage("https://lh3.googleusercontent.com/gen").attach(client).save(tmp_path, "g1")
+        GeneratedImage("http://lh3.googleusercontent.com/plain").attach(client).save(tmp_path, "g2")
+        GeneratedImage("https://lh3.googleusercontent.com/moved").attach(client).save(tmp_path, "g3")
+        WebImage("https://www.google.com/web").attach(client).save(tmp_path, "w1")
+        WebImage("http://books.google.com/web").attach(client).save(tmp_path, "w2")
+        WebImage("https://lh3.googleusercontent.com/webimg").attach(client).save(tmp_path, "w3")
+        WebImage("https://example.com/hop").attach(client).save(tmp_path, "w4")
     for where in (
         "gemini.google.com/app",
         "gemini.google.com" + GENERATE_PATH,
@@ -116,7 +116,7 @@ def test_a_rotated_cookie_set_for_the_whole_domain_stays_on_the_service_hosts(
     mock.post(GEN, body=answer_body(["Hi"]))
     with _client() as client:
         assert client._refresher.rotate_now()
-        WebImage("https://books.google.com/web", _saver=client).save(tmp_path)
+        WebImage("https://books.google.com/web").attach(client).save(tmp_path)
         client.generate_content("hi")
     assert _cookie_of(mock, "books.google.com/web") == ""
     generate_cookie = _cookie_of(mock, "gemini.google.com" + GENERATE_PATH)
@@ -130,8 +130,8 @@ def test_a_users_jar_is_used_as_a_jar_never_flattened(mock: Any, tmp_path: Path)
     mock.get("https://lh3.googleusercontent.com/gen", **PNG)
     mock.get("https://www.google.com/web", **PNG)
     with _client(session=session) as client:
-        GeneratedImage("https://lh3.googleusercontent.com/gen", _saver=client).save(tmp_path, "g")
-        WebImage("https://www.google.com/web", _saver=client).save(tmp_path, "w")
+        GeneratedImage("https://lh3.googleusercontent.com/gen").attach(client).save(tmp_path, "g")
+        WebImage("https://www.google.com/web").attach(client).save(tmp_path, "w")
     generated = _cookie_of(mock, "lh3.googleusercontent.com/gen")
     assert PSID in generated and "users-" not in generated
     web = _cookie_of(mock, "www.google.com/web")
