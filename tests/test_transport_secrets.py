@@ -104,13 +104,15 @@ def test_cookies_go_only_to_the_service_hosts_over_https(mock: Any, tmp_path: Pa
         assert _cookie_of(mock, where) == "", where
 
 
-def test_a_rotated_cookie_set_for_the_whole_domain_stays_on_the_service_hosts(
-    mock: Any, tmp_path: Path
+@pytest.mark.parametrize("scope", ["; Domain=.google.com", ""])
+def test_a_rotated_cookie_reaches_every_service_host_and_no_other(
+    mock: Any, tmp_path: Path, scope: str
 ) -> None:
+    """Set for the whole domain or for the rotation host only, the new value goes where the old one went."""
     mock.post(
         ROTATE_COOKIES_URL,
         body="",
-        headers={"Set-Cookie": "__Secure-1PSIDTS=rotated-secret; Domain=.google.com; Path=/; Secure"},
+        headers={"Set-Cookie": f"__Secure-1PSIDTS=rotated-secret{scope}; Path=/; Secure"},
     )
     mock.get("https://books.google.com/web", **PNG)
     mock.post(GEN, body=answer_body(["Hi"]))

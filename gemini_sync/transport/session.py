@@ -25,7 +25,6 @@ import random
 import socket
 import threading
 from collections.abc import Mapping
-from http.cookiejar import Cookie
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -190,15 +189,17 @@ class Transport:
             for host in self.endpoints.hosts:
                 self.session.cookies.set(name, value, domain=host, path="/", secure=self.endpoints.secure)
 
-    def _rescope_cookies(self) -> None:
-        """A service cookie set more broadly by an answer (``Domain=.google.com``) goes back to its hosts."""
+    def _adopt_cookies(self, response: requests.Response) -> None:
+        """A service cookie an answer set (host-only, or for all of ``.google.com``) goes to every
+        host of the service that needs it, and only there."""
+        fresh = {c.name: c.value for c in iter(response.cookies) if c.name in self._cookie_names and c.value}
+        if not fresh:
+            return
         jar = self.session.cookies
-        names, hosts = self._cookie_names, self.endpoints.hosts
-        broad: list[Cookie] = [c for c in iter(jar) if c.name in names and c.domain not in hosts]
-        for cookie in broad:
+        hosts = self.endpoints.hosts
+        for cookie in [c for c in iter(jar) if c.name in fresh and c.domain not in hosts]:
             jar.clear(cookie.domain, cookie.path, cookie.name)
-        if broad:
-            self.set_cookies({c.name: c.value for c in broad if c.value is not None})
+        self.set_cookies(fresh)
 
     def _new_session(self) -> requests.Session:
         session = requests.Session()
@@ -357,8 +358,7 @@ class Transport:
             )
         except requests.RequestException as exc:
             raise translate_exception(exc, what) from exc
-        finally:
-            self._rescope_cookies()
+        self._adopt_cookies(response)
         return response
 
     @staticmethod
