@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import requests
+from requests.adapters import HTTPAdapter
 
 from gemini_sync import GeminiClient, errors
 from gemini_sync.stream import Stream
@@ -202,3 +204,25 @@ def test_client_close_before_a_stream_starts_is_a_typed_error_with_partial() -> 
             stream.collect()
     assert isinstance(info.value, errors.Cancelled)
     assert info.value.partial is not None and info.value.partial.text == ""
+
+
+def test_a_users_session_gets_the_abortable_adapter_unless_it_has_its_own() -> None:
+    class OwnAdapter(HTTPAdapter):
+        pass
+
+    reached = threading.Event()
+    with HostileServer(stalling("headers", reached)) as server:
+        plain = requests.Session()
+        with client_of(server, session=plain) as client:
+            stream = client.stream("hi")
+            seen, thread, ended = _run(stream)
+            assert reached.wait(5)
+            start = time.monotonic()
+            stream.cancel()
+            thread.join(5)
+            assert isinstance(seen[0], errors.Cancelled) and ended[0] - start < 1.0
+        custom = requests.Session()
+        own = OwnAdapter()
+        custom.mount("http://", own)
+        with client_of(server, session=custom):
+            assert custom.get_adapter(server.url + "/app") is own  # left alone (see session.py)
