@@ -130,6 +130,7 @@ class Reader:
         attempt.pending, attempt.error = [], None
         while True:
             yield chunks
+            del chunks  # else a handed-out batch stays alive until the next read returns
             if isinstance(error, (StreamInterrupted, TimeoutError)):
                 yield self._recover(attempt, error)  # a break after good chunks: read the rest back
             elif error is not None:
@@ -292,7 +293,7 @@ class Reader:
         final = assembler.finish()
         if assembler.late_status is not None:
             logger.debug("status %s after a complete answer ignored", assembler.late_status)
-        self.output = ModelOutput(metadata=final.metadata, candidates=final.candidates)
+        self.output = assembler.final_output()  # its own lists: changing the final chunk changes nothing here
         return final
 
     def _recover(self, attempt: _Attempt, error: GeminiError) -> list[StreamChunk]:
