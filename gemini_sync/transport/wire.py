@@ -84,6 +84,7 @@ class Call:
         self.stalled = False
         self.done = False
         self.tracked = False  # a connection was ever attached (False with a foreign adapter)
+        self._armed: float | None = None  # the watchdog's one entry for this call (its due time)
 
     # -- connections (called by the connection classes) -----------------
 
@@ -187,6 +188,9 @@ class _Watchdog:
         if due is None:
             return
         with self._cond:
+            if call._armed is not None and call._armed <= due:
+                return  # the entry it has wakes the watchdog early enough (it re-checks then)
+            call._armed = due
             heapq.heappush(self._heap, (due, next(self._seq), weakref.ref(call)))
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="gemini-sync-watchdog", daemon=True)
@@ -200,7 +204,7 @@ class _Watchdog:
     def _run(self) -> None:
         with self._cond:
             while True:
-                self._heap = [e for e in self._heap if (c := e[2]()) is not None and c._due() is not None]
+                self._heap = [entry for entry in self._heap if self._current(entry)]
                 heapq.heapify(self._heap)
                 if not self._heap:
                     self._thread = None
@@ -214,9 +218,20 @@ class _Watchdog:
                 call = ref()
                 if call is None:
                     continue
-                following = call._check(now)
+                call._armed = following = call._check(now)
                 if following is not None:
                     heapq.heappush(self._heap, (following, next(self._seq), ref))
+
+    @staticmethod
+    def _current(entry: tuple[float, int, weakref.ref[Call]]) -> bool:
+        """Whether an entry still matters: its call lives, is not over, and this is its one entry."""
+        call = entry[2]()
+        if call is None or call._armed != entry[0]:
+            return False
+        if call._due() is None:
+            call._armed = None
+            return False
+        return True
 
 
 _WATCHDOG = _Watchdog()
