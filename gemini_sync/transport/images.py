@@ -48,6 +48,7 @@ _EXTENSIONS = {
 }
 _SIZE_SUFFIX = re.compile(r"=[swh]\d+[^/]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,30}/[a-z0-9.+-]{1,40}")  # quoted in an error only if it looks like one
 
 
 def full_size_url(image: WebImage) -> str:
@@ -146,7 +147,8 @@ def save_image(
     try:
         content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type and not content_type.startswith("image/"):
-            raise GeminiError(f"the image URL returned {content_type!r}, not an image")
+            shown = repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "another type"
+            raise GeminiError(f"the image URL returned {shown}, not an image")
         extension = _EXTENSIONS.get(content_type, "")
         name = filename or _default_name(image.url)
         if extension and not os.path.splitext(name)[1]:
