@@ -48,7 +48,7 @@ _EXTENSIONS = {
 }
 _SIZE_SUFFIX = re.compile(r"=[swh]\d+[^/]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,30}/[a-z0-9.+-]{1,40}")  # quoted in an error only if it looks like one
+_MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,30}/[a-z0-9.+-]{1,40}")  # quoted in errors only if it is one
 
 
 def full_size_url(image: WebImage) -> str:
