@@ -6,6 +6,10 @@ failures are transient and the request may be retried (see
 :mod:`.transport.retry`). From then on nothing is retried: content or a
 conversation id exists, and a retry would duplicate or splice; a break is
 instead repaired by reading the turn back from the history, if possible.
+
+Every request of the stream runs under one :class:`~.transport.wire.Call`,
+so ``cancel()``/``close()`` reach its socket in any phase and the deadline and
+stall bound are enforced by the clock (the call's watchdog), on any framing.
 """
 
 from __future__ import annotations
