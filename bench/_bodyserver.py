@@ -1,6 +1,7 @@
 """A minimal server of one pre-encoded StreamGenerate body, in a child process.
 
     python bench/_bodyserver.py [--snapshots 400 --chars 16000] [--body long|astral] [--close] [--pace 0.02]
+        [--gzip]
 
 For throughput, the server must cost nothing: the emulator encodes each frame
 per request (as the real service would), which makes it, not the client, the
@@ -9,6 +10,8 @@ bottleneck at pace 0. This server encodes the long answer once, with the same
 with ``--close``, a body ended by closing the connection), ``--pace`` seconds
 apart. ``GET /times`` returns the ``time.monotonic_ns()`` at which each frame of
 the last answer was flushed (the clock is shared by processes on Linux).
+With ``--gzip`` the body is gzip-compressed when the request accepts it, with
+a sync flush after every frame, as the service and the emulator do.
 Prints one JSON line ``{"url": ..., "cookies": {...}, "body_bytes": N}``; serves
 until stdin closes.
 """
@@ -22,6 +25,7 @@ import socketserver
 import sys
 import threading
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +57,7 @@ class _Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
     daemon_threads = True
     frames: list[bytes]
     close_body: bool
+    gzip: bool
     pace: float
     times: list[int]
 
@@ -78,15 +83,24 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         close = self.server.close_body
+        gzip = self.server.gzip and "gzip" in self.headers.get("Accept-Encoding", "")
+        compressor = zlib.compressobj(wbits=31) if gzip else None
+        if gzip:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header(*(("Connection", "close") if close else ("Transfer-Encoding", "chunked")))
         self.end_headers()
         times: list[int] = []
         for n, frame in enumerate(self.server.frames):
             if self.server.pace and n > 1:  # prefix and id frame at once, then paced snapshots
                 time.sleep(self.server.pace)
+            if compressor is not None:  # compressed per frame, as the emulator does
+                frame = compressor.compress(frame) + compressor.flush(zlib.Z_SYNC_FLUSH)
             self.wfile.write(frame if close else b"%x\r\n%s\r\n" % (len(frame), frame))
             self.wfile.flush()
             times.append(time.monotonic_ns())
+        if compressor is not None:
+            rest = compressor.flush()
+            self.wfile.write(rest if close else b"%x\r\n%s\r\n" % (len(rest), rest))
         if close:
             self.close_connection = True
         else:
@@ -104,10 +118,12 @@ def main() -> None:
     parser.add_argument("--body", choices=("long", "astral"), default="long", help="which text to serve")
     parser.add_argument("--close", action="store_true", help="end the body by closing the connection")
     parser.add_argument("--pace", type=float, default=0.0, help="seconds between snapshot frames")
+    parser.add_argument("--gzip", action="store_true", help="gzip the body when the client accepts it")
     args = parser.parse_args()
     server = _Server(("127.0.0.1", 0), _Handler)
     server.frames = encoded_frames(long_snapshots(args.snapshots, args.chars, astral=args.body == "astral"))
     server.close_body = args.close
+    server.gzip = args.gzip
     server.pace = args.pace
     server.times = []
     threading.Thread(target=server.serve_forever, daemon=True).start()

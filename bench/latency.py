@@ -11,7 +11,9 @@ processes on Linux). Measured per chunk, p50 and p99 over ``--runs`` streams:
 * callbacks + dispatch: ``dispatch`` hands each callback to another thread (a queue);
 * naive: ``requests`` ``iter_lines()`` with its default 512-byte buffering.
 
-Each is run with a chunked body and with a body ended by closing the connection.
+Each is run with a chunked body, with a body ended by closing the connection,
+and with a chunked gzip body flushed per frame (the client decodes it
+incrementally; compare its figures with the plain chunked body's).
 """
 
 from __future__ import annotations
@@ -116,8 +118,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     results: dict[str, Any] = {}
-    for body in ("chunked", "close"):
-        extra = ["--close"] if body == "close" else []
+    for body in ("chunked", "close", "chunked gzip"):
+        extra = {"chunked": [], "close": ["--close"], "chunked gzip": ["--gzip"]}[body]
         server_args = ["--snapshots", str(SNAPSHOTS), "--chars", "4000", "--pace", str(PACE), *extra]
         with EmulatorProcess(*server_args, script_name="_bodyserver.py") as server:
             client = GeminiClient(

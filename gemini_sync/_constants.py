@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-# --- endpoints (PROTOCOL.md section 1); with ``base_url`` they resolve under it ---
+# --- endpoints (docs/protocol.md 1); with ``base_url`` they resolve under it ---
 GEMINI_ORIGIN = "https://gemini.google.com"
 APP_PATH = "/app"
 GENERATE_PATH = "/_/BardChatUi/data/assistant.lamda.BardFrontendService/StreamGenerate"
@@ -23,8 +23,13 @@ ENV_CLI_LOG = "GEMINI_SYNC_LOG"  # the command line's log level: debug, info, wa
 
 # --- timeouts (seconds) ---
 DEFAULT_TIMEOUT = 30.0
-DEFAULT_STALL_TIMEOUT = 60.0
-DEFAULT_QUEUE_TIMEOUT = 300.0  # frames without content (queued / busy) for longer than this fail
+# The stall watchdog (docs/protocol.md 6.4): silence between frames allowed while the answer is
+# being written, and the longer silence allowed while the service reports that it is thinking or
+# queued (status frames): thinking models are silent for minutes (180 s reported; a 509 s answer
+# from Pro on a large prompt), so the ordinary bound must not kill them. Upstream uses 120 s / 450 s.
+DEFAULT_STALL_TIMEOUT = 120.0
+DEFAULT_BUSY_STALL_TIMEOUT = 450.0
+DEFAULT_QUEUE_TIMEOUT = 600.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
 ROTATE_TIMEOUT = 10.0  # a cookie rotation gives up after this; close() waits at most this long

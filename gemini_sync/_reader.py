@@ -45,7 +45,9 @@ RecoverFn = Callable[[str, str], "tuple[list[CandidateSnapshot], bool] | None"]
 class StreamOptions:
     """How a stream reads: retry policy, stall and total time bounds, recovery.
 
-    ``stall_timeout`` bounds the silence between frames; ``queue_timeout``
+    ``stall_timeout`` bounds the silence between frames, and
+    ``busy_stall_timeout`` (if longer) the silence after a status frame that
+    says the service is thinking or queued (docs/protocol.md 6.4); ``queue_timeout``
     bounds the time in which frames keep coming (queueing, "thinking" status)
     but none brings content, so a waiting state is not taken for progress forever.
 
@@ -61,6 +63,14 @@ class StreamOptions:
     recover_timeout: float = C.RECOVER_TIMEOUT
     recover_interval: float = C.RECOVER_INTERVAL
     queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT
+    busy_stall_timeout: float | None = C.DEFAULT_BUSY_STALL_TIMEOUT
+    on_error: Callable[[GeminiError], None] | None = None  # told of the error that ends the stream
+
+    def stall_bound(self, busy: bool) -> float | None:
+        """The silence allowed now: the longer bound while the service reports it is busy."""
+        if busy and self.stall_timeout is not None and self.busy_stall_timeout is not None:
+            return max(self.stall_timeout, self.busy_stall_timeout)
+        return self.stall_timeout
 
 
 class _Attempt:
@@ -244,6 +254,9 @@ class Reader:
         self._call.progress()
         payloads = attempt.assembler.data_payloads
         chunks, error = self._process(attempt, frames, error)
+        stall = self._options.stall_bound(attempt.assembler.busy)
+        if stall != self._call.stall:  # the service said it is thinking or queued, or stopped saying so
+            self._call.watch_stall(stall)
         self._check_waiting(attempt, bool(chunks) or (payloads == 0 and attempt.assembler.data_payloads > 0))
         return chunks, error
 
@@ -252,7 +265,8 @@ class Reader:
         response = attempt.response
         assert response is not None
         try:
-            return bytes(response.raw.read1(C.READ_CHUNK_SIZE))
+            # urllib3 decodes gzip/deflate (br/zstd when installed) incrementally: docs/protocol.md 4.3
+            return bytes(response.raw.read1(C.READ_CHUNK_SIZE, decode_content=True))
         except Exception as exc:
             self._check_cancel()
             assembler = attempt.assembler
@@ -354,7 +368,9 @@ class Reader:
         return TimeoutError(f"{self._options.what} timed out reading the response")
 
     def _stalled(self) -> TimeoutError:
-        return TimeoutError(f"the stream stalled: no frame for {self._options.stall_timeout:g}s")
+        attempt = self.attempt
+        bound = self._options.stall_bound(attempt is not None and attempt.assembler.busy)
+        return TimeoutError(f"the stream stalled: no frame for {bound or 0:g}s")
 
     @staticmethod
     def _process(

@@ -1,7 +1,7 @@
 """The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, chat history, gems.
 
 Kept apart from generation (``client.py``): these are plain request/response
-calls through batchexecute (PROTOCOL.md 8.3).
+calls through batchexecute (docs/protocol.md 7.3).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 import requests
 
+from .catalogue import Catalogue
 from .models import Model
 from .protocol import rpcs
 from .protocol.request import AppTokens, BatchCall, PreparedRequest
@@ -31,6 +32,7 @@ class AccountMixin:
     _post_with_auth_retry: Callable[..., requests.Response]
     _tokens: Callable[[], AppTokens]
     save_image: Callable[..., pathlib.Path]
+    _catalogue: Catalogue
 
     def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
         def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
@@ -41,12 +43,18 @@ class AccountMixin:
     # -- account and models -------------------------------------------------
 
     def account_info(self) -> AccountInfo:
-        """Account status code (1000 = available, PROTOCOL.md 7.1) and the models offered."""
+        """Account status code (1000 = available), the models offered and the account's tier.
+
+        The listing is remembered: from then on a :class:`Model` whose id it
+        lists is sent with this account's header (tier, model number).
+        """
         (result,) = self._rpc([rpcs.status_call()])
-        return rpcs.parse_account(result)
+        info = rpcs.parse_account(result)
+        self._catalogue.update(info)
+        return info
 
     def list_models(self) -> list[Model]:
-        """The models this account offers, with headers built for its capacity."""
+        """The models this account offers, with headers built for its tier."""
         return self.account_info().models
 
     # -- chat history -------------------------------------------------------

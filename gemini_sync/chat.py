@@ -1,6 +1,6 @@
 """ChatSession: a conversation whose metadata is carried from turn to turn.
 
-The metadata is ``[cid, rid, rcid, None x 6, context token]`` (PROTOCOL.md
+The metadata is ``[cid, rid, rcid, None x 6, context token]`` (docs/protocol.md
 3.4). It changes only when a turn completes: a turn that fails, is cancelled
 or is closed early leaves the session exactly as it was before it.
 """

@@ -21,12 +21,13 @@ from . import _constants as C
 from ._call_options import bounded_timeout, check_request_options, check_timeout, read_timeout
 from ._log import logger
 from .account import AccountMixin
+from .catalogue import Catalogue
 from .chat import ChatSession, normalize_metadata
-from .errors import AuthError, GeminiError
+from .errors import APIError, AuthError, GeminiError, ModelInvalid, RequestRejected
 from .models import Model, ModelLike
 from .protocol import rpcs
 from .protocol.payload import CandidateSnapshot
-from .protocol.request import AppTokens, PreparedRequest, generate_request
+from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
 from .stream import Stream, StreamOptions, collected
 from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
@@ -35,6 +36,10 @@ from .transport.upload import FileInput, prepare_files, upload_file
 from .types import Gem, GemLike, Timeout, WebImage
 
 __all__ = ["GeminiClient"]
+
+#: HTTP statuses meaning "the page values are stale": 405 build label, 400 access token
+_STALE_PAGE_STATUSES = frozenset({400, 405})
+_MODEL_REJECTED = 1052
 
 
 def _check_prompt(prompt: Any) -> str:
@@ -78,7 +83,9 @@ class GeminiClient(AccountMixin):
     that failed with a transient error before any content reached the caller;
     ``retry=RetryPolicy(...)`` replaces it when the delays must change too.
     ``timeout`` bounds connecting and waiting for a response; ``stall_timeout``
-    bounds the silence between frames of a stream (``None`` disables it);
+    bounds the silence between frames of a stream (``None`` disables it), and
+    ``busy_stall_timeout`` the longer silence allowed while the service reports
+    that it is thinking or queued (thinking models are silent for minutes);
     ``queue_timeout`` bounds how long frames may keep coming without content
     (the service showing a queued or busy state). ``base_url`` sends every
     request under one URL (an emulator); without it, ``GEMINI_BASE_URL`` is
@@ -96,6 +103,7 @@ class GeminiClient(AccountMixin):
         timeout: float = C.DEFAULT_TIMEOUT,
         stall_timeout: float | None = C.DEFAULT_STALL_TIMEOUT,
         queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT,
+        busy_stall_timeout: float | None = C.DEFAULT_BUSY_STALL_TIMEOUT,
         max_retries: int = C.DEFAULT_MAX_RETRIES,
         auto_refresh: bool = True,
         session: requests.Session | None = None,
@@ -106,6 +114,7 @@ class GeminiClient(AccountMixin):
         _check_seconds("timeout", timeout, optional=False)
         _check_seconds("stall_timeout", stall_timeout)
         _check_seconds("queue_timeout", queue_timeout)
+        _check_seconds("busy_stall_timeout", busy_stall_timeout)
         _check_seconds("refresh_interval", refresh_interval, optional=False)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
@@ -132,6 +141,7 @@ class GeminiClient(AccountMixin):
         self.timeout = timeout
         self.stall_timeout = stall_timeout
         self.queue_timeout = queue_timeout
+        self.busy_stall_timeout = busy_stall_timeout
         self.retry_policy = retry if retry is not None else RetryPolicy(max_retries)
         self.auto_refresh = auto_refresh
         # rotation is used by the background thread (auto_refresh) and by the one refresh after a 401
@@ -139,6 +149,7 @@ class GeminiClient(AccountMixin):
             self._transport, chosen.cookies[C.PSID], interval=refresh_interval, write_cache=cookie_cache
         )
         self._refresh_lock = threading.Lock()
+        self._catalogue = Catalogue()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -197,11 +208,15 @@ class GeminiClient(AccountMixin):
     def _post_with_auth_retry(
         self, build: Callable[[AppTokens], PreparedRequest], what: str, **kwargs: Any
     ) -> requests.Response:
-        """POST; on a 401/403, refresh the cookies and token once and send again.
+        """POST; on a refusal that means "nothing was done", refresh once and send again.
 
-        Safe to resend: an auth refusal means the service did not act on the request.
+        401/403: rotate the cookies and read the app page again. 405 (a stale
+        build label) and 400 without an ``"er"`` frame (a stale access token):
+        read the app page again (docs/protocol.md 2.3), so a long-running
+        process survives the service's deploys. Safe to resend: the service
+        did not act on the request, and nothing of it reached the caller.
         When many threads are refused at once, one of them refreshes and the
-        others use its new token.
+        others use its new page values.
         """
         tokens = self._tokens()
         try:
@@ -211,7 +226,15 @@ class GeminiClient(AccountMixin):
                 if self._transport.tokens() is tokens:  # nobody refreshed since this request started
                     logger.info("%s was refused; refreshing cookies and token once", what)
                     self.refresh_auth()
-            return self._transport.post(build(self._transport.tokens()), what, **kwargs)
+        except APIError as exc:
+            if exc.status_code not in _STALE_PAGE_STATUSES or isinstance(exc, RequestRejected):
+                raise
+            with self._refresh_lock:
+                if self._transport.tokens() is tokens:
+                    logger.info("%s got HTTP %s: reading the app page again once", what, exc.status_code)
+                    self._transport.reset_tokens()
+                    self._transport.tokens()
+        return self._transport.post(build(self._transport.tokens()), what, **kwargs)
 
     # -- generating --------------------------------------------------------
 
@@ -255,7 +278,7 @@ class GeminiClient(AccountMixin):
             fixed_metadata = normalize_metadata(chat)
         _check_seconds("deadline", deadline)
         transport = self._transport
-        uploaded: list[tuple[str, str]] = []
+        uploaded: list[Attachment] = []
         sent_metadata: list[list[Any] | None] = []  # the chat's state when the turn is first sent
 
         def build(tokens: AppTokens) -> PreparedRequest:
@@ -266,7 +289,7 @@ class GeminiClient(AccountMixin):
                 prompt,
                 tokens,
                 transport.next_reqid(),
-                model=resolved,
+                model=self._catalogue.resolve(resolved),
                 metadata=metadata,
                 files=uploaded,
                 gem_id=gem_id,
@@ -280,9 +303,8 @@ class GeminiClient(AccountMixin):
             bound = bounded_timeout(base_timeout, time_left)
             tokens = self._tokens(read_timeout(bound))
             for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
-                uploaded.append(
-                    (upload_file(transport, file, tokens.push_id, timeout=read_timeout(bound)), file.name)
-                )
+                identifier = upload_file(transport, file, tokens.push_id, timeout=read_timeout(bound))
+                uploaded.append((identifier, file.name, file.content_type))
             logger.debug(
                 "StreamGenerate: model %s, %d file(s), chat %s", resolved, len(uploaded), chat is not None
             )
@@ -294,6 +316,8 @@ class GeminiClient(AccountMixin):
             deadline,
             recover=self._read_turn if recover else None,
             queue_timeout=self.queue_timeout,
+            busy_stall_timeout=self.busy_stall_timeout,
+            on_error=self._explain_model_error if resolved.model_id else None,
         )
         return Stream(
             open_response,
@@ -303,6 +327,17 @@ class GeminiClient(AccountMixin):
         )
 
     generate_content_stream = stream
+
+    def _explain_model_error(self, error: GeminiError) -> None:
+        """On 1052 (model id rejected): read the account's models once and name them in the error."""
+        if not isinstance(error, ModelInvalid) or error.code != _MODEL_REJECTED:
+            return
+        try:
+            self.account_info()
+        except GeminiError as exc:
+            logger.info("reading the account's models after 1052 failed: %s", exc.__class__.__name__)
+            return
+        error.args = (f"{error}; {self._catalogue.describe()}",)
 
     def _read_turn(self, cid: str, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
         """Turn ``rid`` of ``cid`` as raw candidates (for stream recovery), if the history has it."""

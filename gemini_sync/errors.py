@@ -23,6 +23,9 @@ __all__ = [
     "APIError",
     "UsageLimitExceeded",
     "ModelInvalid",
+    "FollowUpLimit",
+    "AttachmentRejected",
+    "RequestRejected",
     "TemporarilyBlocked",
     "RateLimited",
     "TimeoutError",
@@ -32,6 +35,7 @@ __all__ = [
     "StreamDiverged",
     "UploadError",
     "error_for_code",
+    "rejection_error",
 ]
 
 _ErrorT = TypeVar("_ErrorT", bound="GeminiError")
@@ -57,7 +61,17 @@ class GeminiError(Exception):
 
 
 class AuthError(GeminiError):
-    """Cookies are missing, expired or rejected; get fresh ones from the browser."""
+    """Cookies are missing, expired or rejected; get fresh ones from the browser.
+
+    ``code`` is set when the refusal came as a status rather than an HTTP
+    error (7: a batchexecute call not permitted, docs/protocol.md 6.2).
+    """
+
+    def __init__(
+        self, message: str = "", *, code: int | None = None, partial: ModelOutput | None = None
+    ) -> None:
+        super().__init__(message, partial=partial)
+        self.code = code
 
 
 class APIError(GeminiError):
@@ -86,6 +100,22 @@ class UsageLimitExceeded(APIError):
 
 class ModelInvalid(APIError):
     """Errors 1050/1052: the model header is unknown, stale, or differs from the chat's."""
+
+
+class FollowUpLimit(APIError):
+    """Error 1097: the account's limit on follow-up turns was reached; start a new chat or wait."""
+
+
+class AttachmentRejected(APIError):
+    """Error 1100: the service refused an attachment (type, size or content)."""
+
+
+class RequestRejected(APIError):
+    """The service rejected the request without answering it.
+
+    Error 1096 with no content (often a dead session: fresh cookies may help),
+    or HTTP 400 whose body carries an ``"er"`` frame. Never retried.
+    """
 
 
 class TemporarilyBlocked(APIError):
@@ -140,10 +170,28 @@ _CODE_MEANINGS: dict[int, tuple[type[APIError], str]] = {
     1050: (ModelInvalid, "model is inconsistent with this conversation (1050)"),
     1052: (ModelInvalid, "model header invalid or model unavailable (1052)"),
     1060: (TemporarilyBlocked, "IP temporarily blocked or region not supported (1060)"),
+    1096: (
+        RequestRejected,
+        "a rejection without an answer (1096); this is often a dead session: "
+        "sign in to gemini.google.com in a browser and copy fresh cookies",
+    ),
+    1097: (FollowUpLimit, "the account's limit on follow-up turns reached (1097); start a new chat"),
+    1100: (AttachmentRejected, "an attachment rejected (1100)"),
 }
 
 
 def error_for_code(code: int) -> APIError:
-    """Map an in-band error code (PROTOCOL.md 7.1) to a typed exception."""
+    """Map an in-band error code (docs/protocol.md 6.1) to a typed exception."""
     cls, text = _CODE_MEANINGS.get(code, (APIError, f"service error code {code}"))
     return cls(f"Gemini answered with {text}", code=code)
+
+
+def rejection_error(code: int | None, status: int | None = 400) -> RequestRejected:
+    """The error for a request the service answered with an ``"er"`` frame (docs/protocol.md 6.3)."""
+    what = f" (code {code})" if code is not None else ""
+    return RequestRejected(
+        f"Gemini rejected the request with HTTP {status or 400}{what} without answering it; if this "
+        "persists the session may be dead: sign in to gemini.google.com in a browser and copy fresh cookies",
+        code=code,
+        status_code=status or 400,
+    )

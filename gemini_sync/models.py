@@ -1,31 +1,84 @@
-"""Models and the model-selection headers (PROTOCOL.md section 3.3).
+"""Models and the model-selection headers (docs/protocol.md 3).
 
 A :class:`Model` is a name plus the exact value of the
 ``x-goog-ext-525001261-jspb`` header that selects it. The service renames and
 adds models often, so besides the known members a model can be named by
 string (``Model.from_name("gemini-3-flash")``) or built from a header value
-(``Model.custom(name, header_value)``) without a new release.
+(``Model.custom(name, header_value)``) without a new release. The account's
+own catalogue (``otAQ7b``, see :meth:`GeminiClient.account_info`) gives
+models with the account's tier; the members here carry their last known header.
+
+Since 2026 thinking is a level of a model, not a model of its own: the
+``*_THINKING`` members select their family's model at the extended level.
 """
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import ClassVar, Union
 
-__all__ = ["Model", "ModelLike", "model_header_value"]
+__all__ = ["Model", "ModelLike", "model_header_value", "SESSION_UUID"]
 
 MODEL_HEADER = "x-goog-ext-525001261-jspb"
-_EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-jspb": "[0]"}
+_EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-jspb": "[0,0,0]"}
+#: the UUID the browser keeps for a whole session in header slot ``[16]`` (one per process here)
+SESSION_UUID = str(uuid.uuid4()).upper()
+_HEADER_SLOTS = 17
+_NUMBER_SLOT = 14
+_LEVEL_SLOT = 15
+_UUID_SLOT = 16
+STANDARD, EXTENDED = 1, 2  # thinking levels (header [15], docs/protocol.md 3.3)
 
 
-def model_header_value(model_id: str, capacity: int = 1, *, capacity_field: int = 12) -> str:
-    """Build the current-format header value for ``model_id`` and an account capacity.
+def model_header_value(
+    model_id: str,
+    capacity: int = 1,
+    *,
+    capacity_field: int = 12,
+    number: int | None = None,
+    level: int = STANDARD,
+) -> str:
+    """The header value that selects ``model_id`` for an account of tier ``capacity``.
 
-    ``capacity_field`` 13 shifts the capacity one slot right, as PROTOCOL.md 3.3 says.
+    With the model ``number`` (catalogue ``[17]``) it is the browser's
+    17-element form ``[1,null,null,null,id,null,null,0,[4,5,6,8],null,null,
+    tier,null,null,number,level,session UUID]``; without, the shorter form of
+    2025. ``capacity_field`` 13 shifts the tier one slot right (docs/protocol.md 3.3).
     """
-    tail = [capacity] if capacity_field == 12 else [None, capacity]
-    value = [1, None, None, None, model_id, None, None, 0, [4], None, None, *tail]
+    tail: list[object] = [capacity] if capacity_field == 12 else [None, capacity]
+    if number is None:
+        value: list[object] = [1, None, None, None, model_id, None, None, 0, [4], None, None, *tail]
+        return json.dumps(value, separators=(",", ":"))
+    value = [1, None, None, None, model_id, None, None, 0, [4, 5, 6, 8], None, None, *tail]
+    value += [None] * (_HEADER_SLOTS - len(value))
+    value[_NUMBER_SLOT], value[_LEVEL_SLOT], value[_UUID_SLOT] = number, level, SESSION_UUID
     return json.dumps(value, separators=(",", ":"))
+
+
+def header_tier(header_value: str | None) -> int | None:
+    """The account tier in a header value (slot ``[11]``, or ``[12]`` when ``[11]`` is null)."""
+    try:
+        value = json.loads(header_value or "null")
+    except ValueError:
+        return None
+    if not isinstance(value, list):
+        return None
+    for slot in (11, 12):
+        tier = value[slot] if len(value) > slot else None
+        if type(tier) is int:
+            return tier
+    return None
+
+
+def header_level(header_value: str | None) -> int | None:
+    """The thinking level in a header value (slot ``[15]``), if it has one."""
+    try:
+        value = json.loads(header_value or "null")
+    except ValueError:
+        return None
+    level = value[_LEVEL_SLOT] if isinstance(value, list) and len(value) > _LEVEL_SLOT else None
+    return level if type(level) is int else None
 
 
 class Model:
@@ -146,17 +199,26 @@ class Model:
 
 ModelLike = Union[Model, str]
 
+_PRO, _FLASH = 3, 1  # model numbers (catalogue [17], header [14])
 _CURRENT = [
-    # attr, name, model id, capacity tail, paid, thinking
-    ("G_3_PRO", "gemini-3-pro", "9d8ca3786ebdfbea", 1, False, False),
-    ("G_3_FLASH", "gemini-3-flash", "fbb127bbb056c959", 1, False, False),
-    ("G_3_FLASH_THINKING", "gemini-3-flash-thinking", "5bf011840784117a", 1, False, True),
-    ("G_3_PRO_PLUS", "gemini-3-pro-plus", "e6fa609c3fa255c0", 4, True, False),
-    ("G_3_FLASH_PLUS", "gemini-3-flash-plus", "56fdd199312815e2", 4, True, False),
-    ("G_3_FLASH_THINKING_PLUS", "gemini-3-flash-thinking-plus", "e051ce1aa80aa576", 4, True, True),
-    ("G_3_PRO_ADVANCED", "gemini-3-pro-advanced", "e6fa609c3fa255c0", 2, True, False),
-    ("G_3_FLASH_ADVANCED", "gemini-3-flash-advanced", "56fdd199312815e2", 2, True, False),
-    ("G_3_FLASH_THINKING_ADVANCED", "gemini-3-flash-thinking-advanced", "e051ce1aa80aa576", 2, True, True),
+    # attr, name, model id (August 2026 lists), tier, model number, paid, thinking
+    ("G_3_PRO", "gemini-3-pro", "9d8ca3786ebdfbea", 1, _PRO, False, False),
+    ("G_3_FLASH", "gemini-3-flash", "fbb127bbb056c959", 1, _FLASH, False, False),
+    ("G_3_FLASH_THINKING", "gemini-3-flash-thinking", "fbb127bbb056c959", 1, _FLASH, False, True),
+    ("G_3_PRO_PLUS", "gemini-3-pro-plus", "e6fa609c3fa255c0", 4, _PRO, True, False),
+    ("G_3_FLASH_PLUS", "gemini-3-flash-plus", "56fdd199312815e2", 4, _FLASH, True, False),
+    ("G_3_FLASH_THINKING_PLUS", "gemini-3-flash-thinking-plus", "56fdd199312815e2", 4, _FLASH, True, True),
+    ("G_3_PRO_ADVANCED", "gemini-3-pro-advanced", "e6fa609c3fa255c0", 2, _PRO, True, False),
+    ("G_3_FLASH_ADVANCED", "gemini-3-flash-advanced", "56fdd199312815e2", 2, _FLASH, True, False),
+    (
+        "G_3_FLASH_THINKING_ADVANCED",
+        "gemini-3-flash-thinking-advanced",
+        "56fdd199312815e2",
+        2,
+        _FLASH,
+        True,
+        True,
+    ),
 ]
 _LEGACY = [
     # attr, name, exact header value, thinking
@@ -168,8 +230,9 @@ _LEGACY = [
 ]
 
 Model._register("UNSPECIFIED", Model("unspecified", None))
-for _attr, _name, _mid, _tail, _paid, _thinking in _CURRENT:
-    Model._register(_attr, Model(_name, model_header_value(_mid, _tail), paid=_paid, thinking=_thinking))
+for _attr, _name, _mid, _tier, _number, _paid, _thinking in _CURRENT:
+    _value = model_header_value(_mid, _tier, number=_number, level=EXTENDED if _thinking else STANDARD)
+    Model._register(_attr, Model(_name, _value, paid=_paid, thinking=_thinking))
 for _attr, _name, _header, _thinking in _LEGACY:
     Model._register(_attr, Model(_name, _header, thinking=_thinking))
-del _attr, _name, _mid, _tail, _paid, _thinking, _header
+del _attr, _name, _mid, _tier, _number, _paid, _thinking, _header, _value

@@ -47,6 +47,7 @@ class Stream:
     ) -> None:
         self._cancelled = threading.Event()
         self._reader = Reader(open_response, options, saver, self._cancelled)
+        self._on_error = options.on_error
         self._what = options.what
         # told once, when the turn is final for the caller (a chat advancing); see _commit
         self._on_final = on_final
@@ -210,7 +211,7 @@ class Stream:
     def _run(self) -> Iterator[StreamChunk]:
         # the generator holds the stream weakly: no Stream <-> generator cycle, so dropping
         # the last reference after a ``break`` frees the socket at once, without the cycle collector
-        return _drive(weakref.ref(self), self._reader)
+        return _drive(weakref.ref(self), self._reader, self._on_error)
 
     def _commit(self) -> None:
         if not self._committed and self._output is not None and self._on_final is not None:
@@ -242,10 +243,14 @@ def collected(start: Callable[_P, Stream], name: str, doc: str) -> Callable[_P, 
     return collect
 
 
-def _drive(ref: weakref.ref[Stream], reader: Reader) -> Iterator[StreamChunk]:
+def _drive(
+    ref: weakref.ref[Stream], reader: Reader, on_error: Callable[[GeminiError], None] | None
+) -> Iterator[StreamChunk]:
     """The chunks of ``reader``; the turn is committed (the chat told) as the final one is handed out.
 
     It holds its stream weakly and only between yields, so it never keeps the stream alive.
+    ``on_error`` is told of the typed error that ends the stream before it is raised
+    (the client names the account's models in a 1052, for instance).
     """
     try:
         for batch in reader.batches():
@@ -254,7 +259,10 @@ def _drive(ref: weakref.ref[Stream], reader: Reader) -> Iterator[StreamChunk]:
                     _tell(ref, None)
                 yield chunk
     except GeminiError as exc:
-        _tell(ref, exc.with_partial(reader.partial()))
+        error = exc.with_partial(reader.partial())
+        if on_error is not None:
+            on_error(error)
+        _tell(ref, error)
         raise
     except GeneratorExit:
         raise

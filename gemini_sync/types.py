@@ -33,6 +33,7 @@ __all__ = [
     "ChatInfo",
     "ChatTurn",
     "AccountInfo",
+    "CatalogEntry",
     "GemLike",
     "Timeout",
 ]
@@ -213,11 +214,16 @@ class ModelOutput(DataClassJsonMixin):
 
     ``text``, ``thoughts`` and the image lists are those of the chosen candidate.
     ``metadata`` is ``[cid, rid, rcid, None x 6, context token]``.
+    ``model_name`` is the display name of the model that actually served the
+    answer as the service reports it (e.g. ``"3.5 Flash-Lite"``), ``model_id``
+    that model's id when the service sends it; ``None`` when it did not say.
     """
 
     metadata: list[Any] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     chosen: int = 0
+    model_name: str | None = None
+    model_id: str | None = None
 
     @property
     def candidate(self) -> Candidate | None:
@@ -274,7 +280,8 @@ class StreamChunk(DataClassJsonMixin):
     seen in this chunk. ``candidates`` of a non-final chunk are only the
     candidates that changed since the previous chunk (the chosen one among
     them), in answer order; the final chunk has every candidate. Exactly one
-    chunk of a stream has ``is_final=True``: the last.
+    chunk of a stream has ``is_final=True``: the last; it also carries
+    ``model_name``/``model_id`` (see :class:`ModelOutput`).
 
     A chunk owns what it holds: its lists are its own and its image sequences
     immutable (:class:`ImageView`, tuples), so changing one chunk never changes
@@ -292,6 +299,8 @@ class StreamChunk(DataClassJsonMixin):
     metadata: list[Any] = field(default_factory=list)
     candidates: list[Candidate] = field(default_factory=list)
     is_final: bool = False
+    model_name: str | None = None
+    model_id: str | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -369,11 +378,36 @@ def _decode_models(items: list[Any]) -> list[Model]:
     ]
 
 
+@dataclass(frozen=True)
+class CatalogEntry(DataClassJsonMixin):
+    """One model of the account's catalogue (``otAQ7b``, docs/protocol.md 3.2).
+
+    ``version`` is the display version (e.g. ``"3.5 Flash-Lite"``, the name the
+    service reports as the served model), ``number`` the model number (1 Flash,
+    3 Pro, 6 Flash-Lite) that goes into the model header.
+    """
+
+    model_id: str
+    name: str
+    description: str = ""
+    version: str | None = None
+    number: int | None = None
+
+
 @dataclass
 class AccountInfo(DataClassJsonMixin):
-    """The account's status code (1000 = available, PROTOCOL.md 7.1) and the models it offers."""
+    """The account's status code (1000 = available, docs/protocol.md 6.1), the models it offers and its tier.
+
+    ``catalogue`` is what the service lists; ``models`` the same as
+    :class:`~gemini_sync.models.Model` values carrying the account's header;
+    ``tier`` is the account's tier (1 free, 2 Pro, 4 Plus) and ``tier_field``
+    the header slot it goes to (12, or 13 on some accounts).
+    """
 
     status: int | None = None
     models: list[Model] = field(
         default_factory=list, metadata=config(encoder=_encode_models, decoder=_decode_models)
     )
+    catalogue: list[CatalogEntry] = field(default_factory=list)
+    tier: int = 1
+    tier_field: int = 12

@@ -183,7 +183,12 @@ class StreamWorker:
         cands = chunk.candidates
         if not chunk.is_final:  # it lists only the candidates that changed; the delivered one is the chosen
             cands = [c for c in cands if c.rcid == chunk.metadata[2]]
-        return ModelOutput(metadata=list(chunk.metadata), candidates=list(cands))
+        return ModelOutput(
+            metadata=list(chunk.metadata),
+            candidates=list(cands),
+            model_name=chunk.model_name,
+            model_id=chunk.model_id,
+        )
 
     def _fail_callback(self, exc: BaseException) -> None:
         if self._callback_error is None:

@@ -9,6 +9,13 @@ One set, configured per module (or per test) with markers instead of copies:
   requests), for modules whose many tests would otherwise pay a start each;
 * ``pytest.mark.client(timeout=20, ...)``: :class:`GeminiClient` options that
   replace those of :func:`tests._wire.make_client`.
+
+The ``emu`` fixture runs every test that uses it against the emulator's 2026
+shapes (the service as it is now); the modules in :data:`BOTH_SHAPES`, a
+representative end-to-end subset, also run against the 2025 shapes
+(``Emulator(shapes="2025")``). Running every module twice would double the
+suite's time for little extra coverage: the shape-specific code is the payload
+reader and the emulator's frame plan, which those modules exercise completely.
 """
 
 from __future__ import annotations
@@ -26,10 +33,30 @@ from tests._wire import make_client
 
 DEFAULT_PACE = 0.002  # 2 ms between frames: answers still arrive in several reads
 
+#: modules whose tests also run against ``Emulator(shapes="2025")``
+BOTH_SHAPES = frozenset({"tests.test_e2e_stream", "tests.test_chat_commit", "tests.test_account_rpcs"})
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator(pace=0.002, shared=False): the emu fixture's settings")
     config.addinivalue_line("markers", "client(**options): GeminiClient options of the client fixture")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep the 2025 variant of the shared ``emu`` fixture only in :data:`BOTH_SHAPES`."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        shapes = callspec.params.get("emu") if callspec is not None else None
+        module = getattr(item, "module", None)
+        if shapes == "2025" and getattr(module, "__name__", "") not in BOTH_SHAPES:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
 
 
 def _marker_options(node: pytest.Item | pytest.Collector, name: str) -> dict[str, Any]:
@@ -48,20 +75,29 @@ def module_emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
         yield emulator
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def module_emu_2025(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """:func:`module_emu` speaking the 2025 shapes."""
+    pace = _marker_options(request.node, "emulator").get("pace", DEFAULT_PACE)
+    with Emulator(pace=pace, shapes="2025") as emulator:
+        yield emulator
+
+
+@pytest.fixture(params=["2026", "2025"])
 def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     """A running emulator: a fresh one per test, or the module's one reset (``shared=True``)."""
     options = _marker_options(request.node, "emulator")
     pace = options.get("pace", DEFAULT_PACE)
+    shapes: str = request.param
     if options.get("shared", False):
-        emulator: Emulator = request.getfixturevalue("module_emu")
+        emulator: Emulator = request.getfixturevalue("module_emu" if shapes == "2026" else "module_emu_2025")
         emulator.pace = pace
         emulator.clear_faults()
         emulator.clear_scripts()
         emulator.clear_requests()
         yield emulator
         return
-    with Emulator(pace=pace) as emulator:
+    with Emulator(pace=pace, shapes=shapes) as emulator:
         yield emulator
 
 

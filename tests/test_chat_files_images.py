@@ -324,49 +324,66 @@ def _uploads(emu: Emulator) -> list[tuple[Any, str | None, bytes]]:
 _PNG_BYTES = PNG_SIGNATURE + b"not really a picture \x00\xff" * 20
 
 
-def _as_str_path(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
+# each maker: (input, expected file name pattern, bytes, MIME type sent in the part and the reference)
+def _as_str_path(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
     path = tmp / "notes.txt"
     path.write_bytes(b"some notes\n")
-    return str(path), "notes.txt", b"some notes\n"
+    return str(path), "notes.txt", b"some notes\n", "text/plain"
 
 
-def _as_pathlib(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
+def _as_pathlib(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
     path = tmp / "photo.png"
     path.write_bytes(_PNG_BYTES)
-    return path, "photo.png", _PNG_BYTES
+    return path, "photo.png", _PNG_BYTES, "image/png"
 
 
-def _as_bytes(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
-    return b"raw bytes \x00\x01\x02", r"input_\d{7}\.txt", b"raw bytes \x00\x01\x02"
+def _as_bytes(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
+    # bytes without a name: no fake ".txt" name, a type from the content
+    return b"raw bytes \x00\x01\x02", r"file_\d{7}", b"raw bytes \x00\x01\x02", "application/octet-stream"
 
 
-def _as_named_bytes(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
-    return ("table.csv", b"a,b\n1,2\n"), "table.csv", b"a,b\n1,2\n"
+def _as_png_bytes(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
+    return _PNG_BYTES, r"file_\d{7}\.png", _PNG_BYTES, "image/png"
 
 
-def _as_binary_file(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
+def _as_named_bytes(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
+    return ("table.csv", b"a,b\n1,2\n"), "table.csv", b"a,b\n1,2\n", "text/csv"
+
+
+def _as_binary_file(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
     path = tmp / "report.pdf"
     path.write_bytes(b"%PDF-1.4 fake" * 100)
-    return path.open("rb"), "report.pdf", b"%PDF-1.4 fake" * 100
+    return path.open("rb"), "report.pdf", b"%PDF-1.4 fake" * 100, "application/pdf"
 
 
-def _as_bytesio(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
-    return io.BytesIO(b"in memory"), r"input_\d{7}\.txt", b"in memory"
+def _as_bytesio(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
+    jpeg = b"\xff\xd8\xff\xe0 in memory"
+    return io.BytesIO(jpeg), r"file_\d{7}\.jpg", jpeg, "image/jpeg"
 
 
-def _as_named_file(tmp: pathlib.Path) -> tuple[Any, str, bytes]:
-    return ("renamed.bin", io.BytesIO(b"\x00" * 300)), "renamed.bin", b"\x00" * 300
+def _as_named_file(tmp: pathlib.Path) -> tuple[Any, str, bytes, str]:
+    data = b"\x00" * 300
+    return ("renamed.bin", io.BytesIO(data)), "renamed.bin", data, "application/octet-stream"
 
 
 @pytest.mark.parametrize(
     "make",
-    [_as_str_path, _as_pathlib, _as_bytes, _as_named_bytes, _as_binary_file, _as_bytesio, _as_named_file],
-    ids=["str", "pathlib", "bytes", "name-bytes", "binary-file", "bytesio", "name-fileobj"],
+    [
+        _as_str_path,
+        _as_pathlib,
+        _as_bytes,
+        _as_png_bytes,
+        _as_named_bytes,
+        _as_binary_file,
+        _as_bytesio,
+        _as_named_file,
+    ],
+    ids=["str", "pathlib", "bytes", "png-bytes", "name-bytes", "binary-file", "bytesio", "name-fileobj"],
 )
 def test_each_kind_of_file_input_is_uploaded_and_attached(
     emu: Emulator, client: GeminiClient, tmp_path: pathlib.Path, make: Callable[[pathlib.Path], Any]
 ) -> None:
-    item, name_pattern, data = make(tmp_path)
+    item, name_pattern, data, mime = make(tmp_path)
     try:
         output = client.generate_content("Describe the attachment", files=[item])
     finally:
@@ -378,9 +395,10 @@ def test_each_kind_of_file_input_is_uploaded_and_attached(
     assert filename is not None and re.fullmatch(name_pattern, filename)
     assert body == data
     ((identifier, upload),) = emu.uploads.items()
-    assert upload.data == data and upload.filename == filename
+    assert upload.data == data and upload.filename == filename and upload.content_type == mime
     generate = emu.generate_requests[-1]
-    assert generate.inner[0][3] == [[[identifier], filename]]
+    # the browser's reference shape, MIME type included (docs/protocol.md 3.5)
+    assert generate.inner[0][3] == [[[identifier, 1, None, mime], filename, *[None] * 6, [0]]]
     assert f"{filename} ({len(data)} bytes" in output.text  # the service saw the file
 
 
@@ -391,8 +409,8 @@ def test_several_files_keep_their_order(emu: Emulator, client: GeminiClient, tmp
     names = [filename for _record, filename, _data in _uploads(emu)]
     assert names == ["a.txt", "b.txt"]
     attached = emu.generate_requests[-1].inner[0][3]
-    assert [name for _ids, name in attached] == ["a.txt", "b.txt"]
-    assert [emu.uploads[ids[0]].data for ids, _name in attached] == [b"first", b"second"]
+    assert [ref[1] for ref in attached] == ["a.txt", "b.txt"]
+    assert [emu.uploads[ref[0][0]].data for ref in attached] == [b"first", b"second"]
 
 
 def test_files_in_a_chat_turn(emu: Emulator, client: GeminiClient) -> None:
@@ -495,7 +513,7 @@ def test_unusual_file_names_reach_the_service_intact(emu: Emulator, client: Gemi
     name = 'résumé "final" 日本.txt'
     client.generate_content("odd names", files=[(name, b"cv"), ("empty.txt", b"")])
     assert [filename for _record, filename, _data in _uploads(emu)] == [name, "empty.txt"]
-    assert [n for _ids, n in emu.generate_requests[-1].inner[0][3]] == [name, "empty.txt"]
+    assert [ref[1] for ref in emu.generate_requests[-1].inner[0][3]] == [name, "empty.txt"]
     assert sorted(u.size for u in emu.uploads.values()) == [0, 2]
 
 
@@ -510,7 +528,8 @@ def test_an_upload_retried_after_a_failure_sends_the_whole_file_again(
     assert statuses == [500, 200]
     (upload,) = emu.uploads.values()
     assert upload.data == b"x" * 5000
-    assert emu.generate_requests[-1].inner[0][3] == [[[upload.identifier], "data.bin"]]
+    [ref] = emu.generate_requests[-1].inner[0][3]
+    assert ref[0][0] == upload.identifier and ref[1] == "data.bin"
 
 
 def test_a_failed_second_upload_is_retried_and_every_file_is_attached(
@@ -520,7 +539,7 @@ def test_a_failed_second_upload_is_retried_and_every_file_is_attached(
     emu.fail_next(path=UPLOAD_PATH, status=500, match=lambda _key: next(uploads_seen) == 1)
     output = client.generate_content("two files", files=[("a.txt", b"first"), ("b.txt", b"second")])
     attached = emu.generate_requests[-1].inner[0][3]
-    assert [name for _ids, name in attached] == ["a.txt", "b.txt"]  # no file silently dropped
+    assert [ref[1] for ref in attached] == ["a.txt", "b.txt"]  # no file silently dropped
     assert "b.txt (6 bytes" in output.text
 
 

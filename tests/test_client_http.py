@@ -221,12 +221,12 @@ def test_5xx_retries_are_bounded_and_counted(rsps: Any, client: GeminiClient) ->
     assert len(generate_calls(rsps)) == 4  # 1 + max_retries(3)
 
 
-def test_400_is_not_retried(rsps: Any, client: GeminiClient) -> None:
+def test_400_reads_the_page_again_once_and_is_not_retried_further(rsps: Any, client: GeminiClient) -> None:
     rsps.post(GEN_URL, status=400)
     with pytest.raises(errors.APIError) as info:
         client.generate_content("hi")
     assert info.value.status_code == 400
-    assert len(generate_calls(rsps)) == 1
+    assert len(generate_calls(rsps)) == 2  # a stale token is refreshed once; then it is the answer
 
 
 def test_error_after_content_carries_partial_and_is_not_retried(rsps: Any, client: GeminiClient) -> None:

@@ -8,6 +8,7 @@ import time
 import pytest
 
 from gemini_sync import GeminiClient, Model, errors
+from gemini_sync._constants import APP_PATH
 from gemini_sync.emulator import Emulator
 from tests._wire import make_client
 
@@ -213,12 +214,12 @@ def test_disconnect_after_content_without_recovery_is_interrupted(
     assert len(emu.generate_requests) == 1
 
 
-def test_wrong_token_is_rejected_with_400(emu: Emulator, client: GeminiClient) -> None:
+def test_a_stale_token_reads_the_page_again_once_and_succeeds(emu: Emulator, client: GeminiClient) -> None:
     client.init()
     client._transport._tokens = type(client._transport._tokens)("wrong-token")  # type: ignore[misc,union-attr]
-    with pytest.raises(errors.APIError) as info:
-        client.generate_content("hi")
-    assert info.value.status_code == 400
+    assert client.generate_content("hi").text.startswith("You said: hi")
+    assert [r.status for r in emu.generate_requests] == [400, 200]
+    assert len(emu.requests_to(APP_PATH)) == 2  # the first bootstrap and the one refresh
 
 
 def test_expired_cookies_are_an_auth_error(emu: Emulator) -> None:

@@ -1,7 +1,7 @@
 """The emulator over real sockets, driven by plain ``requests`` and the protocol decoders.
 
 These tests use no part of the gemini_sync client: what they check is that
-the emulator speaks PROTOCOL.md, so the client can be tested against it.
+the emulator speaks docs/protocol.md, so the client can be tested against it.
 The raw client (:class:`Browser`) lives in ``tests/_support/browser.py``.
 """
 
@@ -111,7 +111,7 @@ def test_rotate_cookies_issues_new_psidts_and_keeps_the_previous_valid() -> None
 
 
 def test_stream_arrives_over_time_as_cumulative_snapshots() -> None:
-    with Emulator() as emu:  # default pace
+    with Emulator(shapes="2025") as emu:  # default pace; the 2025 order of frames
         reply = Browser(emu).generate("Hello there")
     assert reply.status == 200 and reply.error is None and reply.decode_error is None
     assert reply.reads > 1 and reply.read_times[-1] - reply.read_times[0] >= 5 * emu.pace
@@ -185,9 +185,12 @@ def test_malformed_generate_requests_are_refused(emu: Emulator, change: dict[str
     assert emu.conversations == []
 
 
-def test_stale_build_label_is_refused(browser: Browser) -> None:
-    browser.tokens = AppTokens(browser.tokens.access_token, "boq_old_build", browser.tokens.session_id)
-    assert browser.post_generate("hi").status_code == 400
+@pytest.mark.parametrize(("shapes", "status"), [("2026", 405), ("2025", 400)])
+def test_stale_build_label_is_refused(shapes: str, status: int) -> None:
+    with Emulator(shapes=shapes) as emu:
+        browser = Browser(emu)
+        browser.tokens = AppTokens(browser.tokens.access_token, "boq_old_build", browser.tokens.session_id)
+        assert browser.post_generate("hi").status_code == status
 
 
 def test_unknown_or_garbled_model_gets_1052(emu: Emulator, browser: Browser) -> None:
@@ -282,7 +285,7 @@ def test_chunk_size_splits_frames_inside_utf8_characters(emu: Emulator, browser:
     assert split_inside_char
     decoder = FrameDecoder()
     frames = [frame for chunk in chunks for frame in decoder.feed(chunk)] + decoder.close()
-    payloads = [e for f in frames for e in parse_frame(f) if isinstance(e, Payload)]
+    payloads = [e for f in frames for e in parse_frame(f) if isinstance(e, Payload) and e.candidates]
     assert payloads[-1].candidates[0].text.startswith("You said: Tell me about 😀 and 日本")
     assert "😀 and 🚀" in payloads[-1].candidates[0].text
 
@@ -392,8 +395,8 @@ def test_stop_ends_a_stalled_stream_promptly() -> None:
         try:
             for chunk in response.iter_content(None):
                 received.append(chunk)
-                if b"c_" in b"".join(received):
-                    first_frame.set()  # the frame with the cid arrived: the stall has begun
+                if b"r_" in b"".join(received):
+                    first_frame.set()  # the frame with the rid arrived: the stall has begun
         except requests.RequestException as exc:
             errors.append(exc)
 

@@ -22,7 +22,7 @@ def test_account_status_and_models(emu: Emulator, browser: Browser) -> None:
     ids = [model[0] for model in result[15]]
     assert Model.G_3_FLASH.model_id in ids and Model.G_3_PRO.model_id in ids
     assert Model.G_3_PRO_PLUS.model_id not in ids  # a free account lists free models
-    assert all(isinstance(name, str) and name for _, name, _ in result[15])
+    assert all(isinstance(entry[1], str) and entry[1] for entry in result[15])
     emu.account_status = 1016
     assert browser.call("otAQ7b", [])[14] == 1016
 

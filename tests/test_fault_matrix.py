@@ -13,7 +13,7 @@ of the body, computed here independently of the library's decoder:
   with ``finish_server_side`` and recovery on, the rest of the answer comes
   from the history, seamlessly.
 
-The second part walks PROTOCOL.md sections 7.1 and 7.3: each in-band code
+The second part walks docs/protocol.md sections 6.1 and 6.3: each in-band code
 before and after data, each HTTP status, the malformed bodies, stalls and
 deadlines; for each the exact exception type, ``.partial`` and the number of
 StreamGenerate requests (a retry happens only before content, and only for a
@@ -139,8 +139,14 @@ class Layout:
         return self.data_frames[0].end
 
     @property
+    def cid_end(self) -> int:
+        """End of the first frame that names the conversation (2026: the first content frame)."""
+        return next(end for end, _ in self.snapshot_ends()) if self.snapshot_ends() else self.first_data_end
+
+    @property
     def final_data_end(self) -> int:
-        return self.data_frames[-1].end
+        """End of the completing frame (2026 shapes send the context-token and last frames after it)."""
+        return self.snapshot_ends()[-1][0]
 
     def snapshot_ends(self) -> list[tuple[int, str]]:
         """(frame end, raw cumulative text) of every data frame that carries a candidate."""
@@ -148,7 +154,7 @@ class Layout:
         for frame in self.data_frames:
             for env in frame.value:
                 payload = json.loads(env[2])
-                if payload[4]:
+                if len(payload) > 4 and payload[4]:
                     out.append((frame.end, payload[4][0][1][0]))
         return out
 
@@ -156,7 +162,7 @@ class Layout:
         """What a client must have streamed when the body is cut after ``offset`` bytes.
 
         Everything the complete frames held, minus the volatile tail of a
-        non-final snapshot (PROTOCOL.md 6).
+        non-final snapshot (docs/protocol.md 5.4).
         """
         text = ""
         for end, raw in self.snapshot_ends():
@@ -230,7 +236,8 @@ def layout(module_emu: Emulator) -> Layout:
     # ids are random but of fixed length: every answer has the same layout
     assert len(_capture(emu, f"{PREFIX} capture 2")) == len(body)
     result = layout_of(body)
-    assert len(result.data_frames) == CHUNKS + 1  # the ids frame, then the snapshots
+    # the ids frame, the snapshots, then (2026) the "26" context-token frame and the last frame
+    assert len(result.data_frames) == CHUNKS + (3 if emu.shapes == "2026" else 1)
     assert result.frames[-1].value[0][0] == "e" and result.frames[-1].value[0][4] == len(body)
     assert len(result.multibyte) > 100
     return result
@@ -373,12 +380,12 @@ def test_cut_at_every_boundary_and_inside_every_character(
 def test_cut_after_content_with_recovery_completes_seamlessly(
     emu: Emulator, client: GeminiClient, layout: Layout
 ) -> None:
-    """``finish_server_side`` + recovery: every cut after the ids is healed from the history."""
+    """``finish_server_side`` + recovery: every cut after the conversation id is healed from the history."""
     size = len(layout.body)
     edges = {f.end for f in layout.frames} | {f.json_start + 1 for f in layout.frames}
-    spread = set(range(layout.first_data_end, size + 1, 97))
+    spread = set(range(layout.cid_end, size + 1, 97))
     chars = {first + 1 for first, _ in layout.multibyte[::25]}
-    offsets = sorted(o for o in edges | spread | chars | {size} if layout.first_data_end <= o <= size)
+    offsets = sorted(o for o in edges | spread | chars | {size} if layout.cid_end <= o <= size)
     assert len(offsets) >= 60
     problems = []
     for offset in offsets:
@@ -423,8 +430,9 @@ NOT_RETRIED_CODES = [
     (1050, errors.ModelInvalid),
     (1052, errors.ModelInvalid),
     (1060, errors.TemporarilyBlocked),
-    (1096, errors.APIError),
-    (1097, errors.APIError),
+    (1096, errors.RequestRejected),
+    (1097, errors.FollowUpLimit),
+    (1100, errors.AttachmentRejected),
     (1152, errors.APIError),
     (4242, errors.APIError),  # unknown
 ]
@@ -485,7 +493,7 @@ def test_error_right_after_the_ids_is_not_retried(emu: Emulator, client: GeminiC
     assert type(out.error) is errors.APIError and out.error.code == 1013
     assert out.generate_requests == 1 and SLEEPS.delays == []
     _assert_nothing_delivered(out)
-    assert out.error.partial is not None and str(out.error.partial.metadata[0]).startswith("c_")
+    assert out.error.partial is not None and str(out.error.partial.metadata[1]).startswith("r_")
 
 
 @pytest.mark.parametrize("after", [0, AFTER_DATA], ids=["before-data", "after-data"])
@@ -510,9 +518,18 @@ def test_code_is_typed_and_never_retried(
         _assert_nothing_delivered(out)
 
 
-def test_http_400_is_not_retried(emu: Emulator, client: GeminiClient) -> None:
+def test_http_400_reads_the_page_again_once_then_is_not_retried(emu: Emulator, client: GeminiClient) -> None:
+    # a plain 400 may be a stale access token: the page is read again and the request sent once more
     out = run_case(emu, client, f"{PREFIX} 400", fault={"status": 400}, times=10)
     assert type(out.error) is errors.APIError and out.error.status_code == 400 and out.error.code is None
+    assert out.generate_requests == 2
+    _assert_nothing_delivered(out)
+
+
+def test_http_400_with_an_er_frame_is_rejected_at_once(emu: Emulator, client: GeminiClient) -> None:
+    out = run_case(emu, client, f"{PREFIX} er", fault={"reject": 1096}, times=10)
+    assert type(out.error) is errors.RequestRejected
+    assert out.error.status_code == 400 and out.error.code == 1096 and "fresh cookies" in str(out.error)
     assert out.generate_requests == 1
     _assert_nothing_delivered(out)
 

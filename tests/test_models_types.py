@@ -1,4 +1,4 @@
-"""Models (PROTOCOL.md 3.3) and the public result types (DESIGN.md, "The public surface").
+"""Models (docs/protocol.md 3.3) and the public result types (DESIGN.md, "The public surface").
 
 What a user relies on: a model is chosen by name or by a custom header value;
 the seed's names keep their last known header values; an unknown name says
@@ -16,20 +16,20 @@ from typing import Any
 
 import pytest
 
-from gemini_sync.models import MODEL_HEADER, Model, model_header_value
+from gemini_sync.models import MODEL_HEADER, SESSION_UUID, Model, model_header_value
 from gemini_sync.types import Candidate, GeneratedImage, ModelOutput, StreamChunk, WebImage
 
-# PROTOCOL.md 3.3, current family: name -> (model id, capacity tail)
+# docs/protocol.md 3.3, current family: name -> (model id of August 2026, tier); thinking is level 2
 CURRENT = {
     "gemini-3-pro": ("9d8ca3786ebdfbea", 1),
     "gemini-3-flash": ("fbb127bbb056c959", 1),
-    "gemini-3-flash-thinking": ("5bf011840784117a", 1),
+    "gemini-3-flash-thinking": ("fbb127bbb056c959", 1),
     "gemini-3-pro-plus": ("e6fa609c3fa255c0", 4),
     "gemini-3-flash-plus": ("56fdd199312815e2", 4),
-    "gemini-3-flash-thinking-plus": ("e051ce1aa80aa576", 4),
+    "gemini-3-flash-thinking-plus": ("56fdd199312815e2", 4),
     "gemini-3-pro-advanced": ("e6fa609c3fa255c0", 2),
     "gemini-3-flash-advanced": ("56fdd199312815e2", 2),
-    "gemini-3-flash-thinking-advanced": ("e051ce1aa80aa576", 2),
+    "gemini-3-flash-thinking-advanced": ("56fdd199312815e2", 2),
 }
 
 
@@ -57,14 +57,20 @@ def test_unspecified_sends_no_headers() -> None:
 def test_current_family_header_values(name: str, spec: tuple[str, int]) -> None:
     model_id, tail = spec
     model = Model.from_name(name)
-    assert model.header_value == f'[1,null,null,null,"{model_id}",null,null,0,[4],null,null,{tail}]'
+    number = 3 if "pro" in name else 1
+    level = 2 if "thinking" in name else 1
+    # the browser's 17-element form: tier at [11], model number at [14], level at [15], session UUID
+    assert model.header_value == (
+        f'[1,null,null,null,"{model_id}",null,null,0,[4,5,6,8],null,null,{tail},null,null,'
+        f'{number},{level},"{SESSION_UUID}"]'
+    )
     assert model.model_id == model_id
     assert model.paid == (tail != 1)
     assert model.thinking == ("thinking" in name)
     assert model.headers == {
         MODEL_HEADER: model.header_value,
         "x-goog-ext-73010989-jspb": "[0]",
-        "x-goog-ext-73010990-jspb": "[0]",
+        "x-goog-ext-73010990-jspb": "[0,0,0]",
     }
 
 

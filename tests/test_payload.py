@@ -30,10 +30,12 @@ from gemini_sync.protocol.payload import (
     data_envelope,
     dig,
     error_envelope,
+    field_of,
     parse_batch_frames,
     parse_frame,
     parse_payload,
     tail_frames,
+    with_sparse,
 )
 from tests._support.paths import CANDIDATE_PATHS, PAYLOAD_PATHS, Path, set_path
 
@@ -62,14 +64,33 @@ def only_candidate(cand: list[Any]) -> Any:
 
 def test_dig_follows_lists_and_dicts() -> None:
     data = [0, [1, {"8": [["deep"]]}]]
-    assert dig(data, 1, 1, "8", 0, 0) == "deep"
+    # field 7 of data[1] sits under key "8" of its trailing object (the sparse form)
+    assert dig(data, 1, 7, 0, 0) == "deep"
+    assert dig([0, [1, None, None, None, None, None, None, [["deep"]]]], 1, 7, 0, 0) == "deep"
     assert dig(data, 0) == 0
     assert dig(data) is data
+    assert dig({"8": [1]}, "8", 0) == 1
+
+
+def test_field_of_reads_both_forms_and_never_returns_the_sparse_object() -> None:
+    assert field_of([None, [1, 2], {"26": "tok", "44": True}], 25) == "tok"
+    assert field_of([None, [1, 2], {"26": "tok"}], 2) is None  # the object is not field 2
+    assert field_of(["a", None, {"2": "b"}], 1) == "b"  # a null slot falls back to the object
+    assert field_of(["a", "dense", {"2": "sparse"}], 1) == "dense"
+    assert field_of([], 0) is None
+    assert field_of([1, 2, 3], -1) == 3
+
+
+def test_with_sparse_is_the_inverse_of_field_of() -> None:
+    array = with_sparse([None, ["c", "r"]], {17: "r", 25: "tok", 43: True})
+    assert array[-1] == {"18": "r", "26": "tok", "44": True}
+    assert [field_of(array, n) for n in (17, 25, 43, 1)] == ["r", "tok", True, ["c", "r"]]
+    assert with_sparse([1], {}) == [1]
 
 
 @pytest.mark.parametrize(
     "path",
-    [(5,), (1, 5), (0, 0), (1, 1, "9"), (1, 1, 0), (1, "8"), ("x",), (1, 1, "8", 0, 0, 0)],
+    [(5,), (1, 5), (0, 0), (1, 1, "9"), (1, 1, 0), (1, "8"), ("x",), (1, 7, 0, 0, 0)],
 )
 def test_dig_returns_none_for_missing_or_wrong_type(path: tuple[Any, ...]) -> None:
     assert dig([0, [1, {"8": [["deep"]]}]], *path) is None

@@ -154,7 +154,7 @@ def test_every_other_model_sends_its_model_headers(model: Model) -> None:
     req = generate_request("x", TOKENS, 1, model=model)
     assert req.headers["x-goog-ext-525001261-jspb"] == model.header_value
     assert req.headers["x-goog-ext-73010989-jspb"] == "[0]"
-    assert req.headers["x-goog-ext-73010990-jspb"] == "[0]"
+    assert req.headers["x-goog-ext-73010990-jspb"] == "[0,0,0]"
 
 
 def test_custom_model_header_is_sent_verbatim() -> None:

@@ -1,7 +1,7 @@
 """A local emulator of the Gemini web service, for demos and tests.
 
 :class:`Emulator` is a real HTTP/1.1 server on 127.0.0.1 that speaks the
-private web API described in PROTOCOL.md: the app page and its tokens,
+private web API described in docs/protocol.md: the app page and its tokens,
 StreamGenerate with length-prefixed frames streamed over time, batchexecute,
 upload, cookie rotation and image bytes. It validates requests as the service
 does, answers deterministically (or as scripted with :meth:`Emulator.script`),

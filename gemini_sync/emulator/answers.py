@@ -38,7 +38,7 @@ __all__ = [
 #: a RawImage with an empty ``url`` is also served by the emulator, keeping its alt and id
 ImageSpec = RawImage | str
 
-#: text placeholder of a generated image; clients strip it (PROTOCOL.md 5)
+#: text placeholder of a generated image; clients strip it (docs/protocol.md 5.2)
 IMAGE_PLACEHOLDER = "http://googleusercontent.com/image_generation_content/{n}"
 
 _MIN_CHUNKS = 6
@@ -96,7 +96,7 @@ def add_flicker(snapshots: Sequence[str]) -> list[str]:
     """Give every non-final snapshot a volatile tail that the next one withdraws.
 
     While a code block is open the tail is a closing fence (``"\\n```"``),
-    otherwise an escaped markdown marker (``"\\*"``), as PROTOCOL.md 6 describes.
+    otherwise an escaped markdown marker (``"\\*"``), as docs/protocol.md 5.4 describes.
     """
     out: list[str] = []
     for index, snap in enumerate(snapshots):

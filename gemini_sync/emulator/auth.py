@@ -1,4 +1,4 @@
-"""Cookies and tokens of the emulated account (PROTOCOL.md 2).
+"""Cookies and tokens of the emulated account (docs/protocol.md 2).
 
 :class:`AuthState` decides whether a request's cookies are logged in:
 
@@ -23,19 +23,38 @@ from collections.abc import Mapping
 from .._constants import PSID, PSIDTS
 from ..protocol.request import AppTokens
 
-__all__ = ["AuthState", "new_tokens", "DEFAULT_PSID", "DEFAULT_PSIDTS", "BUILD_LABEL"]
+__all__ = [
+    "AuthState",
+    "new_tokens",
+    "new_second_token",
+    "next_build",
+    "DEFAULT_PSID",
+    "DEFAULT_PSIDTS",
+    "BUILD_LABEL",
+]
 
 DEFAULT_PSID = "emulator-psid"
 DEFAULT_PSIDTS = "emulator-psidts"
-BUILD_LABEL = "boq_assistant-bard-web-server_20260410.07_p0"
+BUILD_LABEL = "boq_assistant-bard-web-server_20260806.17_p0"
 
 
-def new_tokens(language: str = "en") -> AppTokens:
-    """Fresh app-page tokens: access token, build label, f.sid and push id."""
+def new_tokens(language: str = "en", *, build_label: str = BUILD_LABEL) -> AppTokens:
+    """Fresh app-page tokens: access token (``SNlM0e``), build label, f.sid and push id."""
     access = f"AJvLN6M{secrets.token_urlsafe(18)}:{int(time.time() * 1000)}"
     session_id = str(-secrets.randbelow(10**18) - 10**18)
     push_id = "feeds/" + secrets.token_hex(7)
-    return AppTokens(access, BUILD_LABEL, session_id, language, push_id)
+    return AppTokens(access, build_label, session_id, language, push_id)
+
+
+def new_second_token() -> str:
+    """A fresh ``thykhd`` value (the 2026 page's second token, usable as ``at``)."""
+    return f"AFHm{secrets.token_urlsafe(21)}:{int(time.time() * 1000)}"
+
+
+def next_build(label: str | None) -> str:
+    """The build label of the next release after ``label`` (``..._p0`` -> ``..._p1``)."""
+    base, _, release = (label or BUILD_LABEL).rpartition("_p")
+    return f"{base}_p{int(release) + 1 if release.isdigit() else 1}"
 
 
 class AuthState:

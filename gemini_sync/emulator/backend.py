@@ -13,11 +13,13 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
-from ..models import Model
+from ..models import Model, model_header_value
 from ..protocol.payload import RawImage
 from ..protocol.request import AppTokens
+from ..protocol.rpcs import CatalogEntry, capacity
 from .answers import ImageSpec, ScriptBook
-from .auth import AuthState, new_tokens
+from .auth import AuthState, new_second_token, new_tokens, next_build
+from .catalogue import AUGUST_2026, DEFAULT_SERVED, PAID_2026, PLAN_FLAGS
 from .codes import ACCOUNT_AVAILABLE
 from .faults import FaultBook
 from .records import Journal
@@ -55,6 +57,12 @@ class Backend:
     journal: Journal = field(default_factory=Journal)
     models: dict[str, Model] = field(default_factory=known_models)
     account_status: int = ACCOUNT_AVAILABLE
+    shapes: str = "2026"
+    second_token: str = field(default_factory=new_second_token)  # ``thykhd``, also accepted as ``at``
+    app_page: str = "normal"  # "normal", "without_snlm0e", "sign_in_redirect"
+    compress: bool = True  # gzip/deflate streams when the client asks (2026 shapes only)
+    catalogue: list[CatalogEntry] = field(default_factory=lambda: list(AUGUST_2026))
+    plan: str = "free"  # "free", "pro" or "plus": the tier flags otAQ7b reports
     base_url: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     _conn_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -84,9 +92,65 @@ class Backend:
 
     # --- models and images ---
 
-    def is_thinking(self, model_id: str | None) -> bool:
+    @property
+    def modern(self) -> bool:
+        """True when speaking the 2026 shapes."""
+        return self.shapes == "2026"
+
+    def is_thinking(self, model_id: str | None, level: int | None = None) -> bool:
+        """A model that thinks aloud: a thinking model of old, or a thinking level above standard."""
         model = self.models.get(model_id) if model_id else None
-        return bool(model and model.thinking)
+        return bool(model and model.thinking) or (level is not None and level >= 2)
+
+    @property
+    def tier(self) -> int:
+        """The account's tier, as its plan's flags give it (1 free, 2 Pro, 4 Plus)."""
+        tiers, caps = PLAN_FLAGS[self.plan]
+        return capacity(tiers, caps)[0]
+
+    def served_name(self, model_id: str | None, header_tier: int | None = None) -> str:
+        """The display name ``E[42]`` of the model that serves a request for ``model_id``.
+
+        A header with another tier than the account's silently gets the default
+        model (2026 shapes), as the service serves a lesser model for a wrong tier.
+        """
+        if self.modern and model_id and header_tier is not None and header_tier != self.tier:
+            return DEFAULT_SERVED
+        for entry in self.catalogue:
+            if entry.model_id == model_id and entry.version:
+                return entry.version
+        model = self.models.get(model_id) if model_id else None
+        return model.model_name if model is not None else DEFAULT_SERVED
+
+    def __post_init__(self) -> None:
+        if self.modern:  # the catalogue's models are served too, under their display versions
+            for entry in self.catalogue:
+                header = model_header_value(entry.model_id, number=entry.number)
+                self.models.setdefault(entry.model_id, Model.custom(entry.version or entry.name, header))
+        else:
+            self.catalogue = []
+
+    def set_plan(self, plan: str) -> None:
+        """Switch the account's plan: its tier flags, and the paid models in its catalogue."""
+        self.plan = plan
+        paid = {e.model_id for e in PAID_2026}
+        self.catalogue[:] = [e for e in self.catalogue if e.model_id not in paid]
+        if plan != "free" and self.modern:
+            self.catalogue.extend(PAID_2026)
+
+    def accepts(self, model_id: str) -> bool:
+        """Whether StreamGenerate serves ``model_id``."""
+        return model_id in self.models
+
+    def deploy(self, *, tokens: bool = True) -> None:
+        """A new release of the service: a new build label (and, with ``tokens``, new access tokens)."""
+        old = self.tokens
+        label = next_build(old.build_label)
+        if tokens:
+            self.tokens = new_tokens(old.language, build_label=label)
+            self.second_token = new_second_token()
+        else:
+            self.tokens = AppTokens(old.access_token, label, old.session_id, old.language, old.push_id)
 
     def materialize(self, spec: ImageSpec, kind: str) -> RawImage:
         """Turn an image spec into a :class:`RawImage`, serving it here when it has no URL."""

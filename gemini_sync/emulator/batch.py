@@ -1,4 +1,4 @@
-"""batchexecute (PROTOCOL.md 8): the RPCs of the web app, answered from the emulator's state.
+"""batchexecute (docs/protocol.md 7): the RPCs of the web app, answered from the emulator's state.
 
 Each call of a request is answered with one ``batch_envelope`` (its result
 JSON and the call's identifier) or, when it fails, an error envelope that
@@ -14,8 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ..protocol.payload import batch_envelope, dig, error_envelope
+from ..protocol.request import attachment_refs
+from ..protocol.rpcs import CatalogEntry, build_account, build_chat_turn, build_chats, build_gems
 from .backend import Backend, image_path
-from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, GRPC_PERMISSION_DENIED, UNKNOWN_IMAGE
+from .catalogue import PLAN_FLAGS
+from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, UNKNOWN_IMAGE
 from .exchange import Exchange
 from .generate import check_access
 from .records import FreqError, RecordedCall, parse_batch_freq
@@ -38,10 +41,6 @@ class RpcError(Exception):
         self.grpc = grpc
 
 
-def _timestamp(seconds: float) -> list[int]:
-    return [int(seconds), int((seconds % 1) * 1e9)]
-
-
 def _display_name(name: str) -> str:
     return " ".join(part.capitalize() for part in name.split("-"))
 
@@ -50,19 +49,17 @@ def _display_name(name: str) -> str:
 
 
 def _status(backend: Backend, payload: Any) -> Any:
-    """``otAQ7b``: account status and the models of a free account."""
-    models = []
+    """``otAQ7b``: account status and the models of the account (a free tier)."""
+    if backend.modern:
+        tiers, caps = PLAN_FLAGS[backend.plan]
+        return build_account(backend.account_status, backend.catalogue, tiers, caps)
+    catalogue = []
     for model_id, model in backend.models.items():
         header = json.loads(model.header_value or "[]")
         if not model.paid and len(header) >= _CURRENT_HEADER_MIN_LEN:
             description = f"{_display_name(model.model_name)}, served by the gemini_sync emulator"
-            models.append([model_id, _display_name(model.model_name), description])
-    result: list[Any] = [None] * 18
-    result[14] = backend.account_status
-    result[15] = models
-    result[16] = []
-    result[17] = []
-    return result
+            catalogue.append(CatalogEntry(model_id, _display_name(model.model_name), description))
+    return build_account(backend.account_status, catalogue)
 
 
 def _settings(backend: Backend, payload: Any) -> Any:
@@ -73,9 +70,8 @@ def _settings(backend: Backend, payload: Any) -> Any:
     return [[[name, [1]] for name in names if isinstance(name, str)]]
 
 
-def _chat_row(conv: Conversation) -> list[Any]:
-    last_rid = conv.turns[-1].rid if conv.turns else None
-    return [conv.cid, conv.title, conv.pinned, None, None, _timestamp(conv.updated), [[conv.cid, last_rid]]]
+def _chat_row(conv: Conversation) -> tuple[str, str, bool, float, str | None]:
+    return conv.cid, conv.title, conv.pinned, conv.updated, conv.turns[-1].rid if conv.turns else None
 
 
 def _list_chats(backend: Backend, payload: Any) -> Any:
@@ -84,31 +80,29 @@ def _list_chats(backend: Backend, payload: Any) -> Any:
     count = count if isinstance(count, int) and count > 0 else _DEFAULT_CHAT_COUNT
     pinned = dig(payload, 2, 0) == 1
     convs = [c for c in backend.store.conversations(include_temporary=False) if c.pinned == pinned]
-    return [None, None, [_chat_row(conv) for conv in convs[:count]]]
+    return build_chats([_chat_row(conv) for conv in convs[:count]])
 
 
 def _read_chat(backend: Backend, payload: Any) -> Any:
-    """``hNvQHb``: ``r[0]`` turns, newest first (PROTOCOL.md 8.3)."""
+    """``hNvQHb``: ``r[0]`` turns, newest first (docs/protocol.md 7.3)."""
     cid = dig(payload, 0)
     limit = dig(payload, 1)
     limit = limit if isinstance(limit, int) and limit > 0 else _DEFAULT_TURN_LIMIT
     conv = backend.store.conversation(cid) if isinstance(cid, str) else None
     if conv is None:
-        raise RpcError(None, GRPC_PERMISSION_DENIED)
+        raise RpcError(None, GRPC_NOT_FOUND)
     with backend.store.lock:
         turns = list(reversed(conv.turns))[:limit]
-    rows = []
-    for turn in turns:
-        file_data = [[[identifier], name] for identifier, name in turn.files] or None
-        rows.append(
-            [
-                [conv.cid, turn.rid],
-                [conv.cid, turn.rid, turn.rcid],
-                [[turn.prompt, 0, None, file_data, None, None, 0]],
-                [[turn.candidate()]],
-                _timestamp(turn.created),
-            ]
+    rows = [
+        build_chat_turn(
+            (conv.cid, turn.rid, turn.rcid),
+            turn.prompt,
+            attachment_refs(turn.files),
+            turn.candidate(),
+            turn.created,
         )
+        for turn in turns
+    ]
     return [rows]
 
 
@@ -121,8 +115,8 @@ def _delete_chat(backend: Backend, payload: Any) -> Any:
     return []
 
 
-def _gem_row(gem: Gem) -> list[Any]:
-    return [gem.id, [gem.name, gem.description], [gem.prompt] if gem.prompt else None]
+def _gem_row(gem: Gem) -> tuple[str, str, str, str | None]:
+    return gem.id, gem.name, gem.description, gem.prompt
 
 
 def _list_gems(backend: Backend, payload: Any) -> Any:
@@ -135,7 +129,7 @@ def _list_gems(backend: Backend, payload: Any) -> Any:
         chosen = [g for g in gems if g.predefined and (kind == 4 or not g.hidden)]
     else:
         raise RpcError(None, GRPC_INVALID_ARGUMENT)
-    return [None, None, [_gem_row(gem) for gem in chosen]]
+    return build_gems([_gem_row(gem) for gem in chosen])
 
 
 def _gem_fields(fields: Any) -> tuple[str, str, str | None]:
@@ -200,10 +194,7 @@ RPCS: dict[str, Callable[[Backend, Any], Any]] = {
 
 
 def _call_error(call: RecordedCall, code: int | None, grpc: int) -> list[Any]:
-    env = error_envelope(code, grpc)
-    env[1] = call.rpcid
-    env.append(call.identifier)
-    return env
+    return error_envelope(code, grpc, rpcid=call.rpcid, identifier=call.identifier)
 
 
 def _answer(backend: Backend, call: RecordedCall) -> list[Any]:
@@ -234,6 +225,8 @@ def handle_batch(ex: Exchange) -> None:
         raise Aborted("emulator stopping")
     if fault and fault.code is not None:
         frames = [[_call_error(call, fault.code, GRPC_INTERNAL)] for call in calls]
+    elif fault and fault.grpc is not None:
+        frames = [[_call_error(call, None, fault.grpc)] for call in calls]
     else:
         frames = [[_answer(ex.backend, call)] for call in calls]
     ex.respond_frames(frames)

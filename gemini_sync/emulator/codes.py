@@ -1,8 +1,8 @@
-"""Error codes and gRPC statuses the emulator answers with (PROTOCOL.md 7.1).
+"""Error codes and gRPC statuses the emulator answers with (docs/protocol.md 6.1).
 
 The codes for "unknown conversation" and "unknown gem" are the emulator's own
 choice: what the real service sends in those cases is not known. They lie
-outside the codes PROTOCOL.md lists, so a client cannot mistake them for a
+outside the codes docs/protocol.md lists, so a client cannot mistake them for a
 documented condition, and they are not 1013, so a well-behaved client does
 not retry them.
 """
@@ -37,9 +37,10 @@ UNKNOWN_IMAGE = 1024
 GRPC_INTERNAL = 13
 #: gRPC status of a batchexecute call whose rpc id or payload is not understood.
 GRPC_INVALID_ARGUMENT = 3
-#: gRPC status of a batchexecute call on an unknown gem.
+#: gRPC status of a batchexecute call on an unknown gem or chat.
 GRPC_NOT_FOUND = 5
-#: gRPC status of reading a chat that is not the account's (upstream sees 7 there).
+#: gRPC status "not permitted": what the service answers batchexecute calls of expired cookies
+#: (docs/protocol.md 6.2); the emulator sends it only as an injected fault (``Fault(grpc=7)``)
 GRPC_PERMISSION_DENIED = 7
 
 #: ``otAQ7b`` account status: available.

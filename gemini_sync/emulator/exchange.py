@@ -16,10 +16,11 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .._log import logger
+from ..protocol.payload import rejection_envelope
 from .backend import Backend
 from .faults import Fault
 from .records import Disconnect, RecordedRequest
-from .wire import BodyWriter, framed_body
+from .wire import BodyWriter, choose_encoding, framed_body
 
 __all__ = ["Exchange", "html_page", "UNUSUAL_TRAFFIC_PAGE", "default_fault_body"]
 
@@ -118,8 +119,11 @@ class Exchange:
         self.respond(200, framed_body(frames), content_type=JSON_TYPE)
 
     def respond_fault(self, fault: Fault) -> None:
-        """Answer with a fault that replaces the response (``status`` or ``html``)."""
-        if fault.status is not None:
+        """Answer with a fault that replaces the response (``status``, ``html`` or ``reject``)."""
+        if fault.reject is not None:
+            rejected = framed_body([[rejection_envelope(HTTPStatus.BAD_REQUEST, fault.reject)]])
+            self.respond(HTTPStatus.BAD_REQUEST, rejected, content_type=JSON_TYPE)
+        elif fault.status is not None:
             body = fault.body if fault.body is not None else default_fault_body(fault.status)
             headers = dict(fault.headers or {})
             content_type = headers.pop("Content-Type", None) or headers.pop("content-type", None) or HTML_TYPE
@@ -129,11 +133,21 @@ class Exchange:
             self.respond(200, page, content_type=HTML_TYPE, headers=fault.headers)
 
     def start_stream(self, *, cut_after: int | None = None) -> BodyWriter:
-        """Send 200 headers for a chunked body and return its writer."""
+        """Send 200 headers for a chunked body and return its writer.
+
+        With the 2026 shapes the body is compressed when the request's
+        ``Accept-Encoding`` allows gzip or deflate (and ``backend.compress`` is on).
+        """
         handler = self._handler
+        backend = self.backend
+        encoding = None
+        if backend.modern and backend.compress:
+            encoding = choose_encoding(self.record.headers.get("Accept-Encoding"))
         self.record.status = 200
         handler.send_response(200)
         handler.send_header("Content-Type", JSON_TYPE)
+        if encoding:
+            handler.send_header("Content-Encoding", encoding)
         handler.send_header("Transfer-Encoding", "chunked")
         handler.send_header("Cache-Control", "no-cache, no-store, max-age=0, must-revalidate")
         handler.send_header("X-Content-Type-Options", "nosniff")
@@ -145,6 +159,7 @@ class Exchange:
             chunk_size=self.backend.chunk_size,
             cut_after=cut_after,
             on_cut=self.close,
+            encoding=encoding,
         )
 
     def close(self) -> None:

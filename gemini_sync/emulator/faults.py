@@ -74,6 +74,8 @@ class Fault:
     * ``status`` — answer with this HTTP status, ``headers`` and ``body``
       (default body: an HTML page; for 429 the "unusual traffic" page).
     * ``html`` — answer 200 with an HTML page instead of frames.
+    * ``reject`` — answer HTTP 400 with an ``"er"`` frame carrying this
+      code (e.g. 1096), as the service rejects a request it will not answer.
 
     Effects on a StreamGenerate stream (``after_frames`` counts data frames,
     the first one carrying cid/rid; 0 = before any data):
@@ -81,6 +83,8 @@ class Fault:
     * ``code`` — an error envelope with this code after ``after_frames`` data
       frames, then the tail frames; the turn is not saved. On batchexecute,
       every call of the request is answered with this code.
+    * ``grpc`` — batchexecute only: every call is refused with this status
+      and no code (7: not permitted, what expired cookies get).
     * ``stall`` — after ``after_frames`` data frames send nothing for this
       many seconds, keeping the connection open, then go on. Headers and the
       ``)]}'`` line are sent before the stall. :meth:`Emulator.stop` ends it.
@@ -119,6 +123,8 @@ class Fault:
     only_tail: bool = False
     late_code: int | None = None
     queue: int = 0
+    reject: int | None = None
+    grpc: int | None = None
     path: str = GENERATE_PATH
 
     def __post_init__(self) -> None:
@@ -132,8 +138,9 @@ class Fault:
             "only_tail": self.only_tail,
             "late_code": self.late_code is not None,
             "queue": self.queue > 0,
+            "grpc": self.grpc is not None,
         }
-        if self.status is None and not self.html and not any(stream_effects.values()):
+        if self.status is None and not self.html and self.reject is None and not any(stream_effects.values()):
             raise ValueError("a Fault needs an effect (code=, status=, stall=, disconnect_after_bytes=, ...)")
         if self.status is not None and not 100 <= self.status <= 599:
             raise ValueError(f"status must be an HTTP status code, got {self.status}")
@@ -146,7 +153,7 @@ class Fault:
         if not self.path.startswith("/"):
             raise ValueError(f"path must start with '/', got {self.path!r}")
         if self.path != GENERATE_PATH:
-            allowed = {"stall", "code"} if self.path == BATCH_EXEC_PATH else {"stall"}
+            allowed = {"stall", "code", "grpc"} if self.path == BATCH_EXEC_PATH else {"stall"}
             unsupported = [name for name, on in stream_effects.items() if on and name not in allowed]
             if unsupported:
                 raise ValueError(f"{', '.join(unsupported)} only apply to StreamGenerate, not to {self.path}")
@@ -154,7 +161,7 @@ class Fault:
     @property
     def replaces_response(self) -> bool:
         """True for faults decided before the request is validated (``status``, ``html``)."""
-        return self.status is not None or self.html
+        return self.status is not None or self.html or self.reject is not None
 
     def describe(self) -> dict[str, Any]:
         """The fields that differ from the defaults (for logs and reprs)."""

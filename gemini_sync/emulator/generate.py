@@ -1,18 +1,18 @@
-"""StreamGenerate (PROTOCOL.md 3-7): check a request like the service, then stream the answer.
+"""StreamGenerate (docs/protocol.md 3-6): check a request like the service, then stream the answer.
 
-Checks, in order: cookies (401), the ``at`` token (400), ``f.req`` (400),
-``bl``/``f.sid`` when sent (400, must be this emulator's), attachments (400,
-must be uploaded here), then in-band errors with HTTP 200: model header
-(1052), conversation id (:data:`~.codes.UNKNOWN_CHAT`), model switch inside
-a conversation (1050), gem id (:data:`~.codes.UNKNOWN_GEM`).
+Checks, in order: cookies (401), the ``at`` token (400; ``SNlM0e`` or
+``thykhd``), ``f.req`` (400), ``bl`` (405 with the 2026 shapes, 400 before)
+and ``f.sid`` (400) when sent, attachments (400, must be uploaded here),
+then in-band errors with HTTP 200: model header (1052), conversation id
+(:data:`~.codes.UNKNOWN_CHAT`), model switch inside a conversation (1050),
+gem id (:data:`~.codes.UNKNOWN_GEM`).
 
-The body is streamed with chunked transfer: ``)]}'``, a first frame with
-cid/rid, cumulative snapshots of thoughts then text (``cand[8] == [1]``),
-the final frame (``cand[8] == [2]``, context token at ``payload[25]``), then
-the tail frames. A turn is saved in its conversation right before its
-final frame is sent (so a cut inside that frame still leaves it saved), or
-at once with ``Fault(finish_server_side=True)``. A new conversation exists
-as soon as the request is accepted, as on the service.
+The body is streamed with chunked transfer (compressed when the client asks,
+2026 shapes): ``)]}'``, the turn's payloads in the order of
+:mod:`.turns`, then the tail frames. A turn is saved in its conversation
+right before its completing frame is sent (so a cut inside that frame still
+leaves it saved), or at once with ``Fault(finish_server_side=True)``. A new
+conversation exists as soon as the request is accepted, as on the service.
 """
 
 from __future__ import annotations
@@ -22,20 +22,16 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import MODEL_HEADER
-from ..protocol.payload import (
-    RawImage,
-    build_candidate,
-    build_payload,
-    data_envelope,
-    error_envelope,
-)
+from ..models import MODEL_HEADER, header_level, header_tier
+from ..protocol.payload import RawImage, data_envelope, error_envelope
 from .answers import Answer, AttachedFile, add_flicker, default_answer
+from .backend import Backend
 from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM
 from .exchange import Exchange
 from .faults import Fault
 from .records import FreqError, parse_generate_freq
 from .state import Conversation, Turn
+from .turns import TurnFrames
 from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
 
 __all__ = ["handle_generate", "check_access"]
@@ -72,26 +68,24 @@ class _Plan:
             model_id=self.model_id,
         )
 
-    def payloads(self, snapshots: list[str]) -> list[list[Any]]:
-        cid = self.conv.cid
-        payloads = [build_payload(cid, self.rid, None)]
-        for thought in self.answer.thoughts:
-            payloads.append(build_payload(cid, self.rid, [build_candidate(self.rcid, "", thoughts=thought)]))
-        thoughts = self.answer.final_thoughts
-        last = len(snapshots) - 1
-        for index, snap in enumerate(snapshots):
-            done = index == last
-            cand = build_candidate(
-                self.rcid,
-                snap,
-                thoughts=thoughts,
-                done=done,
-                web_images=self.web if index >= len(snapshots) // 2 else None,
-                generated_images=self.generated if done else None,
-            )
-            token = self.context_token if done else None
-            payloads.append(build_payload(cid, self.rid, [cand], context_token=token))
-        return payloads
+    def frames(
+        self, backend: Backend, snapshots: list[str], *, fresh: bool, level: int | None, tier: int | None
+    ) -> TurnFrames:
+        return TurnFrames.plan(
+            backend.shapes,
+            cid=self.conv.cid,
+            fresh=fresh,
+            rid=self.rid,
+            rcid=self.rcid,
+            answer=self.answer,
+            snapshots=snapshots,
+            web=self.web,
+            generated=self.generated,
+            context_token=self.context_token,
+            model_name=backend.served_name(self.model_id, tier),
+            model_id=self.model_id,
+            thinking=backend.is_thinking(self.model_id, level),
+        )
 
 
 def check_access(ex: Exchange) -> bool:
@@ -99,13 +93,16 @@ def check_access(ex: Exchange) -> bool:
     if not ex.logged_in():
         ex.respond_text(401, "Your session has expired or the cookies are not valid.")
         return False
-    at = ex.record.form.get("at")
-    if not at or not secrets.compare_digest(at, ex.backend.tokens.access_token):
+    backend = ex.backend
+    at = ex.record.form.get("at") or ""
+    valid = [backend.tokens.access_token] + ([backend.second_token] if backend.modern else [])
+    if not any(secrets.compare_digest(at, token) for token in valid):
         ex.respond_text(400, "missing or invalid 'at' token")
         return False
-    tokens, query = ex.backend.tokens, ex.record.query
+    tokens, query = backend.tokens, ex.record.query
     if "bl" in query and query["bl"] != tokens.build_label:
-        ex.respond_text(400, "unknown build label 'bl'")
+        # the service answers an old build label with 405 (docs/protocol.md 2.3)
+        ex.respond_text(405 if backend.modern else 400, "unknown build label 'bl'")
         return False
     if "f.sid" in query and query["f.sid"] != tokens.session_id:
         ex.respond_text(400, "unknown session id 'f.sid'")
@@ -123,7 +120,7 @@ def _model_id(ex: Exchange) -> Any:
     except ValueError:
         return _NO_MODEL
     model_id = parsed[4] if isinstance(parsed, list) and len(parsed) > 4 else None
-    if not isinstance(model_id, str) or model_id not in ex.backend.models:
+    if not isinstance(model_id, str) or not ex.backend.accepts(model_id):
         return _NO_MODEL
     return model_id
 
@@ -164,6 +161,8 @@ def handle_generate(ex: Exchange) -> None:
         ex.respond_frames([[error_envelope(UNKNOWN_GEM)]])
         return
     fault = ex.take_fault(early=False)
+    fresh = conv is None
+    level = header_level(record.headers.get(MODEL_HEADER))
     if conv is None:
         conv = store.new_conversation(
             prompt, model_id=model_id, gem_id=record.gem_id, temporary=record.temporary
@@ -176,7 +175,7 @@ def handle_generate(ex: Exchange) -> None:
     else:
         answer = default_answer(
             prompt,
-            thinking=ex.backend.is_thinking(model_id),
+            thinking=ex.backend.is_thinking(model_id, level),
             files=[AttachedFile(u.filename, u.size, u.content_type) for u in uploads],
             gem_name=gem.name if gem else None,
             turn=turn_number,
@@ -191,14 +190,16 @@ def handle_generate(ex: Exchange) -> None:
         [ex.backend.materialize(spec, "web") for spec in answer.web_images],
         [ex.backend.materialize(spec, "generated") for spec in answer.generated_images],
     )
-    _stream(ex, plan, fault)
+    snapshots = add_flicker(answer.snapshots) if fault and fault.flicker else answer.snapshots
+    tier = header_tier(record.headers.get(MODEL_HEADER))
+    turn = plan.frames(ex.backend, snapshots, fresh=fresh, level=level, tier=tier)
+    _stream(ex, plan, turn, fault)
 
 
-def _stream(ex: Exchange, plan: _Plan, fault: Fault | None) -> None:
+def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) -> None:
     backend = ex.backend
     pace = backend.pace
-    snapshots = add_flicker(plan.answer.snapshots) if fault and fault.flicker else plan.answer.snapshots
-    payloads = plan.payloads(snapshots)
+    payloads = turn.payloads
     saved = False
 
     def save() -> None:
@@ -230,7 +231,7 @@ def _stream(ex: Exchange, plan: _Plan, fault: Fault | None) -> None:
                 break
             if index:
                 writer.pause(pace)
-            if index == len(payloads) - 1:
+            if index == turn.save_index:
                 save()
             bad = bool(fault and fault.bad_length and index == fault.after_frames)
             writer.frame([data_envelope(payloads[index])], data=True, bad_length=bad)

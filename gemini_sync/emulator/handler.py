@@ -33,7 +33,15 @@ from .records import (
     parse_form,
     parse_generate_freq,
 )
-from .routes import IMAGE_PREFIX, handle_app, handle_image, handle_rotate, handle_upload
+from .routes import (
+    IMAGE_PREFIX,
+    SIGN_IN_PATH,
+    handle_app,
+    handle_image,
+    handle_rotate,
+    handle_sign_in,
+    handle_upload,
+)
 from .wire import Aborted, ClientGone
 
 __all__ = ["EmulatorServer", "EmulatorHandler", "MAX_REQUEST_BODY"]
@@ -45,6 +53,7 @@ _MAX_CHUNK_LINE = 1024
 Route = Callable[[Exchange], None]
 _ROUTES: dict[tuple[str, str], Route] = {
     ("GET", APP_PATH): handle_app,
+    ("GET", SIGN_IN_PATH): handle_sign_in,
     ("POST", GENERATE_PATH): handle_generate,
     ("POST", BATCH_EXEC_PATH): handle_batch,
     ("POST", UPLOAD_PATH): handle_upload,

@@ -19,6 +19,7 @@ from urllib.parse import parse_qs
 
 from .._constants import BATCH_EXEC_PATH, GENERATE_PATH
 from ..models import MODEL_HEADER
+from ..protocol.request import FreqError, RecordedCall, loads_lenient, parse_batch_freq, parse_generate_freq
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -70,16 +71,6 @@ class Headers(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return f"Headers({dict(self)!r})"
-
-
-@dataclass
-class RecordedCall:
-    """One RPC of a recorded batchexecute request."""
-
-    rpcid: str
-    raw_payload: str
-    payload: Any
-    identifier: str = "generic"
 
 
 @dataclass
@@ -230,10 +221,6 @@ class Journal:
 # --- parsers ---------------------------------------------------------------
 
 
-class FreqError(ValueError):
-    """``f.req`` is missing or malformed; the message says how."""
-
-
 def _dig(obj: Any, *path: int) -> Any:
     for key in path:
         if not isinstance(obj, list) or not -len(obj) <= key < len(obj):
@@ -262,71 +249,3 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
     except UnicodeDecodeError:
         return {}
     return {name: values[0] for name, values in parse_qs(text, keep_blank_values=True).items()}
-
-
-def loads_lenient(text: str) -> Any:
-    """``json.loads``, falling back to single quotes read as double quotes.
-
-    The web app sends some payloads with single-quoted strings (e.g. the gem
-    list's ``[4,['en'],0]``), which is not JSON.
-    """
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(text.replace("'", '"'))
-
-
-def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
-    """The inner list of a StreamGenerate ``f.req`` (PROTOCOL.md 3.4), or :class:`FreqError`."""
-    raw = form.get("f.req")
-    if raw is None:
-        raise FreqError("f.req is missing")
-    try:
-        outer = json.loads(raw)
-    except ValueError:
-        raise FreqError("f.req is not JSON") from None
-    if not isinstance(outer, list) or len(outer) < 2 or outer[0] is not None or not isinstance(outer[1], str):
-        raise FreqError('f.req must be [null, "<inner JSON>"]')
-    try:
-        inner = json.loads(outer[1])
-    except ValueError:
-        raise FreqError("the inner f.req string is not JSON") from None
-    if not isinstance(inner, list):
-        raise FreqError("the inner f.req must be a list")
-    prompt = _dig(inner, 0, 0)
-    if not isinstance(prompt, str) or not prompt:
-        raise FreqError("inner[0][0] must be a non-empty prompt string")
-    meta = _dig(inner, 2)
-    if meta is not None and not isinstance(meta, list):
-        raise FreqError("inner[2] (chat metadata) must be a list")
-    files = _dig(inner, 0, 3)
-    if files is not None and not isinstance(files, list):
-        raise FreqError("inner[0][3] (file data) must be a list")
-    return inner
-
-
-def parse_batch_freq(form: Mapping[str, str]) -> list[RecordedCall]:
-    """The calls of a batchexecute ``f.req`` (PROTOCOL.md 8.1), or :class:`FreqError`."""
-    raw = form.get("f.req")
-    if raw is None:
-        raise FreqError("f.req is missing")
-    try:
-        outer = json.loads(raw)
-    except ValueError:
-        raise FreqError("f.req is not JSON") from None
-    calls = _dig(outer, 0)
-    if not isinstance(calls, list) or not calls:
-        raise FreqError("f.req must be [[[rpcid, payload, null, identifier], ...]]")
-    parsed: list[RecordedCall] = []
-    for call in calls:
-        rpcid, payload = _dig(call, 0), _dig(call, 1)
-        if not isinstance(rpcid, str) or not rpcid or not isinstance(payload, str):
-            raise FreqError("each call must be [rpcid, payload string, null, identifier]")
-        identifier = _dig(call, 3)
-        try:
-            value: Any = loads_lenient(payload)
-        except ValueError:
-            value = None
-        identifier = identifier if isinstance(identifier, str) else "generic"
-        parsed.append(RecordedCall(rpcid, payload, value, identifier))
-    return parsed

@@ -1,4 +1,4 @@
-"""The small endpoints: app page, upload, cookie rotation, image bytes (PROTOCOL.md 2, 9, 10).
+"""The small endpoints: app page, upload, cookie rotation, image bytes (docs/protocol.md 2, 8, 9).
 
 StreamGenerate and batchexecute have their own modules
 (:mod:`~gemini_sync.emulator.generate`, :mod:`~gemini_sync.emulator.batch`).
@@ -11,12 +11,17 @@ import re
 from .._constants import PSID, PSIDTS
 from .._log import logger
 from ..protocol.app import render_app_page
+from ..protocol.framing import XSSI_PREFIX, dumps
+from ..transport.auth import ROTATE_BODY
+from .auth import new_tokens
 from .backend import image_path
 from .exchange import HTML_TYPE, TEXT_TYPE, Exchange
 from .formats import MultipartError, make_png, parse_multipart
 
 __all__ = [
     "handle_app",
+    "handle_sign_in",
+    "SIGN_IN_PATH",
     "handle_upload",
     "handle_rotate",
     "handle_image",
@@ -27,9 +32,10 @@ __all__ = [
     "FULL_SIZE",
 ]
 
-#: the exact body of a RotateCookies request (not valid JSON: leading zeros)
-ROTATE_BODY = b'[000,"-0000000000000000000"]'
 IMAGE_PREFIX = "/images/"
+SIGN_IN_PATH = "/v3/signin/identifier"
+ACCOUNT_ID = "108234567890123456789"
+ACCOUNT_EMAIL = "emulated.user@example.com"
 #: pixel sizes: the plain URL, a ``=s<N>...`` URL, and the full size (``=s0``)
 PREVIEW_SIZE = 16
 SIZED_SIZE = 32
@@ -39,9 +45,33 @@ _TENANT = "bard-storage"
 
 
 def handle_app(ex: Exchange) -> None:
-    """``GET /app``: the page with the tokens, or the logged-out page (still 200)."""
-    tokens = ex.backend.tokens if ex.logged_in() else None
-    ex.respond(200, render_app_page(tokens), content_type=HTML_TYPE)
+    """``GET /app``: the page with the tokens, or the signed-out page (still 200).
+
+    With ``app_page == "sign_in_redirect"`` (2026): a 302 to a sign-in page on
+    another host (``localhost`` instead of ``127.0.0.1``) that has a token of its own.
+    """
+    backend = ex.backend
+    if backend.app_page == "sign_in_redirect":
+        port = backend.base_url.rsplit(":", 1)[-1]
+        target = f"http://localhost:{port}{SIGN_IN_PATH}?continue=https%3A%2F%2Fgemini.google.com%2Fapp"
+        ex.respond(302, "", content_type=HTML_TYPE, headers={"Location": target})
+        return
+    page = render_app_page(
+        backend.tokens,
+        signed_in=ex.logged_in(),
+        account=ACCOUNT_ID,
+        email=ACCOUNT_EMAIL,
+        second_token=backend.second_token,
+        with_snlm0e=backend.app_page != "without_snlm0e",
+        modern=backend.modern,
+    )
+    ex.respond(200, page, content_type=HTML_TYPE)
+
+
+def handle_sign_in(ex: Exchange) -> None:
+    """``GET /v3/signin/identifier``: a sign-in page that carries its own ``SNlM0e``."""
+    page = render_app_page(new_tokens(), account="", email=None, second_token=None, modern=False)
+    ex.respond(200, page, content_type=HTML_TYPE)
 
 
 def handle_upload(ex: Exchange) -> None:
@@ -93,7 +123,7 @@ def handle_rotate(ex: Exchange) -> None:
     value = ex.backend.auth.rotate()
     ex.respond(
         200,
-        ')]}\'\n\n[["identity.hfcr",600],["di",53]]',
+        XSSI_PREFIX + "\n\n" + dumps([["identity.hfcr", 600], ["di", 53]]),
         content_type="application/json; charset=utf-8",
         headers={"Set-Cookie": f"{PSIDTS}={value}; Path=/; HttpOnly"},
     )

@@ -1,6 +1,6 @@
 """The :class:`Emulator`: a local, faithful stand-in for the Gemini web service.
 
-It is a real HTTP/1.1 server on 127.0.0.1 speaking PROTOCOL.md: the app page
+It is a real HTTP/1.1 server on 127.0.0.1 speaking docs/protocol.md: the app page
 with its tokens, StreamGenerate with length-prefixed frames sent over time,
 batchexecute, upload, cookie rotation and image bytes. It checks requests as
 the service does, answers deterministically by default, lets tests script
@@ -18,17 +18,21 @@ from .._constants import GENERATE_PATH
 from .._log import logger
 from ..models import Model
 from ..protocol.request import AppTokens
+from ..protocol.rpcs import CatalogEntry
 from .answers import ImageSpec, Script
 from .auth import DEFAULT_PSID, DEFAULT_PSIDTS, AuthState
 from .backend import Backend
+from .catalogue import PLAN_FLAGS
 from .faults import Fault, FaultRule, Matcher, check_matcher
 from .handler import EmulatorServer
 from .records import Disconnect, RecordedRequest
 from .state import Conversation, Gem, Upload
+from .turns import SHAPES
 
 __all__ = ["Emulator"]
 
 _POLL_INTERVAL = 0.05
+_APP_PAGES = ("normal", "without_snlm0e", "sign_in_redirect")
 _JOIN_TIMEOUT = 2.0
 
 
@@ -59,6 +63,12 @@ class Emulator:
     flushed on its own, so clients meet splits inside frames and inside UTF-8
     characters. Both can be changed while the emulator runs.
 
+    ``shapes`` picks the wire shapes: ``"2026"`` (the default) speaks the
+    service as captured in August 2026 (sparse frames, the served model's
+    name, the ``"26"`` context-token frame, ``"7"`` thinking headlines, the
+    2026 app page, compressed streams when asked, 405 for a stale build
+    label); ``"2025"`` keeps the older shapes.
+
     Cookies: ``__Secure-1PSID`` is required. Without ``psid`` any non-empty
     value is accepted; with it the value must match. ``__Secure-1PSIDTS`` is
     checked only if ``psidts`` is given (then the current value or the one
@@ -80,14 +90,17 @@ class Emulator:
         chunk_size: int | None = None,
         psid: str | None = None,
         psidts: str | None = None,
+        shapes: str = "2026",
     ) -> None:
         if pace < 0:
             raise ValueError("pace must not be negative")
+        if shapes not in SHAPES:
+            raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, not {shapes!r}")
         if chunk_size is not None and chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
         self.host = host
         self._requested_port = port
-        self._backend = Backend(AuthState(psid, psidts), pace=pace, chunk_size=chunk_size)
+        self._backend = Backend(AuthState(psid, psidts), pace=pace, chunk_size=chunk_size, shapes=shapes)
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -187,7 +200,7 @@ class Emulator:
 
     @property
     def account_status(self) -> int:
-        """The account status ``otAQ7b`` reports (1000 = available; PROTOCOL.md 7.1)."""
+        """The account status ``otAQ7b`` reports (1000 = available; docs/protocol.md 6.1)."""
         return self._backend.account_status
 
     @account_status.setter
@@ -204,6 +217,62 @@ class Emulator:
         model_id = model.model_id if isinstance(model, Model) else model
         if model_id:
             self._backend.models.pop(model_id, None)
+            self._backend.catalogue[:] = [e for e in self._backend.catalogue if e.model_id != model_id]
+
+    @property
+    def shapes(self) -> str:
+        """The wire shapes spoken: ``"2026"`` or ``"2025"``."""
+        return self._backend.shapes
+
+    @property
+    def catalogue(self) -> list[CatalogEntry]:
+        """The account's model catalogue ``otAQ7b`` lists (a live list; edit to change it)."""
+        return self._backend.catalogue
+
+    @property
+    def plan(self) -> str:
+        """The account's plan: ``"free"`` (default), ``"pro"`` or ``"plus"``.
+
+        It sets the tier ``otAQ7b`` reports and adds the paid models to the
+        catalogue; a request whose model header carries another tier is
+        served the default model, as the service serves a lesser model then.
+        """
+        return self._backend.plan
+
+    @plan.setter
+    def plan(self, value: str) -> None:
+        if value not in PLAN_FLAGS:
+            raise ValueError(f"plan must be one of {', '.join(PLAN_FLAGS)}, not {value!r}")
+        self._backend.set_plan(value)
+
+    @property
+    def app_page(self) -> str:
+        """What ``GET /app`` serves: ``"normal"``, ``"without_snlm0e"`` or ``"sign_in_redirect"``."""
+        return self._backend.app_page
+
+    @app_page.setter
+    def app_page(self, value: str) -> None:
+        if value not in _APP_PAGES:
+            raise ValueError(f"app_page must be one of {', '.join(_APP_PAGES)}, not {value!r}")
+        self._backend.app_page = value
+
+    @property
+    def compress(self) -> bool:
+        """Whether streams are gzip/deflate-compressed when the client asks (2026 shapes)."""
+        return self._backend.compress
+
+    @compress.setter
+    def compress(self, value: bool) -> None:
+        self._backend.compress = value
+
+    def deploy(self, *, tokens: bool = True) -> None:
+        """Simulate a release of the service: a new build label and new tokens on the app page.
+
+        Requests with the old access token are then answered 400, with the old
+        build label 405 (2026 shapes; 400 with the 2025 shapes), until the
+        client reads the page again. ``tokens=False`` changes the build label only.
+        """
+        self._backend.deploy(tokens=tokens)
 
     # --- cookies and tokens ----------------------------------------------------
 
@@ -230,6 +299,11 @@ class Emulator:
     def access_token(self) -> str:
         """The ``SNlM0e`` access token every POST's ``at`` field must carry."""
         return self._backend.tokens.access_token
+
+    @property
+    def second_token(self) -> str:
+        """The 2026 page's ``thykhd`` token, accepted as ``at`` too (2026 shapes)."""
+        return self._backend.second_token
 
     def expire_cookies(self) -> None:
         """Log out every cookie value seen so far: the app page loses ``SNlM0e``, POSTs get 401.

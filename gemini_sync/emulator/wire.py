@@ -1,8 +1,11 @@
-"""Writing ``rt=c`` bodies onto the socket: chunked transfer, pacing, cuts.
+"""Writing ``rt=c`` bodies onto the socket: chunked transfer, compression, pacing, cuts.
 
 :class:`BodyWriter` writes a response body as HTTP/1.1 chunks, counting the
 body bytes (for the ``e`` marker's total and for byte-exact disconnects),
-optionally cutting every piece into network chunks of ``chunk_size`` bytes.
+optionally compressing it (``gzip`` or ``deflate``, flushed after every
+frame so each frame can be decoded as soon as it arrives) and cutting every
+piece into network chunks of ``chunk_size`` bytes. Byte counts are always
+those of the uncompressed body, as the ``e`` marker counts them.
 Its :meth:`BodyWriter.pause` waits between frames while watching the socket,
 so a client that goes away is noticed even while nothing is written, and
 :meth:`~gemini_sync.emulator.Emulator.stop` ends any wait at once.
@@ -17,6 +20,7 @@ import select
 import socket
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
@@ -30,7 +34,28 @@ __all__ = [
     "BODY_PREFIX",
     "end_frame",
     "framed_body",
+    "choose_encoding",
+    "ENCODINGS",
 ]
+
+#: content codings the emulator can send, in order of preference, with their zlib ``wbits``
+ENCODINGS = {"gzip": 31, "deflate": 15}
+
+
+def choose_encoding(accept_encoding: str | None) -> str | None:
+    """The coding to answer an ``Accept-Encoding`` header with (``None``: identity)."""
+    offered: dict[str, float] = {}
+    for item in (accept_encoding or "").split(","):
+        name, _, params = item.strip().lower().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                quality = 0.0
+        offered[name.strip()] = quality
+    return next((name for name in ENCODINGS if offered.get(name, 0.0) > 0), None)
+
 
 BODY_PREFIX = XSSI_PREFIX + "\n\n"
 _BAD_LENGTH_DELTA = -3
@@ -84,7 +109,9 @@ class BodyWriter:
         chunk_size: int | None = None,
         cut_after: int | None = None,
         on_cut: Callable[[], None] | None = None,
+        encoding: str | None = None,
     ) -> None:
+        self._compressor = zlib.compressobj(wbits=ENCODINGS[encoding]) if encoding else None
         self._sock = sock
         self._wfile = wfile
         self._stop = stop
@@ -122,16 +149,34 @@ class BodyWriter:
         self.write(di + end_frame(self.bytes_sent + len(di)))
 
     def end(self) -> None:
-        """Finish the chunked body (the zero-length chunk)."""
+        """Finish the chunked body (the compressed stream's end, then the zero-length chunk)."""
+        if self._compressor is not None:
+            rest = self._compressor.flush(zlib.Z_FINISH)
+            if rest:
+                self._raw(b"%x\r\n%s\r\n" % (len(rest), rest))
         self._raw(b"0\r\n\r\n")
         self.finished = True
 
     def _send(self, raw: bytes) -> None:
+        if self._compressor is not None:
+            if not raw:
+                return
+            # a sync flush per write: everything written so far can be decoded on arrival
+            wire = self._compressor.compress(raw) + self._compressor.flush(zlib.Z_SYNC_FLUSH)
+            self._pieces(wire)
+            self.bytes_sent += len(raw)
+            return
         step = self._chunk_size or len(raw) or 1
         for start in range(0, len(raw), step):
             piece = raw[start : start + step]
             self._raw(b"%x\r\n%s\r\n" % (len(piece), piece))
             self.bytes_sent += len(piece)
+
+    def _pieces(self, wire: bytes) -> None:
+        step = self._chunk_size or len(wire) or 1
+        for start in range(0, len(wire), step):
+            piece = wire[start : start + step]
+            self._raw(b"%x\r\n%s\r\n" % (len(piece), piece))
 
     def _raw(self, raw: bytes) -> None:
         if self._stop.is_set():

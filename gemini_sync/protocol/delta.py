@@ -1,4 +1,4 @@
-"""Snapshots -> chunks: the flicker-safe delta rule (PROTOCOL.md 6).
+"""Snapshots -> chunks: the flicker-safe delta rule (docs/protocol.md 5.4).
 
 The service sends cumulative snapshots. :class:`StreamAssembler` keeps, per
 candidate, the text already handed to the caller and emits only what extends
@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code
+from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code, rejection_error
 from ..types import Candidate, GeneratedImage, ImageView, ModelOutput, StreamChunk, WebImage
-from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, StatusCode
+from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, Rejection, StatusCode
 from .request import new_metadata
-from .text import clean, final_text, volatile_start
+from .text import clean, final_end, final_text, volatile_start
 
 __all__ = ["StreamAssembler"]
 
@@ -71,7 +71,7 @@ class _Field:
         if self._extends(raw):
             # the raw text before ``prev`` is stable: only what follows is examined and cleaned
             prev = self.stable
-            cut = len(raw) if done else volatile_start(raw, prev)
+            cut = final_end(raw) if done else volatile_start(raw, prev)
             self.source = raw
             if cut == prev:
                 return ""
@@ -80,7 +80,7 @@ class _Field:
             self.emitted += piece
             return piece
         # the raw text changed before the point already streamed: compare cleaned texts
-        cut = len(raw) if done else volatile_start(raw)
+        cut = final_end(raw) if done else volatile_start(raw)
         stable = clean(raw[:cut])
         delta = self.advance(stable)
         if delta:
@@ -106,7 +106,7 @@ class _Field:
         if not self.diverged:
             return False
         before = self.emitted
-        cut = len(raw) if done else volatile_start(raw)
+        cut = final_end(raw) if done else volatile_start(raw)
         self.source, self.stable = raw, cut
         self.emitted = clean(raw[:cut])
         self.diverged = False
@@ -182,6 +182,9 @@ class StreamAssembler:
         self.busy = False
         self.ended = False
         self.late_status: int | None = None
+        self.model_name: str | None = None  # E[42]: the model that served the answer
+        self.model_id: str | None = None  # E[39]
+        self.activity: str | None = None  # the latest thinking headline (E[6][5][0])
 
     # -- public state -----------------------------------------------------
 
@@ -197,12 +200,16 @@ class StreamAssembler:
     def partial(self) -> ModelOutput:
         """What was delivered so far, as a :class:`ModelOutput`."""
         cands = [c.public() for c in self._ordered()]
-        return ModelOutput(metadata=list(self._meta), candidates=cands)
+        return ModelOutput(
+            metadata=list(self._meta), candidates=cands, model_name=self.model_name, model_id=self.model_id
+        )
 
     def final_output(self) -> ModelOutput:
         """The service's final answer for every candidate (processed, nothing held); a new object."""
         cands = [c.public(final=True) for c in self._ordered()]
-        return ModelOutput(metadata=list(self._meta), candidates=cands)
+        return ModelOutput(
+            metadata=list(self._meta), candidates=cands, model_name=self.model_name, model_id=self.model_id
+        )
 
     # -- feeding ----------------------------------------------------------
 
@@ -223,6 +230,8 @@ class StreamAssembler:
             self._on_status(event)
         elif type(event) is EndMarker:
             self.ended = True
+        elif type(event) is Rejection:
+            raise rejection_error(event.code, event.status)
         return None
 
     def finish(self) -> StreamChunk:
@@ -240,7 +249,7 @@ class StreamAssembler:
             and self.context_token
         ):
             # a service that never sends the completion field: the end marker and the saved
-            # turn's context token tell that the answer is whole (PROTOCOL.md 6 treats missing as final)
+            # turn's context token tell that the answer is whole (docs/protocol.md 5.4)
             chosen.done = True
         if chosen is None or not chosen.done:
             raise StreamInterrupted(
@@ -281,6 +290,8 @@ class StreamAssembler:
             metadata=list(self._meta),
             candidates=candidates,
             is_final=final,
+            model_name=self.model_name if final else None,
+            model_id=self.model_id if final else None,
         )
 
     # -- internals --------------------------------------------------------
@@ -306,6 +317,12 @@ class StreamAssembler:
     def _on_payload(self, payload: Payload) -> StreamChunk | None:
         self.data_payloads += 1
         self.busy = payload.busy
+        if payload.activity:
+            self.activity = payload.activity
+        if payload.model_name:
+            self.model_name = payload.model_name
+        if payload.model_id:
+            self.model_id = payload.model_id
         if payload.cid:
             self.cid = payload.cid
             self._set_meta(0, payload.cid)

@@ -1,4 +1,4 @@
-"""Length-prefixed framing of ``rt=c`` responses (PROTOCOL.md section 4).
+"""Length-prefixed framing of ``rt=c`` responses (docs/protocol.md 4).
 
 :class:`FrameDecoder` turns byte chunks, cut anywhere, into decoded JSON
 frames. Lengths count UTF-16 code units (JavaScript ``String.length``): a

@@ -1,12 +1,14 @@
-"""Envelopes and payloads of StreamGenerate and batchexecute (PROTOCOL.md 4.2, 5, 7, 8).
+"""Envelopes and payloads of StreamGenerate and batchexecute (docs/protocol.md 4, 5, 6).
 
 :func:`parse_frame` turns one decoded frame into :class:`Envelope` events:
 data payloads (as :class:`Payload` with :class:`CandidateSnapshot` items),
 error/status codes and the end marker. Every path is read with :func:`dig`,
 which treats "out of range", ``null`` and "wrong type" the same way, so a
-short or odd array never crashes the parser.
+short or odd array never crashes the parser, and which reads every array
+field in both of its forms (:func:`field_of`, docs/protocol.md 5.1).
 
-The ``build_*`` functions are the inverse, used by the emulator.
+The ``build_*`` functions are the inverse, used by the emulator, so the
+emulator writes exactly the shapes this module reads.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from .framing import dumps
 
 __all__ = [
     "dig",
+    "field_of",
+    "with_sparse",
     "as_list",
     "CandidateSnapshot",
     "RawImage",
@@ -33,27 +37,73 @@ __all__ = [
     "ERROR_INFO_TYPE",
     "build_candidate",
     "build_payload",
+    "sparse_payload",
+    "activity_field",
     "data_envelope",
     "error_envelope",
     "batch_envelope",
+    "rejection_envelope",
+    "Rejection",
     "tail_frames",
 ]
 
 ERROR_INFO_TYPE = "type.googleapis.com/assistant.boq.bard.application.BardErrorInfo"
+_E_SLOTS = 48
+_E_SLOTS_2025 = 28
 _CARD_PREFIX = "http://googleusercontent.com/card_content/"
 _STATUS_DONE = 2
 
 
+def field_of(array: list[Any], n: int) -> Any:
+    """Field ``n`` of a JSPB ``array``, in either form (docs/protocol.md 5.1).
+
+    A field sits at index ``n``, or, when the array ends with an object (the
+    sparse extension), under the key ``str(n + 1)`` of that object. That last
+    object is never itself a field value. ``None`` when the field is absent.
+    """
+    size = len(array)
+    if size == 0:
+        return None
+    last = array[-1]
+    sparse = type(last) is dict
+    if 0 <= n < size - sparse:
+        value = array[n]
+        if value is not None:
+            return value
+    if n < 0:
+        return array[n] if -size <= n else None
+    return last.get(str(n + 1)) if sparse else None
+
+
 def dig(obj: Any, *path: int | str) -> Any:
-    """Follow ``path`` into nested lists/dicts; ``None`` if any step is missing."""
+    """Follow ``path`` into nested lists/dicts; ``None`` if any step is missing.
+
+    An integer step into a list reads that field with :func:`field_of`, so
+    every reader sees the dense and the sparse form alike.
+    """
     for key in path:
-        if isinstance(key, int):
-            if type(obj) is not list or not -len(obj) <= key < len(obj):
+        if type(key) is int:
+            if type(obj) is not list:
+                return None
+            obj = field_of(obj, key)
+            if obj is None:
                 return None
         elif type(obj) is not dict or key not in obj:
             return None
-        obj = obj[key]
+        else:
+            obj = obj[key]
     return obj
+
+
+def with_sparse(array: list[Any], fields: dict[int, Any]) -> list[Any]:
+    """``array`` with ``fields`` (field number -> value) appended in the sparse form.
+
+    The inverse of :func:`field_of` for high-numbered fields: the service sends
+    ``[null, [cid, rid], {"26": token}]`` rather than 26 slots (docs/protocol.md 5.1).
+    """
+    if not fields:
+        return array
+    return [*array, {str(n + 1): value for n, value in sorted(fields.items())}]
 
 
 def _str(value: Any) -> str | None:
@@ -98,6 +148,9 @@ class Payload:
     candidates: list[CandidateSnapshot] = field(default_factory=list)
     context_token: str | None = None
     busy: bool = False
+    model_name: str | None = None  # E[42]: display name of the model that served the answer
+    model_id: str | None = None  # E[39]: its id, when the request named one
+    activity: str | None = None  # E[6][5][0]: the current thinking headline
 
 
 @dataclass(slots=True)
@@ -130,7 +183,15 @@ class BatchResult:
         return self.code is not None or self.grpc_status is not None
 
 
-Envelope = Payload | StatusCode | EndMarker
+@dataclass(slots=True)
+class Rejection:
+    """An ``["er", ..., <HTTP status>, ...]`` envelope: the request was rejected (docs/protocol.md 6.3)."""
+
+    status: int | None
+    code: int | None
+
+
+Envelope = Payload | StatusCode | EndMarker | Rejection
 
 
 def _parse_images(cand: list[Any]) -> tuple[list[RawImage], list[RawImage]]:
@@ -141,8 +202,8 @@ def _parse_images(cand: list[Any]) -> tuple[list[RawImage], list[RawImage]]:
             alt = _str(dig(item, 0, 4)) or ""
             web.append(RawImage(url, title=alt or "[Image]", alt=alt))
     generated: list[RawImage] = []
-    items = list(as_list(dig(cand, 12, 7, 0)))
-    items.extend(as_list(dig(cand, 12, 0, "8", 0)))
+    items = list(as_list(dig(cand, 12, 7, 0)))  # field 7, dense or as key "8" of the trailing object
+    items.extend(as_list(dig(cand, 12, 0, "8", 0)))  # an object at [0] that is not the trailing one
     for n, item in enumerate(items):
         url = _str(dig(item, 0, 3, 3))
         if url:
@@ -171,14 +232,21 @@ def _parse_candidate(cand: Any, index: int) -> CandidateSnapshot | None:
 
 
 def parse_payload(data: Any) -> Payload:
-    """Read the StreamGenerate fields of one decoded payload (PROTOCOL.md 5)."""
+    """Read the StreamGenerate fields of one decoded payload (docs/protocol.md 5).
+
+    Sparse-only frames (``[null, [null, rid], {"18": rid, ...}]``, the ``"7"``
+    status frame, the ``"26"`` context-token frame, the last ``"46"``/``"52"``
+    frame) give a payload without candidates.
+    """
     payload = Payload()
-    if type(data) is not list:
+    if type(data) is not list or not data:
         return payload
     meta = dig(data, 1)
     if type(meta) is list:
         payload.cid = _str(dig(meta, 0))
         payload.rid = _str(dig(meta, 1))
+    if payload.rid is None:
+        payload.rid = _str(dig(data, 17))
     cands = dig(data, 4)
     if type(cands) is list:
         for index, cand in enumerate(cands):
@@ -187,7 +255,12 @@ def parse_payload(data: Any) -> Payload:
                 if snap is not None:
                     payload.candidates.append(snap)
     payload.context_token = _str(dig(data, 25))
-    payload.busy = dig(data, 6, 1, 0) is not None
+    activity = dig(data, 6)
+    if type(activity) is list:  # the service reports a tool at work or a thinking headline
+        payload.busy = True
+        payload.activity = _str(dig(activity, 5, 0))
+    payload.model_id = _str(dig(data, 39))
+    payload.model_name = _str(dig(data, 42))
     return payload
 
 
@@ -210,7 +283,7 @@ def _status(env: list[Any]) -> StatusCode:
 
 
 def parse_frame(frame: Any) -> list[Envelope]:
-    """Classify the envelopes of one StreamGenerate frame (PROTOCOL.md 4.2, 7.2)."""
+    """Classify the envelopes of one StreamGenerate frame (docs/protocol.md 4.2, 6.1)."""
     if type(frame) is not list:
         raise ProtocolError(f"a frame must be a JSON array of envelopes, got {type(frame).__name__}")
     events: list[Envelope] = []
@@ -227,11 +300,32 @@ def parse_frame(frame: Any) -> list[Envelope]:
         elif kind == "e":
             total = dig(env, 4)
             events.append(EndMarker(total if type(total) is int else None))
+        elif kind == "er":
+            events.append(_rejection(env))
     return events
 
 
+_MIN_ERROR_CODE = 1000
+
+
+def _rejection(env: list[Any]) -> Rejection:
+    """Where the ``"er"`` envelope keeps its numbers is known from one fixture only:
+    the HTTP status at ``[5]``; a service error code (>= 1000) anywhere after it."""
+    status = dig(env, 5)
+    code = next((v for v in _ints(env[6:]) if v >= _MIN_ERROR_CODE), None)
+    return Rejection(status if type(status) is int else None, code)
+
+
+def _ints(value: Any) -> list[int]:
+    if type(value) is int:
+        return [value]
+    if type(value) is list:
+        return [n for item in value for n in _ints(item)]
+    return []
+
+
 def parse_batch_frames(frames: list[Any]) -> list[BatchResult]:
-    """Collect batchexecute results (PROTOCOL.md 8.2) from decoded frames."""
+    """Collect batchexecute results (docs/protocol.md 7.2) from decoded frames."""
     results: list[BatchResult] = []
     for frame in frames:
         if type(frame) is not list:
@@ -267,7 +361,7 @@ def build_candidate(
     web_images: list[RawImage] | None = None,
     generated_images: list[RawImage] | None = None,
 ) -> list[Any]:
-    """A candidate array with the fields of PROTOCOL.md 5 at their paths."""
+    """A candidate array with the fields of docs/protocol.md 5.2 at their paths."""
     cand: list[Any] = [None] * 38
     cand[0] = rcid
     cand[1] = [text]
@@ -294,15 +388,39 @@ def build_payload(
     *,
     context_token: str | None = None,
     busy: bool = False,
+    model_name: str | None = None,
+    model_id: str | None = None,
+    complete: bool | None = None,
 ) -> list[Any]:
-    """A StreamGenerate payload with metadata, candidates and the context token."""
-    payload: list[Any] = [None] * 28
+    """A full StreamGenerate payload ``E`` (docs/protocol.md 5.2).
+
+    Without ``model_name``/``model_id``/``complete`` it has the 28 slots of the
+    2025 shape; with any of them, the 48 slots of the 2026 shape (``E[14]``
+    completion, ``E[39]`` model id, ``E[42]`` model name, ``E[43]`` true).
+    """
+    modern = model_name is not None or model_id is not None or complete is not None
+    payload: list[Any] = [None] * (_E_SLOTS if modern else _E_SLOTS_2025)
     payload[1] = [cid, rid] if cid else None
     payload[4] = candidates
     if busy:
-        payload[6] = [None, ["data_analysis_tool"]]
+        payload[6] = activity_field(tool="data_analysis_tool")
     payload[25] = context_token
+    if modern:
+        payload[14] = bool(complete)
+        payload[39] = model_id
+        payload[42] = model_name
+        payload[43] = True
     return payload
+
+
+def sparse_payload(cid: str | None, rid: str | None, fields: dict[int, Any]) -> list[Any]:
+    """A sparse-only payload ``[null, [cid, rid], {str(N+1): value}]`` (docs/protocol.md 5.1)."""
+    return with_sparse([None, [cid, rid]], fields)
+
+
+def activity_field(headline: str | None = None, *, tool: str | None = None) -> list[Any]:
+    """Field ``E[6]``: a thinking ``headline`` at ``[5][0]``, a busy ``tool`` at ``[1][0]``."""
+    return [None, [tool] if tool else None, None, None, None, [headline] if headline else None]
 
 
 def data_envelope(payload: list[Any]) -> list[Any]:
@@ -310,10 +428,23 @@ def data_envelope(payload: list[Any]) -> list[Any]:
     return ["wrb.fr", None, dumps(payload)]
 
 
-def error_envelope(code: int | None, grpc_status: int = 13) -> list[Any]:
-    """A status envelope carrying a BardErrorInfo code (PROTOCOL.md 7.1)."""
+def error_envelope(
+    code: int | None, grpc_status: int = 13, *, rpcid: str | None = None, identifier: str | None = None
+) -> list[Any]:
+    """A status envelope carrying a BardErrorInfo code (docs/protocol.md 6.1).
+
+    ``rpcid``/``identifier`` name the batchexecute call it refuses.
+    """
     info = [[ERROR_INFO_TYPE, [code]]] if code is not None else []
-    return ["wrb.fr", None, None, None, None, [grpc_status, None, info]]
+    env: list[Any] = ["wrb.fr", rpcid, None, None, None, [grpc_status, None, info]]
+    if identifier is not None:
+        env.append(identifier)
+    return env
+
+
+def rejection_envelope(status: int = 400, code: int | None = None) -> list[Any]:
+    """``["er", null x 4, <status>, [<code>]]``: a rejected request (shape guessed: :class:`Rejection`)."""
+    return ["er", None, None, None, None, status, [code] if code is not None else None]
 
 
 def batch_envelope(rpcid: str, result: Any, identifier: str = "generic") -> list[Any]:

@@ -1,18 +1,21 @@
-"""Building requests: query parameters, headers and ``f.req`` (PROTOCOL.md 3, 8.1).
+"""Building requests: query parameters, headers and ``f.req`` (docs/protocol.md 3, 7.1).
 
 Pure functions: they return what to send and never send it.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Union
 
 from .._constants import BATCH_EXEC_PATH, GEMINI_ORIGIN, GENERATE_PATH
 from ..models import Model
 from .framing import dumps
+from .media import mime_type
+from .payload import dig
 
 __all__ = [
     "AppTokens",
@@ -24,8 +27,18 @@ __all__ = [
     "generate_request",
     "batch_request",
     "BatchCall",
+    "Attachment",
+    "attachment_refs",
+    "FreqError",
+    "RecordedCall",
+    "loads_lenient",
+    "parse_generate_freq",
+    "parse_batch_freq",
 ]
 
+#: an uploaded file: ``(identifier, filename)`` or ``(identifier, filename, mime type)``
+Attachment = Union[tuple[str, str], tuple[str, str, str]]
+_FILE_KIND = 1  # ``[0][1]`` of a reference; the browser's value for other kinds is not known
 INNER_SLOTS = 69
 METADATA_SLOTS = 10
 _BATCH_MODEL_HEADER = "[1,null,null,null,null,null,null,null,[4]]"
@@ -33,7 +46,7 @@ _BATCH_MODEL_HEADER = "[1,null,null,null,null,null,null,null,[4]]"
 
 @dataclass(frozen=True)
 class AppTokens:
-    """Values scraped from the app page (PROTOCOL.md 2.2). ``repr`` hides the token."""
+    """Values scraped from the app page (docs/protocol.md 2.2). ``repr`` hides the token."""
 
     access_token: str
     build_label: str | None = None
@@ -59,13 +72,13 @@ class PreparedRequest:
 
 
 def new_metadata() -> list[Any]:
-    """Chat metadata of a conversation with no turn yet (PROTOCOL.md 3.4):
+    """Chat metadata of a conversation with no turn yet (docs/protocol.md 3.4):
     ``["", "", "", None x 6, ""]`` = cid, rid, rcid, ..., context token."""
     return ["", "", "", None, None, None, None, None, None, ""]
 
 
 def base_headers() -> dict[str, str]:
-    """Headers of every POST to the app's endpoints (PROTOCOL.md 3.2)."""
+    """Headers of every POST to the app's endpoints (docs/protocol.md 3.1)."""
     return {
         "Content-Type": "application/x-www-form-urlencoded;charset=utf-8",
         "Origin": GEMINI_ORIGIN,
@@ -91,19 +104,19 @@ def generate_request(
     *,
     model: Model,
     metadata: Sequence[Any] | None = None,
-    files: Sequence[tuple[str, str]] = (),
+    files: Sequence[Attachment] = (),
     gem_id: str | None = None,
     temporary: bool = False,
     request_uuid: str | None = None,
 ) -> PreparedRequest:
-    """A StreamGenerate request (PROTOCOL.md 3).
+    """A StreamGenerate request (docs/protocol.md 3).
 
-    ``files`` are ``(identifier, filename)`` pairs from uploads; ``metadata``
+    ``files`` are ``(identifier, filename[, mime])`` from uploads; ``metadata``
     is the 10-slot chat list of the conversation to continue.
     """
 
     request_uuid = request_uuid or str(uuid.uuid4()).upper()
-    file_data = [[[identifier], name] for identifier, name in files] or None
+    file_data = attachment_refs(files)
     chat = list(metadata) if metadata else new_metadata()
     inner: list[Any] = [None] * INNER_SLOTS
     inner[0] = [prompt, 0, None, file_data, None, None, 0]
@@ -133,6 +146,21 @@ def generate_request(
     return PreparedRequest(GENERATE_PATH, _query(tokens, reqid), headers, data)
 
 
+def attachment_refs(files: Sequence[Attachment]) -> list[Any] | None:
+    """``inner[0][3]``: attachment references in the browser's shape (docs/protocol.md 3.5).
+
+    ``[[file_id, kind, null, mime], name, null x 6, [0]]`` per file; the MIME
+    type is never left out (the service drops such files silently). A pair
+    without a type gets one from the name, else ``application/octet-stream``.
+    """
+    refs = []
+    for item in files:
+        identifier, name = item[0], item[1]
+        mime = item[2] if len(item) > 2 else mime_type(name, b"")
+        refs.append([[identifier, _FILE_KIND, None, mime], name, None, None, None, None, None, None, [0]])
+    return refs or None
+
+
 @dataclass(frozen=True)
 class BatchCall:
     """One RPC of a batchexecute request: its id and its payload."""
@@ -144,7 +172,7 @@ class BatchCall:
 
 
 def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> PreparedRequest:
-    """A batchexecute request carrying ``calls`` (PROTOCOL.md 8.1)."""
+    """A batchexecute request carrying ``calls`` (docs/protocol.md 7.1)."""
 
     if not calls:
         raise ValueError("a batchexecute request needs at least one call")
@@ -164,3 +192,88 @@ def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> 
     headers["x-goog-ext-73010989-jspb"] = "[0]"
     data = {"at": tokens.access_token, "f.req": dumps([freq])}
     return PreparedRequest(BATCH_EXEC_PATH, params, headers, data)
+
+
+# --- reading requests back (the emulator's side of the same codec) -----------
+
+
+class FreqError(ValueError):
+    """``f.req`` is missing or malformed; the message says how."""
+
+
+@dataclass
+class RecordedCall:
+    """One RPC of a recorded batchexecute request."""
+
+    rpcid: str
+    raw_payload: str
+    payload: Any
+    identifier: str = "generic"
+
+
+def loads_lenient(text: str) -> Any:
+    """``json.loads``, falling back to single quotes read as double quotes.
+
+    The web app sends some payloads with single-quoted strings (e.g. the gem
+    list's ``[4,['en'],0]``), which is not JSON.
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        return json.loads(text.replace("'", '"'))
+
+
+def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
+    """The inner list of a StreamGenerate ``f.req`` (docs/protocol.md 3.4), or :class:`FreqError`."""
+    raw = form.get("f.req")
+    if raw is None:
+        raise FreqError("f.req is missing")
+    try:
+        outer = json.loads(raw)
+    except ValueError:
+        raise FreqError("f.req is not JSON") from None
+    if not isinstance(outer, list) or len(outer) < 2 or outer[0] is not None or not isinstance(outer[1], str):
+        raise FreqError('f.req must be [null, "<inner JSON>"]')
+    try:
+        inner = json.loads(outer[1])
+    except ValueError:
+        raise FreqError("the inner f.req string is not JSON") from None
+    if not isinstance(inner, list):
+        raise FreqError("the inner f.req must be a list")
+    prompt = dig(inner, 0, 0)
+    if not isinstance(prompt, str) or not prompt:
+        raise FreqError("inner[0][0] must be a non-empty prompt string")
+    meta = dig(inner, 2)
+    if meta is not None and not isinstance(meta, list):
+        raise FreqError("inner[2] (chat metadata) must be a list")
+    files = dig(inner, 0, 3)
+    if files is not None and not isinstance(files, list):
+        raise FreqError("inner[0][3] (file data) must be a list")
+    return inner
+
+
+def parse_batch_freq(form: Mapping[str, str]) -> list[RecordedCall]:
+    """The calls of a batchexecute ``f.req`` (docs/protocol.md 7.1), or :class:`FreqError`."""
+    raw = form.get("f.req")
+    if raw is None:
+        raise FreqError("f.req is missing")
+    try:
+        outer = json.loads(raw)
+    except ValueError:
+        raise FreqError("f.req is not JSON") from None
+    calls = dig(outer, 0)
+    if not isinstance(calls, list) or not calls:
+        raise FreqError("f.req must be [[[rpcid, payload, null, identifier], ...]]")
+    parsed: list[RecordedCall] = []
+    for call in calls:
+        rpcid, payload = dig(call, 0), dig(call, 1)
+        if not isinstance(rpcid, str) or not rpcid or not isinstance(payload, str):
+            raise FreqError("each call must be [rpcid, payload string, null, identifier]")
+        identifier = dig(call, 3)
+        try:
+            value: Any = loads_lenient(payload)
+        except ValueError:
+            value = None
+        identifier = identifier if isinstance(identifier, str) else "generic"
+        parsed.append(RecordedCall(rpcid, payload, value, identifier))
+    return parsed

@@ -1,8 +1,9 @@
-"""batchexecute RPCs (PROTOCOL.md 8.3): their payloads and how to read their results.
+"""batchexecute RPCs (docs/protocol.md 7): their payloads and how to read their results.
 
 Pure functions: ``*_call`` builds a :class:`~.request.BatchCall`; ``parse_*``
-reads the decoded result (``JSON.parse(env[2])``) with :func:`~.payload.dig`,
-never crashing on a short or odd array.
+reads the decoded result (``JSON.parse(env[2])``) with :func:`~.payload.dig`
+(dense or sparse fields alike), never crashing on a short or odd array;
+``build_*`` writes a result the way ``parse_*`` reads it (for the emulator).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Model, model_header_value
-from ..types import AccountInfo, Candidate, ChatInfo, ChatTurn, Gem
+from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
@@ -32,6 +33,12 @@ __all__ = [
     "parse_gems",
     "find_turn",
     "capacity",
+    "CatalogEntry",
+    "build_catalog_entry",
+    "build_account",
+    "build_chats",
+    "build_chat_turn",
+    "build_gems",
 ]
 
 
@@ -118,7 +125,7 @@ def full_size_call(image_id: str, rid: str, rcid: str, cid: str) -> BatchCall:
 
 
 def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
-    """(capacity, proto field) from tier and capability flags (PROTOCOL.md 8.3)."""
+    """(capacity, proto field) from tier and capability flags (docs/protocol.md 7.3)."""
     if 21 in tiers:
         return 1, 13
     if 22 in tiers:
@@ -132,20 +139,62 @@ def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
     return 1, 12
 
 
+_ENTRY_SLOTS = 18
+_VERSION_SLOT = 11
+_NUMBER_SLOT = 17
+
+
+def _catalog_entry(item: Any) -> CatalogEntry | None:
+    model_id, name = dig(item, 0), dig(item, 1)
+    if not isinstance(model_id, str) or not model_id:
+        return None
+    description, version, number = dig(item, 2), dig(item, _VERSION_SLOT), dig(item, _NUMBER_SLOT)
+    return CatalogEntry(
+        model_id,
+        name if isinstance(name, str) and name else model_id,
+        description if isinstance(description, str) else "",
+        version if isinstance(version, str) and version else None,
+        number if type(number) is int else None,
+    )
+
+
 def parse_account(result: Any) -> AccountInfo:
     """``otAQ7b``: status at ``r[14]``, models at ``r[15]``, flags at ``r[16]``/``r[17]``."""
     status = dig(result, 14)
     tiers = [t for t in as_list(dig(result, 16)) if isinstance(t, int)]
     caps = [c for c in as_list(dig(result, 17)) if isinstance(c, int)]
-    cap, proto_field = capacity(tiers, caps)
-    models: list[Model] = []
-    for item in as_list(dig(result, 15)):
-        model_id, display = dig(item, 0), dig(item, 1)
-        if isinstance(model_id, str) and model_id:
-            name = display if isinstance(display, str) and display else model_id
-            header = model_header_value(model_id, cap, capacity_field=proto_field)
-            models.append(Model.custom(name, header, thinking="think" in name.lower()))
-    return AccountInfo(status if isinstance(status, int) else None, models)
+    tier, tier_field = capacity(tiers, caps)
+    catalogue = [e for e in map(_catalog_entry, as_list(dig(result, 15))) if e is not None]
+    models = [
+        Model.custom(
+            entry.version or entry.name,
+            model_header_value(entry.model_id, tier, capacity_field=tier_field, number=entry.number),
+            thinking="think" in entry.name.lower(),
+        )
+        for entry in catalogue
+    ]
+    return AccountInfo(status if isinstance(status, int) else None, models, catalogue, tier, tier_field)
+
+
+def build_catalog_entry(entry: CatalogEntry) -> list[Any]:
+    """A model entry as ``otAQ7b`` lists it (the inverse of :func:`parse_account`'s reader)."""
+    item: list[Any] = [None] * _ENTRY_SLOTS
+    item[0], item[1], item[2] = entry.model_id, entry.name, entry.description
+    item[_VERSION_SLOT] = entry.version
+    item[_NUMBER_SLOT] = entry.number
+    return item
+
+
+def build_account(
+    status: int, catalogue: list[CatalogEntry], tiers: list[int] | None = None, caps: list[int] | None = None
+) -> list[Any]:
+    """An ``otAQ7b`` result: status, catalogue and tier flags."""
+    result: list[Any] = [None] * 18
+    result[14] = status
+    result[15] = [build_catalog_entry(entry) for entry in catalogue]
+    result[16] = list(tiers or [])
+    result[17] = list(caps or [])
+    return result
 
 
 def parse_chats(result: Any, *, pinned: bool = False) -> list[ChatInfo]:
@@ -233,3 +282,38 @@ def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
             )
         )
     return gems
+
+
+# --- results as the service writes them (the emulator's side of this codec) ---------------
+
+
+def _timestamp(seconds: float) -> list[int]:
+    return [int(seconds), int((seconds % 1) * 1e9)]
+
+
+def build_chats(rows: list[tuple[str, str, bool, float, str | None]]) -> list[Any]:
+    """``MaZiqc``: ``(cid, title, pinned, updated, last rid)`` rows, as :func:`parse_chats` reads them."""
+    items = [
+        [cid, title, pinned, None, None, _timestamp(updated), [[cid, rid]]]
+        for cid, title, pinned, updated, rid in rows
+    ]
+    return [None, None, items]
+
+
+def build_chat_turn(
+    ids: tuple[str, str, str],
+    prompt: str,
+    attachments: list[Any] | None,
+    candidate: list[Any],
+    created: float,
+) -> list[Any]:
+    """One ``hNvQHb`` turn: ``[[cid, rid], [cid, rid, rcid], [[prompt, ...]], [[candidate]], [s, ns]]``."""
+    cid, rid, rcid = ids
+    message = [prompt, 0, None, attachments, None, None, 0]
+    return [[cid, rid], [cid, rid, rcid], [message], [[candidate]], _timestamp(created)]
+
+
+def build_gems(rows: list[tuple[str, str, str, str | None]]) -> list[Any]:
+    """``CNgdBe``: ``(id, name, description, prompt)`` rows, as :func:`parse_gems` reads them."""
+    items = [[gem_id, [name, desc], [prompt] if prompt else None] for gem_id, name, desc, prompt in rows]
+    return [None, None, items]

@@ -7,8 +7,11 @@ final text, so streamed and collected text agree:
    still take back, or what later characters may still turn into something
    else. The rules are listed once, in :data:`_TAIL_RULES`;
 2. remove the ``http://googleusercontent.com/<word>/<digits>`` placeholders
-   and the newlines right after them;
-3. HTML-unescape (``&amp;`` -> ``&``).
+   and the newlines right after them, and the code-execution suffix of fence
+   info strings (``python?code_reference&code_event_index=N`` -> ``python``);
+3. HTML-unescape (``&amp;`` -> ``&``);
+4. (final text only) strip a trailing ``<FollowUp .../>`` element
+   (docs/protocol.md 5.5); while streaming it is a volatile tail.
 
 A cut made by the rules is a safe split: whatever is appended after it,
 ``clean(a + b) == clean(a) + clean(b)``. So text that is only appended to is
@@ -21,7 +24,7 @@ import html
 import re
 from collections.abc import Callable
 
-__all__ = ["stable_text", "final_text", "volatile_start", "clean", "ESCAPE_WINDOW"]
+__all__ = ["stable_text", "final_text", "final_end", "volatile_start", "clean", "ESCAPE_WINDOW"]
 
 _PLACEHOLDER_HOST = "http://googleusercontent.com/"
 _PLACEHOLDER = re.compile(r"http://googleusercontent\.com/\w+/\d+\n*")
@@ -32,6 +35,14 @@ _OPEN_PLACEHOLDER = re.compile(r"http://googleusercontent\.com/(?:\w+(?:/(?:\d+\
 # HTML5 entity name is letters and digits, then an optional ";")
 _OPEN_ENTITY = re.compile(r"&(?:#(?:[xX][0-9a-fA-F]*|[0-9]*)|[A-Za-z0-9]{0,32})")
 _FENCE_TAIL = re.compile(r"\n?`{1,3}\Z")
+_FENCE_LINE_TAIL = re.compile(r"^`{3}[^\n`]*\Z", re.M)  # an opening fence line still growing
+_FENCE_INFO = re.compile(r"(`{3}[\w+-]*)\?code_reference(?:&|&amp;)code_event_index=\d+")
+_ATTRS = r"""(?:\s(?:"[^"]*"|'[^']*'|[^<>"'])*)?"""
+_FOLLOW_UP = re.compile(rf"<FollowUp{_ATTRS}/?>\s*\Z")
+_FOLLOW_UP_OPEN = re.compile(rf"""<FollowUp{_ATTRS}(?:"[^"]*|'[^']*)?/?\Z""")
+_FOLLOW_UP_TAG = "<FollowUp"
+_FENCE_WINDOW = 200
+_FOLLOW_UP_WINDOW = 2000
 _ESCAPE = re.compile(r"\\+[`*_~]|\\+\Z")
 
 #: a markdown escape this close to the end of a non-final snapshot is held back
@@ -91,13 +102,48 @@ def _entity(raw: str, cut: int, floor: int) -> int:
     return amp if _OPEN_ENTITY.fullmatch(tail) else cut
 
 
+def _fence_line(raw: str, cut: int, floor: int) -> int:
+    """An opening fence line without its newline yet: its info string may still grow
+
+    (``python`` -> ``python?code_reference&code_event_index=1``, cleaned to ``python``).
+    """
+    start = max(floor, cut - _FENCE_WINDOW)
+    if "```" in raw[start:cut]:
+        match = _FENCE_LINE_TAIL.search(raw, start, cut)
+        if match and match.end() - match.start() > 3:  # bare backticks: :func:`_code_fence`
+            return match.start()
+    return cut
+
+
+def _follow_up(raw: str, cut: int, floor: int) -> int:
+    """A trailing ``<FollowUp .../>`` element: complete, still open, or a prefix of its tag."""
+    start = max(floor, cut - _FOLLOW_UP_WINDOW)
+    if "<" not in raw[start:cut]:
+        return cut
+    match = _FOLLOW_UP.search(raw, start, cut) or _FOLLOW_UP_OPEN.search(raw, start, cut)
+    if match:
+        return match.start()
+    idx = raw.rfind("<", max(start, cut - len(_FOLLOW_UP_TAG)), cut)
+    if idx != -1 and _FOLLOW_UP_TAG.startswith(raw[idx:cut]):
+        return idx
+    return cut
+
+
 def _high_surrogate(raw: str, cut: int, floor: int) -> int:
     """Half of a surrogate pair: the next snapshot may hold the whole character instead."""
     return cut - 1 if "\ud800" <= raw[cut - 1] <= "\udbff" else cut
 
 
 #: every volatile-tail rule; a new kind of tail is one more function here
-_TAIL_RULES: tuple[_TailRule, ...] = (_markdown_escape, _code_fence, _placeholder, _entity, _high_surrogate)
+_TAIL_RULES: tuple[_TailRule, ...] = (
+    _markdown_escape,
+    _code_fence,
+    _placeholder,
+    _entity,
+    _fence_line,
+    _follow_up,
+    _high_surrogate,
+)
 
 
 def volatile_start(raw: str, floor: int = 0) -> int:
@@ -131,6 +177,8 @@ def clean(text: str) -> str:
     """
     if _PLACEHOLDER_HOST in text:
         text = _PLACEHOLDER.sub("", text)
+    if "?code_reference" in text:
+        text = _FENCE_INFO.sub(r"\1", text)
     if "&" in text:
         text = html.unescape(text)
     return text
@@ -141,6 +189,15 @@ def stable_text(raw: str) -> str:
     return clean(raw[: volatile_start(raw)])
 
 
+def final_end(raw: str) -> int:
+    """Where the text of a final snapshot ends: before a trailing ``<FollowUp .../>`` element."""
+    if _FOLLOW_UP_TAG in raw:
+        match = _FOLLOW_UP.search(raw, max(0, len(raw) - _FOLLOW_UP_WINDOW))
+        if match:
+            return match.start()
+    return len(raw)
+
+
 def final_text(raw: str) -> str:
-    """The processed text of a final snapshot (nothing held back)."""
-    return clean(raw)
+    """The processed text of a final snapshot (nothing held back, a trailing ``<FollowUp/>`` removed)."""
+    return clean(raw[: final_end(raw)])

@@ -171,7 +171,7 @@ def _rotation_cookie_header(transport: Transport) -> str:
 
 
 def rotate_cookies(transport: Transport) -> str | None:
-    """POST RotateCookies (PROTOCOL.md 2.4); the new ``__Secure-1PSIDTS`` or ``None``.
+    """POST RotateCookies (docs/protocol.md 2.4); the new ``__Secure-1PSIDTS`` or ``None``.
 
     Only the two auth cookies are sent (an explicit ``Cookie`` header wins
     over the jar). ``requests`` merges the answer's cookies into the shared

@@ -15,7 +15,17 @@ from urllib.parse import urlsplit
 import requests
 import urllib3.exceptions
 
-from ..errors import APIError, AuthError, GeminiError, RateLimited, StreamInterrupted, TimeoutError
+from ..errors import (
+    APIError,
+    AuthError,
+    GeminiError,
+    RateLimited,
+    StreamInterrupted,
+    TimeoutError,
+    rejection_error,
+)
+from ..protocol.framing import FrameDecoder
+from ..protocol.payload import Rejection, parse_frame
 
 __all__ = ["error_for_status", "translate_exception", "parse_retry_after"]
 
@@ -50,11 +60,32 @@ def error_for_status(response: requests.Response, what: str) -> GeminiError:
             f"{what} was rate limited with HTTP 429{hint}", status_code=429, retry_after=retry_after
         )
     if status == 400:
+        rejected = _rejection(response)
+        if rejected is not None:
+            return rejected
         return APIError(
             f"{what} was rejected with HTTP 400 (bad request: a stale access token or a malformed request)",
             status_code=400,
         )
     return APIError(f"{what} failed with HTTP {status}", status_code=status)
+
+
+_MAX_ERROR_BODY = 64 * 1024
+
+
+def _rejection(response: requests.Response) -> GeminiError | None:
+    """The typed error of a 400 whose (small) body carries an ``"er"`` frame, if it does."""
+    try:
+        body = next(response.iter_content(_MAX_ERROR_BODY), b"")
+        decoder = FrameDecoder()
+        frames = decoder.feed(body) + decoder.close()
+    except (GeminiError, requests.RequestException, ValueError, TypeError):
+        return None  # not a framed body (an HTML page): a plain 400
+    for frame in frames:
+        for event in parse_frame(frame) if isinstance(frame, list) else ():
+            if isinstance(event, Rejection):
+                return rejection_error(event.code, event.status)
+    return None
 
 
 def translate_exception(exc: BaseException, what: str) -> GeminiError:

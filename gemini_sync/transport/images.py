@@ -1,4 +1,4 @@
-"""Downloading images to disk (PROTOCOL.md 10).
+"""Downloading images to disk (docs/protocol.md 9).
 
 Cookies go only where they belong: a generated image (the account's) gets
 the service's cookies on its https image host; a web image (a public page's)
@@ -95,7 +95,7 @@ def _get(transport: Transport, url: str, what: str, *, cookies: bool) -> request
 
 
 def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -> str | None:
-    """The full-size URL of a generated image (PROTOCOL.md 10), or ``None`` if unknown.
+    """The full-size URL of a generated image (docs/protocol.md 9), or ``None`` if unknown.
 
     The ``c8o8Fe`` RPC gives a URL; ``GET <url>=d-I?alr=yes`` answers, as text,
     the URL of the full-size bytes.

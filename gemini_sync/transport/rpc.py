@@ -13,7 +13,8 @@ from typing import Any
 import requests
 
 from .._constants import MAX_RPC_BYTES
-from ..errors import APIError, ProtocolError, error_for_code
+from ..errors import APIError, AuthError, ProtocolError, error_for_code
+from ..protocol.app import COOKIES_EXPIRED
 from ..protocol.framing import FrameDecoder
 from ..protocol.payload import BatchResult, parse_batch_frames
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest, batch_request
@@ -21,6 +22,8 @@ from .retry import RetryPolicy, call_with_retries
 from .session import Transport, read_body
 
 __all__ = ["batch_execute"]
+
+_NOT_PERMITTED = 7  # batchexecute status: not permitted, usually expired cookies (docs/protocol.md 6.2)
 
 PostFn = Callable[[Callable[[AppTokens], PreparedRequest], str], requests.Response]
 
@@ -65,6 +68,9 @@ def batch_execute(
                 raise ProtocolError(f"{what}: no result for {call.rpcid}")
             if result.code is not None:
                 raise error_for_code(result.code)
+            if result.grpc_status == _NOT_PERMITTED:
+                message = f"{what}: {call.rpcid} was not permitted (status 7): {COOKIES_EXPIRED}"
+                raise AuthError(message, code=_NOT_PERMITTED)
             if result.failed:
                 raise APIError(f"{what}: {call.rpcid} was refused (status {result.grpc_status})")
             out.append(result.data)  # None for RPCs whose answer is empty (deletes)

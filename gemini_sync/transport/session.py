@@ -34,7 +34,7 @@ from requests.adapters import HTTPAdapter
 from .. import _constants as C
 from .._log import logger, register_secret
 from ..errors import APIError, AuthError, GeminiError, ProtocolError
-from ..protocol.app import scrape_tokens
+from ..protocol.app import read_app_page
 from ..protocol.request import AppTokens, PreparedRequest
 from .errors import error_for_status, translate_exception
 from .wire import CallAdapter
@@ -231,7 +231,7 @@ class Transport:
     # -- request ids and tokens --------------------------------------------
 
     def next_reqid(self) -> int:
-        """The next ``_reqid``: random start, +100000 per request (PROTOCOL.md 3.1)."""
+        """The next ``_reqid``: random start, +100000 per request (docs/protocol.md 3.1)."""
         with self._reqid_lock:
             reqid = self._reqid
             self._reqid += 100000
@@ -289,15 +289,13 @@ class Transport:
         return body.decode(response.encoding or "utf-8", errors="replace"), response.url
 
     def fetch_tokens(self, timeout: float | None = None) -> AppTokens:
-        """GET the app page and scrape its tokens (PROTOCOL.md 2.2)."""
-        page, _url = self.fetch_app_page(timeout)
-        tokens = scrape_tokens(page)
-        if tokens is None:
-            raise AuthError(
-                "the app page has no access token: the cookies are expired or belong to a signed-out "
-                "session. Sign in to gemini.google.com in a browser and copy fresh __Secure-1PSID and "
-                "__Secure-1PSIDTS cookies (or set GEMINI_SECURE_1PSID / GEMINI_SECURE_1PSIDTS)."
-            )
+        """GET the app page and read its tokens (docs/protocol.md 2.2); ``AuthError`` when signed out.
+
+        A page served by any host other than the app's (a sign-in page after a
+        redirect) never yields a token.
+        """
+        page, url = self.fetch_app_page(timeout)
+        tokens = read_app_page(page, url, self.endpoints.app)
         register_secret(tokens.access_token)
         logger.debug("bootstrapped: build label %s, language %s", tokens.build_label, tokens.language)
         return tokens

@@ -1,4 +1,4 @@
-"""File upload (PROTOCOL.md 9): inputs normalised up front, bodies streamed from disk.
+"""File upload (docs/protocol.md 8): inputs normalised up front, bodies streamed from disk.
 
 :func:`prepare_files` checks every input before anything is sent (a missing
 or unreadable file fails at the call). :class:`_MultipartBody` streams one
@@ -20,6 +20,7 @@ from typing import IO, Any, Union
 
 from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN, MAX_UPLOAD_ANSWER_BYTES
 from ..errors import APIError, UploadError
+from ..protocol.media import SNIFF_BYTES, extension_for, mime_type, sniff_mime
 from .images import shorten_name
 from .session import Transport, read_body
 
@@ -38,10 +39,12 @@ class UploadFile:
     data: bytes | None = None
     stream: IO[bytes] | None = None
     offset: int = 0  # where the stream's bytes start: a retried upload reads them again from there
+    head: bytes = b""  # the first bytes, for the MIME type of a file whose name does not tell it
 
     @property
     def content_type(self) -> str:
-        return mimetypes.guess_type(self.name)[0] or "application/octet-stream"
+        """By name, else sniffed from the content (docs/protocol.md 3.5); never left out."""
+        return mime_type(self.name, self.head)
 
     def open(self) -> IO[bytes]:
         if self.path is not None:
@@ -58,8 +61,14 @@ def _file_name(name: str) -> str:
     return shorten_name(os.path.basename(name))
 
 
-def _nameless() -> str:
-    return f"input_{random.randint(0, 9_999_999):07d}.txt"
+def _needs_sniffing(name: object) -> bool:
+    """Whether the content must tell the type: no name, or a name whose extension does not."""
+    return not (isinstance(name, str) and name and mimetypes.guess_type(name)[0])
+
+
+def _nameless(head: bytes) -> str:
+    """A name for bytes given without one, with the extension their content shows (if any)."""
+    return f"file_{random.randint(0, 9_999_999):07d}{extension_for(sniff_mime(head))}"
 
 
 def _from_stream(stream: Any, name: str | None) -> UploadFile:
@@ -73,17 +82,24 @@ def _from_stream(stream: Any, name: str | None) -> UploadFile:
     if callable(readable) and not readable():
         raise ValueError(f"cannot upload a file object not opened for reading ({type(stream).__name__})")
     raw_name = name or getattr(stream, "name", None)
-    name = _file_name(raw_name) if isinstance(raw_name, str) and raw_name else _nameless()
     try:
         start = stream.tell()
         size = stream.seek(0, os.SEEK_END) - start
         stream.seek(start)
+        head = b""
+        if _needs_sniffing(raw_name):  # only then: a file object is otherwise read once, in blocks
+            head = stream.read(SNIFF_BYTES)
+            stream.seek(start)
     except (OSError, AttributeError, ValueError):
         data = stream.read()
         if not isinstance(data, bytes):
             raise TypeError("file objects must return bytes from read()") from None
-        return UploadFile(name, len(data), data=data)
-    return UploadFile(name, size, stream=stream, offset=start)
+        head = data[:SNIFF_BYTES]
+        named = _file_name(raw_name) if isinstance(raw_name, str) and raw_name else _nameless(head)
+        return UploadFile(named, len(data), data=data, head=head)
+    head = head if isinstance(head, bytes) else b""
+    named = _file_name(raw_name) if isinstance(raw_name, str) and raw_name else _nameless(head)
+    return UploadFile(named, size, stream=stream, offset=start, head=head)
 
 
 def _prepare_one(item: Any) -> UploadFile:
@@ -95,16 +111,22 @@ def _prepare_one(item: Any) -> UploadFile:
             raise FileNotFoundError(f"cannot upload {str(path)!r}: no such file")
         if not os.access(path, os.R_OK):
             raise PermissionError(f"cannot upload {str(path)!r}: the file is not readable")
-        return UploadFile(_file_name(path.name), path.stat().st_size, path=path)
+        head = b""
+        if _needs_sniffing(path.name):
+            with path.open("rb") as file:
+                head = file.read(SNIFF_BYTES)
+        return UploadFile(_file_name(path.name), path.stat().st_size, path=path, head=head)
     if isinstance(item, (bytes, bytearray, memoryview)):
         data = bytes(item)
-        return UploadFile(_nameless(), len(data), data=data)
+        return UploadFile(_nameless(data), len(data), data=data, head=data[:SNIFF_BYTES])
     if isinstance(item, tuple):
         if len(item) != 2 or not isinstance(item[0], str):
             raise TypeError("a file given as a tuple must be (filename, bytes or binary file object)")
         name, content = item
         if isinstance(content, (bytes, bytearray, memoryview)):
-            return UploadFile(_file_name(name) or _nameless(), len(content), data=bytes(content))
+            data = bytes(content)
+            head = data[:SNIFF_BYTES]
+            return UploadFile(_file_name(name) or _nameless(head), len(data), data=data, head=head)
         return _from_stream(content, name)
     if hasattr(item, "read"):
         return _from_stream(item, None)
@@ -191,7 +213,7 @@ def upload_file(transport: Transport, file: UploadFile, push_id: str, *, timeout
         "Origin": GEMINI_ORIGIN,
         "Referer": GEMINI_ORIGIN + "/",
         "Content-Type": f"multipart/form-data; boundary={boundary}",
-    }  # the cookies come from the jar, scoped to the upload host too (PROTOCOL.md 9)
+    }  # the cookies come from the jar, scoped to the upload host too (docs/protocol.md 8)
     what = f"uploading {file.name!r}"
     try:
         body = _MultipartBody(file, boundary)
