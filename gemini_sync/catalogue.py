@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 
 from .models import STANDARD, Model, header_level, model_header_value
-from .protocol.rpcs import AccountInfo, CatalogEntry
+from .types import AccountInfo, CatalogEntry
 
 __all__ = ["Catalogue"]
 

@@ -44,8 +44,8 @@ from gemini_sync.protocol.request import (
     parse_batch_freq,
     parse_generate_freq,
 )
-from gemini_sync.protocol.rpcs import CatalogEntry, build_account, parse_account
-from gemini_sync.types import ModelOutput
+from gemini_sync.protocol.rpcs import build_account, parse_account
+from gemini_sync.types import CatalogEntry, ModelOutput
 
 CID, RID, RCID, CTX = "c_0123456789abcdef", "r_fedcba9876543210", "rc_00112233445566aa", "ctx!Token_26"
 TEXT = "Hello, **world** 😀 日本"
@@ -315,3 +315,12 @@ def test_history_and_gem_results_round_trip() -> None:
         "Be kind.",
         False,
     )
+
+
+def test_account_info_with_its_catalogue_round_trips_through_json() -> None:
+    from gemini_sync import AccountInfo
+
+    entries = [CatalogEntry("fbb127bbb056c959", "Fast", "quick", "3.6 Flash", 1)]
+    info = parse_account(build_account(1000, entries, tiers=[8]))
+    restored = AccountInfo.from_json(info.to_json())
+    assert restored == info and restored.catalogue == entries and restored.tier == 2

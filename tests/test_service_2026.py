@@ -248,7 +248,8 @@ def test_a_silence_is_allowed_longer_while_the_service_says_it_is_thinking(
 
 def test_the_catalogue_resolves_members_to_the_accounts_header() -> None:
     from gemini_sync.catalogue import Catalogue
-    from gemini_sync.protocol.rpcs import CatalogEntry, build_account, parse_account
+    from gemini_sync.protocol.rpcs import build_account, parse_account
+    from gemini_sync.types import CatalogEntry
 
     catalogue = Catalogue()
     assert catalogue.resolve(Model.G_3_FLASH_THINKING) is Model.G_3_FLASH_THINKING  # nothing listed yet

@@ -15,7 +15,8 @@ from typing import Any
 
 from ..protocol.payload import batch_envelope, dig, error_envelope
 from ..protocol.request import attachment_refs
-from ..protocol.rpcs import CatalogEntry, build_account, build_chat_turn, build_chats, build_gems
+from ..protocol.rpcs import build_account, build_chat_turn, build_chats, build_gems
+from ..types import CatalogEntry
 from .backend import Backend, image_path
 from .catalogue import PLAN_FLAGS
 from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, UNKNOWN_IMAGE

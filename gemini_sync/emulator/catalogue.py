@@ -9,7 +9,7 @@ Without a model header the service picks its default, reported as
 
 from __future__ import annotations
 
-from ..protocol.rpcs import CatalogEntry
+from ..types import CatalogEntry
 
 __all__ = ["AUGUST_2026", "PAID_2026", "DEFAULT_SERVED", "PLAN_FLAGS"]
 

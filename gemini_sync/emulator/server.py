@@ -18,7 +18,7 @@ from .._constants import GENERATE_PATH
 from .._log import logger
 from ..models import Model
 from ..protocol.request import AppTokens
-from ..protocol.rpcs import CatalogEntry
+from ..types import CatalogEntry
 from .answers import ImageSpec, Script
 from .auth import DEFAULT_PSID, DEFAULT_PSIDTS, AuthState
 from .backend import Backend

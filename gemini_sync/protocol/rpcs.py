@@ -33,7 +33,6 @@ __all__ = [
     "parse_gems",
     "find_turn",
     "capacity",
-    "CatalogEntry",
     "build_catalog_entry",
     "build_account",
     "build_chats",
