@@ -270,6 +270,7 @@ def test_follow_up_elements_and_fence_suffixes_are_never_emitted_then_taken_back
         assert "?code" not in stable and "<F" not in stable
     assert final_text("a <FollowUp/> b") == "a <FollowUp/> b"  # only a trailing element goes
     assert stable_text("a < b") == "a < b" and stable_text("x <Fol") == "x "
+    assert stable_text("inline ``` marks") == "inline ``` marks"  # only an opening fence line waits
 
 
 def test_a_stream_of_such_snapshots_gives_the_clean_text_in_order() -> None:
