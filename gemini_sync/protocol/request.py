@@ -223,15 +223,20 @@ def loads_lenient(text: str) -> Any:
         return json.loads(text.replace("'", '"'))
 
 
-def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
-    """The inner list of a StreamGenerate ``f.req`` (docs/protocol.md 3.4), or :class:`FreqError`."""
+def _load_freq(form: Mapping[str, str]) -> Any:
+    """The decoded ``f.req`` field of a form, or :class:`FreqError` saying why it is unusable."""
     raw = form.get("f.req")
     if raw is None:
         raise FreqError("f.req is missing")
     try:
-        outer = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
         raise FreqError("f.req is not JSON") from None
+
+
+def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
+    """The inner list of a StreamGenerate ``f.req`` (docs/protocol.md 3.4), or :class:`FreqError`."""
+    outer = _load_freq(form)
     if not isinstance(outer, list) or len(outer) < 2 or outer[0] is not None or not isinstance(outer[1], str):
         raise FreqError('f.req must be [null, "<inner JSON>"]')
     try:
@@ -254,13 +259,7 @@ def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
 
 def parse_batch_freq(form: Mapping[str, str]) -> list[RecordedCall]:
     """The calls of a batchexecute ``f.req`` (docs/protocol.md 7.1), or :class:`FreqError`."""
-    raw = form.get("f.req")
-    if raw is None:
-        raise FreqError("f.req is missing")
-    try:
-        outer = json.loads(raw)
-    except ValueError:
-        raise FreqError("f.req is not JSON") from None
+    outer = _load_freq(form)
     calls = dig(outer, 0)
     if not isinstance(calls, list) or not calls:
         raise FreqError("f.req must be [[[rpcid, payload, null, identifier], ...]]")
