@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .chat import ChatSession
     from .client import GeminiClient
     from .models import Model
+    from .stream import Stream
 
 __all__ = ["run"]
 
@@ -139,8 +140,17 @@ def _cmd_ask(args: argparse.Namespace, screen: Screen) -> int:
     model = _model(args)
     renderer = _renderer(args, screen)
     with _client(args) as client:
-        _guarded(renderer, lambda: renderer.show(client.stream(prompt, model=model)))
+        _guarded(renderer, lambda: _show(renderer, client.stream(prompt, model=model, tool=args.tool), args))
     return EXIT_OK
+
+
+def _show(renderer: Renderer, stream: Stream, args: argparse.Namespace) -> None:
+    """Show an answer, then save its generated videos and music (``--save-media``)."""
+    output = renderer.show(stream)
+    if args.save_media:
+        from ._cli_research import save_media
+
+        save_media(renderer, output, args.save_media)
 
 
 def _cmd_chat(args: argparse.Namespace, screen: Screen) -> int:
@@ -165,11 +175,11 @@ def _cmd_chat(args: argparse.Namespace, screen: Screen) -> int:
             if prompt.lower() in _QUIT_WORDS:
                 return EXIT_OK
             if prompt:
-                _guarded(renderer, functools.partial(_show_turn, renderer, chat, prompt))
+                _guarded(renderer, functools.partial(_show_turn, renderer, chat, prompt, args))
 
 
-def _show_turn(renderer: Renderer, chat: ChatSession, prompt: str) -> None:
-    renderer.show(chat.send_message_stream(prompt))
+def _show_turn(renderer: Renderer, chat: ChatSession, prompt: str, args: argparse.Namespace) -> None:
+    _show(renderer, chat.send_message_stream(prompt, tool=args.tool), args)
 
 
 def _prompt_line(screen: Screen) -> str:
@@ -205,6 +215,15 @@ def _cmd_models(args: argparse.Namespace, screen: Screen) -> int:
         traits = [t for t, on in (("thinking", model.thinking), ("paid", model.paid)) if on]
         label = model.name if option in (None, model.name) else f"{option}  ({model.name})"
         screen.write(label + (f"  [{', '.join(traits)}]" if traits else "") + "\n")
+    return EXIT_OK
+
+
+def _cmd_research(args: argparse.Namespace, screen: Screen) -> int:
+    from ._cli_research import research
+
+    prompt = None if args.resume else _read_prompt(args)
+    with _client(args) as client:
+        research(args, screen, client, prompt)
     return EXIT_OK
 
 
@@ -252,6 +271,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
     "ask": _cmd_ask,
     "chat": _cmd_chat,
     "models": _cmd_models,
+    "research": _cmd_research,
     "emulator": _cmd_emulator,
 }
 

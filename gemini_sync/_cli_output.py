@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from .stream import Stream
-    from .types import GeneratedImage, StreamChunk, WebImage
+    from .types import GeneratedImage, ModelOutput, StreamChunk, WebImage
 
 __all__ = ["Screen", "Renderer"]
 
@@ -81,7 +81,7 @@ class Renderer:
         self._in_thoughts = False
         self._dim = screen.err.isatty() and not os.environ.get("NO_COLOR")
 
-    def show(self, stream: Stream) -> None:
+    def show(self, stream: Stream) -> ModelOutput:
         """Read ``stream`` to its end, showing each chunk; the stream is closed on every way out."""
         with stream:
             for chunk in stream:
@@ -92,6 +92,7 @@ class Renderer:
             self.event("final", output=output.to_dict(encode_json=True))
         else:
             self.screen.end_line()
+        return output
 
     def event(self, name: str, **fields: Any) -> None:
         """One JSON Lines event on stdout."""

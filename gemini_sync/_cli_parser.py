@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
 #: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
-COMMANDS = ("ask", "chat", "models", "emulator")
+COMMANDS = ("ask", "chat", "models", "research", "emulator")
 _TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
 
 _Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
@@ -77,6 +77,12 @@ def _answer_options() -> argparse.ArgumentParser:
     shown.add_argument("--thoughts", action="store_true", help="also show the model's thoughts (on stderr)")
     shown.add_argument("--json", action="store_true", help="print JSON Lines of events instead of text")
     shown.add_argument("--save-images", metavar="DIR", help="save every image of the answer into DIR")
+    shown.add_argument(
+        "--tool", choices=("video", "music", "image"), default=None, help="use a tool of the web app"
+    )
+    shown.add_argument(
+        "--save-media", metavar="DIR", help="save the generated videos and music into DIR (waits for them)"
+    )
     return shown
 
 
@@ -116,6 +122,26 @@ def _add_models(sub: _Subparsers[argparse.ArgumentParser], parents: list[argpars
     models.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
+def _add_research(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    research = sub.add_parser(
+        "research",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="Deep Research: plan, confirm, follow the progress, print the cited report",
+        description="Ask Deep Research: show its plan, start it once confirmed, show its progress "
+        "on stderr, and write the report (markdown) to stdout or a file.",
+        epilog="Resume a research started earlier with: gemini-sync research --resume <cid>",
+    )
+    research.add_argument("prompt", nargs="?", help="the question; '-' reads it from stdin")
+    research.add_argument("--model", "-m", default=None, help="model name (see: models)")
+    research.add_argument("--yes", "-y", action="store_true", help="start without asking to confirm the plan")
+    research.add_argument("--output", "-o", metavar="FILE", help="write the report to FILE instead of stdout")
+    research.add_argument("--resume", metavar="CID", help="follow the research of conversation CID")
+    research.add_argument(
+        "--wait", type=float, default=C.RESEARCH_TIMEOUT, help="give up waiting after this long, s"
+    )
+
+
 def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None:
     """The emulator's own parser as a subcommand; ``full`` only when it runs (its import costs ~60 ms)."""
     help_text = "serve the bundled emulator on a port (for other programs and tests)"
@@ -142,6 +168,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         '  gemini-sync --emulator "Tell me about streaming"   # no account needed\n'
         '  gemini-sync "prompt"            # the same as: gemini-sync ask "prompt"\n'
         "  gemini-sync chat --emulator\n"
+        '  gemini-sync research --emulator "How do tides work?"\n'
         "  gemini-sync emulator --port 8765\n"
         f"cookies: ${C.ENV_PSID} and ${C.ENV_PSIDTS} (see the README), unless --emulator.",
     )
@@ -154,6 +181,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_ask(sub, [common, shown])
     _add_chat(sub, [common, shown])
     _add_models(sub, [common])
+    _add_research(sub, [common])
     _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
     return parser
 

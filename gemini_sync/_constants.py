@@ -42,6 +42,14 @@ ROTATION_MIN_DELAY = 0.05  # never spin: the thread waits at least this long bet
 RECOVER_TIMEOUT = 30.0
 RECOVER_INTERVAL = 1.0
 
+# --- long jobs on the service: Deep Research, video and music (PROTOCOL-2026 sections 2, 4) ---
+JOB_POLL_INTERVAL = 10.0  # the web app reads the history about every 10 s while a job runs
+JOB_FIRST_POLL = 1.0  # the first looks come sooner: 1, 2, 4... s apart, up to JOB_POLL_INTERVAL
+RESEARCH_TIMEOUT = 1800.0  # a research commonly takes 5-10 min, at most about an hour
+RESEARCH_TURNS = 10  # the report can sit on an earlier turn: read this many
+MAX_MEDIA_BYTES = 1024 * 1024 * 1024  # a generated video or track larger than this is refused
+MEDIA_TIMEOUT = 600.0  # following a video/music job, and waiting while its file renders (206)
+
 # --- retry backoff (seconds) ---
 RETRY_INITIAL_DELAY = 0.5
 RETRY_MAX_DELAY = 8.0

@@ -62,6 +62,8 @@ class StreamOptions:
     recover: RecoverFn | None = None
     recover_timeout: float = C.RECOVER_TIMEOUT
     recover_interval: float = C.RECOVER_INTERVAL
+    # when set, the first looks back come sooner: this, then doubling up to recover_interval
+    recover_first: float | None = None
     queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT
     busy_stall_timeout: float | None = C.DEFAULT_BUSY_STALL_TIMEOUT
     on_error: Callable[[GeminiError], None] | None = None  # told of the error that ends the stream
@@ -333,6 +335,7 @@ class Reader:
         if self._ends is not None:
             limit = min(limit, self._ends)
         found = None
+        looks = 0
         while True:
             try:
                 with bound(self._call):  # cancel() and the deadline reach the read-back too
@@ -342,7 +345,11 @@ class Reader:
             if found is not None and found[1]:
                 break
             left = limit - time.monotonic()
-            if left <= 0 or self._cancelled.wait(min(options.recover_interval, left)):
+            pause = options.recover_interval
+            if options.recover_first is not None:
+                pause = min(pause, options.recover_first * 2**looks)
+                looks += 1
+            if left <= 0 or self._cancelled.wait(min(pause, left)):
                 self._check_cancel()
                 raise error
         snaps = found[0]

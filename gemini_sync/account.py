@@ -33,6 +33,7 @@ class AccountMixin:
     _tokens: Callable[[], AppTokens]
     save_image: Callable[..., pathlib.Path]
     _catalogue: Catalogue
+    save_media: Callable[..., pathlib.Path]
 
     def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
         def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
@@ -74,6 +75,8 @@ class AccountMixin:
             for candidate in turn.candidates:
                 for image in candidate.images:
                     image.attach(self)
+                for media in [*candidate.videos, *candidate.audio]:
+                    media.attach(self)
         return turns
 
     def delete_chat(self, cid: str) -> None:

@@ -129,6 +129,7 @@ class ChatSession:
         recover: bool = True,
         timeout: Timeout | None = None,
         request_options: Mapping[str, Any] | None = None,
+        tool: str | None = None,
     ) -> Stream:
         """Stream the answer to ``prompt`` in this conversation (options as in ``GeminiClient.stream``)."""
         return self._client.stream(
@@ -142,6 +143,7 @@ class ChatSession:
             recover=recover,
             timeout=timeout,
             request_options=request_options,
+            tool=tool,
         )
 
     send_message = collected(

@@ -13,7 +13,7 @@ import os
 import pathlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -26,6 +26,7 @@ from .chat import ChatSession, normalize_metadata
 from .errors import APIError, AuthError, GeminiError, ModelInvalid, RequestRejected
 from .models import Model, ModelLike
 from .protocol import rpcs
+from .protocol.generated_media import TOOLS
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
 from .stream import Stream, StreamOptions, collected
@@ -33,7 +34,10 @@ from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import Gem, GemLike, Timeout, WebImage
+from .types import Gem, GemLike, GeneratedMedia, Timeout, WebImage
+
+if TYPE_CHECKING:
+    from .research import ResearchJob
 
 __all__ = ["GeminiClient"]
 
@@ -66,6 +70,16 @@ def _check_seconds(name: str, value: Any, *, optional: bool = True) -> None:
         raise ValueError(f"{name} must be {allowed}, not {value!r}")
 
 
+def _tool_slots(tool: str | None) -> dict[int, Any] | None:
+    """The inner slots of a tool (``inner[49]``, PROTOCOL-2026 section 4), or ``None`` without one."""
+    if tool is None:
+        return None
+    number = TOOLS.get(tool) if isinstance(tool, str) else None
+    if number is None:
+        raise ValueError(f"tool must be one of {', '.join(map(repr, TOOLS))} or None, not {tool!r}")
+    return {49: number}
+
+
 def _gem_id(gem: GemLike | None) -> str | None:
     if gem is None:
         return None
@@ -90,7 +104,13 @@ class GeminiClient(AccountMixin):
     (the service showing a queued or busy state). ``base_url`` sends every
     request under one URL (an emulator); without it, ``GEMINI_BASE_URL`` is
     used if set, else the real service.
+
+    ``poll_interval`` is how often a long job on the service (Deep Research,
+    a video or music job) is looked up in the history, in seconds: the web
+    app's pace by default; a test against the emulator may lower it.
     """
+
+    poll_interval: float = C.JOB_POLL_INTERVAL
 
     def __init__(
         self,
@@ -251,6 +271,7 @@ class GeminiClient(AccountMixin):
         recover: bool = True,
         timeout: Timeout | None = None,
         request_options: Mapping[str, Any] | None = None,
+        tool: str | None = None,
     ) -> Stream:
         """Start an answer to ``prompt``; nothing is sent until the stream is read.
 
@@ -262,8 +283,16 @@ class GeminiClient(AccountMixin):
         ``recover`` (the default), a stream that breaks after the service
         saved the turn is completed by reading the turn back from the
         history, never by sending the prompt again.
+
+        ``tool`` picks a tool of the web app: ``"video"``, ``"music"`` or
+        ``"image"``. Such a request may start a job on the service, so it is
+        never sent twice (no retry, not even before any content); when the
+        stream ends before the file is ready, the answer is followed in the
+        history (every ``poll_interval`` seconds, for up to 10 minutes) until
+        it holds the media: ``output.videos`` / ``output.audio``.
         """
         _check_prompt(prompt)
+        slots = _tool_slots(tool)
         check_timeout(timeout)
         options = check_request_options(request_options)
         self._check_open()
@@ -294,6 +323,7 @@ class GeminiClient(AccountMixin):
                 files=uploaded,
                 gem_id=gem_id,
                 temporary=temporary,
+                slots=slots,
             )
 
         base_timeout: Timeout = timeout if timeout is not None else self.timeout
@@ -311,7 +341,7 @@ class GeminiClient(AccountMixin):
             return self._post_with_auth_retry(build, "StreamGenerate", stream=True, timeout=bound, **options)
 
         stream_options = StreamOptions(
-            self.retry_policy,
+            self.retry_policy if slots is None else RetryPolicy(0),  # a tool request may start a job
             self.stall_timeout,
             deadline,
             recover=self._read_turn if recover else None,
@@ -319,6 +349,10 @@ class GeminiClient(AccountMixin):
             busy_stall_timeout=self.busy_stall_timeout,
             on_error=self._explain_model_error if resolved.model_id else None,
         )
+        if slots is not None:
+            stream_options.recover_timeout = C.MEDIA_TIMEOUT
+            stream_options.recover_interval = self.poll_interval
+            stream_options.recover_first = C.JOB_FIRST_POLL
         return Stream(
             open_response,
             stream_options,
@@ -361,7 +395,33 @@ class GeminiClient(AccountMixin):
         """A conversation; pass ``metadata`` (or ``cid``) to resume one."""
         return ChatSession(self, model=model, gem=gem, metadata=metadata, cid=cid)
 
-    # -- images ------------------------------------------------------------
+    # -- Deep Research -----------------------------------------------------
+
+    def deep_research(self, prompt: str, model: ModelLike | None = None) -> ResearchJob:
+        """Ask Deep Research to plan a research on ``prompt``; returns the job with its ``plan``.
+
+        Nothing runs until ``job.confirm()``. Raises
+        :class:`~gemini_sync.errors.ResearchUnavailable` when the account or
+        model cannot use Deep Research. See :mod:`gemini_sync.research`.
+        """
+        from .research import start_research
+
+        _check_prompt(prompt)
+        self._check_open()
+        return start_research(self, prompt, Model.resolve(model if model is not None else Model.UNSPECIFIED))
+
+    def research_job(self, cid: str, model: ModelLike | None = None) -> ResearchJob:
+        """The Deep Research of conversation ``cid``, e.g. started by another process; ``wait()`` on it.
+
+        ``model`` matters only for a job still waiting for its confirmation
+        (the confirmation must use the plan's model).
+        """
+        from .research import resume_research
+
+        self._check_open()
+        return resume_research(self, cid, Model.resolve(model if model is not None else Model.UNSPECIFIED))
+
+    # -- images, video and music ------------------------------------------
 
     def save_image(
         self,
@@ -377,4 +437,27 @@ class GeminiClient(AccountMixin):
 
         return save_image(
             self._transport, image, path, filename, full_size=full_size, overwrite=overwrite, rpc=self._rpc
+        )
+
+    def save_media(
+        self,
+        media: GeneratedMedia,
+        path: str | pathlib.Path = ".",
+        filename: str | None = None,
+        *,
+        timeout: float = C.MEDIA_TIMEOUT,
+        overwrite: bool = False,
+    ) -> pathlib.Path:
+        """Download a generated video or track into directory ``path``; see :meth:`GeneratedMedia.save`."""
+        from .transport.media import save_media
+
+        _check_seconds("timeout", timeout, optional=False)
+        return save_media(
+            self._transport,
+            media,
+            path,
+            filename,
+            timeout=timeout,
+            overwrite=overwrite,
+            poll_interval=self.poll_interval,
         )

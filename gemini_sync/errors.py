@@ -34,6 +34,10 @@ __all__ = [
     "ProtocolError",
     "StreamDiverged",
     "UploadError",
+    "ResearchUnavailable",
+    "ResearchFailed",
+    "ResearchTimeout",
+    "MediaFailed",
     "error_for_code",
     "rejection_error",
 ]
@@ -162,6 +166,33 @@ class StreamDiverged(GeminiError):
     ) -> None:
         super().__init__(message, partial=partial)
         self.output = output
+
+
+class ResearchUnavailable(APIError):
+    """Deep Research (or a media tool) is not offered to this account or model (plan, model, region)."""
+
+
+class ResearchFailed(GeminiError):
+    """The research ended on the service without a report; ``cid`` is its conversation."""
+
+    def __init__(self, message: str = "", *, cid: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.cid = cid
+
+
+class ResearchTimeout(TimeoutError):
+    """Waiting for a research (or a media job) ran out of time; the job keeps running on the service.
+
+    ``cid`` is its conversation: ``client.research_job(cid)`` resumes waiting.
+    """
+
+    def __init__(self, message: str = "", *, cid: str | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.cid = cid
+
+
+class MediaFailed(GeminiError):
+    """A video or music job ended without a file, or its file could not be fetched."""
 
 
 _CODE_MEANINGS: dict[int, tuple[type[APIError], str]] = {

@@ -36,6 +36,17 @@ __all__ = [
     "CatalogEntry",
     "GemLike",
     "Timeout",
+    "Citation",
+    "MediaSaver",
+    "GeneratedMedia",
+    "GeneratedVideo",
+    "GeneratedAudio",
+    "ResearchStep",
+    "ResearchPlan",
+    "ResearchThought",
+    "ResearchSource",
+    "ResearchProgress",
+    "ResearchReport",
 ]
 
 _TEXT_PREVIEW = 40
@@ -188,6 +199,86 @@ class ImageView(Sequence[_I]):
         return repr(list(self))
 
 
+@dataclass(frozen=True)
+class Citation(DataClassJsonMixin):
+    """A source the answer cites: ``[cite: number]`` in the text points to it (PROTOCOL-2026 section 3)."""
+
+    number: int
+    url: str
+    title: str = ""
+    snippet: str = ""
+
+
+class MediaSaver(Protocol):
+    """What :meth:`GeneratedMedia.save` downloads through: a :class:`~gemini_sync.GeminiClient`."""
+
+    def save_media(
+        self,
+        media: GeneratedMedia,
+        path: str | pathlib.Path,
+        filename: str | None,
+        *,
+        timeout: float,
+        overwrite: bool,
+    ) -> pathlib.Path: ...
+
+
+@dataclass
+class GeneratedMedia(DataClassJsonMixin):
+    """A file a media tool made (PROTOCOL-2026 section 4); needs the account's cookies to download.
+
+    Like images, it keeps a non-serialised link to its client (:meth:`attach`).
+    """
+
+    url: str
+    thumbnail_url: str = ""
+
+    def __post_init__(self) -> None:
+        self._saver: MediaSaver | None = None
+
+    def attach(self: _MediaT, saver: MediaSaver | None) -> _MediaT:
+        """Link the file to the client that downloads it (``None`` detaches); returns it."""
+        self._saver = saver
+        return self
+
+    def save(
+        self,
+        path: str | pathlib.Path = ".",
+        filename: str | None = None,
+        *,
+        timeout: float = 600.0,
+        overwrite: bool = False,
+    ) -> pathlib.Path:
+        """Download the file into directory ``path``; return the written file.
+
+        While the service is still rendering it (HTTP 206) this waits and asks
+        again, for at most ``timeout`` seconds. Path safety and the atomic
+        write are those of :meth:`WebImage.save`.
+        """
+        if self._saver is None:
+            from .errors import GeminiError
+
+            raise GeminiError(
+                "this file is not attached to a client (it was deserialised); use media.attach(client) first"
+            )
+        return self._saver.save_media(self, path, filename, timeout=timeout, overwrite=overwrite)
+
+
+_MediaT = TypeVar("_MediaT", bound=GeneratedMedia)
+
+
+@dataclass
+class GeneratedVideo(GeneratedMedia):
+    """A generated video (Veo): ``url`` of the mp4, ``thumbnail_url`` of its still."""
+
+
+@dataclass
+class GeneratedAudio(GeneratedMedia):
+    """A generated music track (Lyria): ``format`` "mp3", or "mp4" (the track with its cover art)."""
+
+    format: str = "mp3"
+
+
 @dataclass
 class Candidate(DataClassJsonMixin):
     """One reply candidate of a turn (the service usually sends one).
@@ -201,6 +292,9 @@ class Candidate(DataClassJsonMixin):
     thoughts: str = ""
     web_images: Sequence[WebImage] = field(default_factory=list, metadata=_IMAGES)
     generated_images: Sequence[GeneratedImage] = field(default_factory=list, metadata=_IMAGES)
+    citations: list[Citation] = field(default_factory=list)
+    videos: list[GeneratedVideo] = field(default_factory=list)
+    audio: list[GeneratedAudio] = field(default_factory=list)
 
     @property
     def images(self) -> list[WebImage]:
@@ -253,6 +347,30 @@ class ModelOutput(DataClassJsonMixin):
     def images(self) -> list[WebImage]:
         cand = self.candidate
         return cand.images if cand else []
+
+    @property
+    def citations(self) -> list[Citation]:
+        """The sources the text's ``[cite: N]`` markers point to, sorted by number (empty if none)."""
+        cand = self.candidate
+        return list(cand.citations) if cand else []
+
+    @property
+    def videos(self) -> list[GeneratedVideo]:
+        """Generated videos (``tool="video"``); ``.save()`` downloads one."""
+        cand = self.candidate
+        return list(cand.videos) if cand else []
+
+    @property
+    def audio(self) -> list[GeneratedAudio]:
+        """Generated music (``tool="music"``): the mp3 and the mp4 with cover art."""
+        cand = self.candidate
+        return list(cand.audio) if cand else []
+
+    def linked_text(self) -> str:
+        """The text with every ``[cite: N]`` marker rendered as a markdown link to its source."""
+        from .protocol.citations import link_citations
+
+        return link_citations(self.text, self.citations)
 
     @property
     def cid(self) -> str | None:
@@ -411,3 +529,68 @@ class AccountInfo(DataClassJsonMixin):
     catalogue: list[CatalogEntry] = field(default_factory=list)
     tier: int = 1
     tier_field: int = 12
+
+
+@dataclass
+class ResearchStep(DataClassJsonMixin):
+    """One step of a Deep Research plan."""
+
+    number: int
+    label: str
+    description: str = ""
+
+
+@dataclass
+class ResearchPlan(DataClassJsonMixin):
+    """What Deep Research proposes to do, before :meth:`ResearchJob.confirm` starts it.
+
+    ``eta_text`` is the service's own estimate ("Ready in a few mins");
+    ``confirm_label`` is the text the confirmation turn sends.
+    """
+
+    title: str
+    steps: list[ResearchStep] = field(default_factory=list)
+    eta_text: str = ""
+    confirm_label: str = "Start research"
+
+
+@dataclass
+class ResearchThought(DataClassJsonMixin):
+    """A thought Deep Research reported while working: a heading and its text."""
+
+    heading: str
+    body: str = ""
+
+
+@dataclass
+class ResearchSource(DataClassJsonMixin):
+    """A web page Deep Research visited."""
+
+    url: str
+    title: str = ""
+    favicon: str = ""
+
+
+@dataclass
+class ResearchProgress(DataClassJsonMixin):
+    """How far a research got: its state (2 plan, 3 researching, 5 done), thoughts and sources so far."""
+
+    state: int | None = None
+    thoughts: list[ResearchThought] = field(default_factory=list)
+    sources: list[ResearchSource] = field(default_factory=list)
+
+
+@dataclass
+class ResearchReport(DataClassJsonMixin):
+    """The finished report: its title, markdown (with ``[cite: N]`` markers), sources and chat id."""
+
+    title: str
+    markdown: str
+    citations: list[Citation] = field(default_factory=list)
+    cid: str = ""
+
+    def linked_markdown(self) -> str:
+        """The markdown with every ``[cite: N]`` marker rendered as a link to its source."""
+        from .protocol.citations import link_citations
+
+        return link_citations(self.markdown, self.citations)

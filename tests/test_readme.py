@@ -90,6 +90,8 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str 
     (work / "notes.pdf").write_bytes(b"%PDF-1.4\n% Ada's notes\n")
     (work / "blocks.json").write_text(json.dumps([b.__dict__ for b in SESSION]), encoding="utf-8")
     with Emulator(pace=0.001) as emu:
+        emu.research.plan_delay, emu.research.duration = 0.05, 0.3  # the Deep Research block: quick
+        emu.media.render_time, emu.media.file_delay = 0.3, 0.3  # and the video and music block
         env = {k: v for k, v in os.environ.items() if not k.startswith("GEMINI_")}
         env.update(
             GEMINI_BASE_URL=emu.url,

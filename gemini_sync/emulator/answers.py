@@ -13,10 +13,11 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .._log import logger
 from ..protocol.payload import RawImage
+from .citing import SourceSpec, cited_text, source_groups, wants_citations
 from .faults import Matcher, check_matcher, describe_matcher, matches
 
 if TYPE_CHECKING:
@@ -57,6 +58,7 @@ class Answer:
     thoughts: list[str] = field(default_factory=list)
     web_images: list[ImageSpec] = field(default_factory=list)
     generated_images: list[ImageSpec] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)  # the sources field of a citing answer
 
     @property
     def text(self) -> str:
@@ -181,6 +183,8 @@ def default_answer(
         subject = _subject(prompt)
         web += [f"{subject} (1)", f"{subject} (2)"]
         text = f"{prefix}Here are some pictures of **{subject}** I found on the web."
+    elif wants_citations(prompt):
+        text = prefix + cited_text(prompt)
     else:
         text = _echo_text(prompt, files, gem_name, turn)
     thoughts: list[str] = []
@@ -190,7 +194,8 @@ def default_answer(
             "I will answer with an echo, some markdown and a code sample."
         )
         thoughts = split_snapshots(full, _THOUGHT_CHUNKS)
-    return Answer(split_snapshots(text), thoughts, web, generated)
+    sources = source_groups(text) if wants_citations(prompt) else []
+    return Answer(split_snapshots(text), thoughts, web, generated, sources)
 
 
 @dataclass(eq=False)
@@ -216,6 +221,7 @@ class Script:
     chunks: int | Sequence[str] | None = None
     times: int | None = None
     hits: int = 0
+    sources: Sequence[SourceSpec] | None = None
 
     def __post_init__(self) -> None:
         self.match = check_matcher(self.match)
@@ -242,7 +248,10 @@ class Script:
             if not snapshots or snapshots[-1] != self.text:
                 snapshots.append(self.text)
         thoughts = split_snapshots(self.thoughts, _THOUGHT_CHUNKS) if self.thoughts else []
-        return Answer(snapshots, thoughts, list(self.web_images or ()), list(self.generated_images or ()))
+        sources = source_groups(self.text, self.sources) if self.sources is not None else []
+        return Answer(
+            snapshots, thoughts, list(self.web_images or ()), list(self.generated_images or ()), sources
+        )
 
 
 class ScriptBook:

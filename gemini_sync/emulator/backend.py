@@ -23,7 +23,9 @@ from .auth import AuthState, new_second_token, new_tokens, next_build
 from .catalogue import AUGUST_2026, DEFAULT_SERVED, PAID_2026, PLAN_FLAGS
 from .codes import ACCOUNT_AVAILABLE
 from .faults import FaultBook
+from .media import MediaDesk
 from .records import Journal
+from .research import ResearchDesk
 from .state import Store
 
 __all__ = ["Backend", "known_models", "image_path"]
@@ -64,6 +66,8 @@ class Backend:
     compress: bool = True  # gzip/deflate streams when the client asks (2026 shapes only)
     catalogue: list[CatalogEntry] = field(default_factory=lambda: list(AUGUST_2026))
     plan: str = "free"  # "free", "pro" or "plus": the tier flags otAQ7b reports
+    research: ResearchDesk = field(default_factory=ResearchDesk)
+    media: MediaDesk = field(default_factory=MediaDesk)
     base_url: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     _conn_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -24,12 +24,15 @@ from typing import Any
 
 from ..models import MODEL_HEADER, header_level, header_tier
 from ..protocol.payload import RawImage, data_envelope, error_envelope
+from ..protocol.research import RESEARCH_TOOL
 from .answers import Answer, AttachedFile, add_flicker, default_answer
 from .backend import Backend
 from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM
 from .exchange import Exchange
 from .faults import Fault
+from .media import MEDIA_TOOLS, stream_media
 from .records import FreqError, parse_generate_freq
+from .research import stream_research
 from .state import Conversation, Turn
 from .turns import TurnFrames
 from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
@@ -66,6 +69,7 @@ class _Plan:
             generated_images=list(self.generated),
             files=list(self.files),
             model_id=self.model_id,
+            sources=self.answer.sources,
         )
 
     def frames(
@@ -167,6 +171,12 @@ def handle_generate(ex: Exchange) -> None:
         conv = store.new_conversation(
             prompt, model_id=model_id, gem_id=record.gem_id, temporary=record.temporary
         )
+    if inner[49:50] == [RESEARCH_TOOL]:
+        stream_research(ex, conv, prompt, model_id, fault)
+        return
+    if inner[49:50] and inner[49] in MEDIA_TOOLS:
+        stream_media(ex, conv, prompt, model_id, fault, inner[49])
+        return
     with store.lock:
         turn_number = len(conv.turns) + 1
     script = ex.backend.scripts.take(prompt, record)

@@ -24,6 +24,7 @@ from .backend import Backend
 from .batch import handle_batch
 from .exchange import Exchange
 from .generate import handle_generate
+from .media import MEDIA_PREFIX, handle_media
 from .records import (
     FreqError,
     Headers,
@@ -74,6 +75,8 @@ def _find_route(method: str, path: str) -> tuple[Route | None, bool]:
         path = APP_PATH  # /app/<cid> serves the same page
     if path.startswith(IMAGE_PREFIX):
         return (handle_image if method == "GET" else None), True
+    if path.startswith(MEDIA_PREFIX):
+        return (handle_media if method == "GET" else None), True
     route = _ROUTES.get((method, path))
     if route is not None:
         return route, True

@@ -23,9 +23,12 @@ from .answers import ImageSpec, Script
 from .auth import DEFAULT_PSID, DEFAULT_PSIDTS, AuthState
 from .backend import Backend
 from .catalogue import PLAN_FLAGS
+from .citing import SourceSpec
 from .faults import Fault, FaultRule, Matcher, check_matcher
 from .handler import EmulatorServer
+from .media import MediaDesk
 from .records import Disconnect, RecordedRequest
+from .research import ResearchDesk
 from .state import Conversation, Gem, Upload
 from .turns import SHAPES
 
@@ -208,6 +211,16 @@ class Emulator:
         self._backend.account_status = value
 
     @property
+    def research(self) -> ResearchDesk:
+        """Deep Research's timing and failure modes (``plan_delay``, ``duration``, ``fail``...)."""
+        return self._backend.research
+
+    @property
+    def media(self) -> MediaDesk:
+        """The video and music tools' timing and failure modes (``render_time``, ``fail``...)."""
+        return self._backend.media
+
+    @property
     def models(self) -> dict[str, Model]:
         """Model id -> model of every model id StreamGenerate accepts (a live dict)."""
         return self._backend.models
@@ -329,6 +342,7 @@ class Emulator:
         generated_images: Sequence[ImageSpec] | None = None,
         chunks: int | Sequence[str] | None = None,
         times: int | None = None,
+        sources: Sequence[SourceSpec] | None = None,
     ) -> Script:
         """Answer prompts matching ``match`` with ``text`` (see :class:`Script`).
 
@@ -339,10 +353,11 @@ class Emulator:
         the default answerer, newest first; a prompt that matches none while
         scripts exist gets the default answer and a warning (logged, and in
         its ``RecordedRequest.warnings``). Returns the script; its ``hits``
-        counts the requests it answered.
+        counts the requests it answered. ``sources`` makes the
+        answer cite (source N is ``sources[N-1]``; see :class:`Script`).
         """
         return self._backend.scripts.add(
-            Script(match, text, thoughts, web_images, generated_images, chunks, times)
+            Script(match, text, thoughts, web_images, generated_images, chunks, times, sources=sources)
         )
 
     def clear_scripts(self) -> None:

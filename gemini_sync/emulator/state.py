@@ -13,11 +13,13 @@ import secrets
 import string
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..protocol.payload import RawImage, build_candidate
 from .answers import IMAGE_PLACEHOLDER
+from .citing import attach_sources
 
 __all__ = ["Turn", "Conversation", "Upload", "Gem", "ImageRecord", "Store", "SYSTEM_GEMS"]
 
@@ -43,9 +45,17 @@ class Turn:
     files: list[tuple[str, str]] = field(default_factory=list)
     model_id: str | None = None
     created: float = field(default_factory=time.time)
+    sources: list[Any] = field(default_factory=list)  # the sources field of a citing answer
+    #: a turn whose candidate changes over time (a research or media job): renders it when read
+    live: Callable[[], list[Any]] | None = None
 
     def candidate(self) -> list[Any]:
         """The final candidate, in the StreamGenerate shape."""
+        if self.live is not None:
+            return self.live()
+        return attach_sources(self._built(), self.sources)
+
+    def _built(self) -> list[Any]:
         return build_candidate(
             self.rcid,
             self.text,

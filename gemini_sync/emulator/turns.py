@@ -30,6 +30,7 @@ from ..protocol.payload import (
     sparse_payload,
 )
 from .answers import Answer
+from .citing import attach_sources
 
 __all__ = ["TurnFrames", "SHAPES", "headline"]
 
@@ -103,6 +104,8 @@ class TurnFrames:
                 web_images=web if index >= len(snapshots) // 2 else None,
                 generated_images=generated if done else None,
             )
+            if index >= len(snapshots) // 2:
+                attach_sources(cand, answer.sources)  # a citing answer's sources (PROTOCOL-2026 3)
             if modern:
                 payloads.append(cls._content(modern, cid, rid, cand, done, model_name, model_id))
             else:

@@ -21,7 +21,18 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code, rejection_error
-from ..types import Candidate, GeneratedImage, ImageView, ModelOutput, StreamChunk, WebImage
+from ..types import (
+    Candidate,
+    Citation,
+    GeneratedAudio,
+    GeneratedImage,
+    GeneratedVideo,
+    ImageView,
+    ModelOutput,
+    StreamChunk,
+    WebImage,
+)
+from .generated_media import public_media
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, Rejection, StatusCode
 from .request import new_metadata
 from .text import clean, final_end, final_text, volatile_start
@@ -125,6 +136,8 @@ class _Candidate:
     """What is known of one candidate; ``web``/``generated`` only ever grow or are replaced whole."""
 
     __slots__ = (
+        "audio",
+        "citations",
         "done",
         "generated",
         "has_status",
@@ -134,6 +147,7 @@ class _Candidate:
         "rcid",
         "text",
         "thoughts",
+        "videos",
         "web",
     )
 
@@ -148,6 +162,16 @@ class _Candidate:
         self.thoughts = _Field()
         self.web: list[WebImage] = []
         self.generated: list[GeneratedImage] = []
+        self.citations: list[Citation] = []
+        self.videos: list[GeneratedVideo] = []
+        self.audio: list[GeneratedAudio] = []
+
+    def take_extras(self, snap: CandidateSnapshot, saver: Any) -> None:
+        """Keep the sources and media of the latest snapshot that has any (a later one may omit them)."""
+        if snap.citations:
+            self.citations = [Citation(c.number, c.url, c.title, c.snippet) for c in snap.citations]
+        if snap.media:
+            self.videos, self.audio = public_media(snap.media, saver)
 
     def public(self, final: bool = False) -> Candidate:
         """A new :class:`Candidate` of the current state (images as views: O(1))."""
@@ -155,7 +179,16 @@ class _Candidate:
             text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
         else:
             text, thoughts = self.text.emitted, self.thoughts.emitted
-        return Candidate(self.rcid, text, thoughts, _view(self.web), _view(self.generated))
+        return Candidate(
+            self.rcid,
+            text,
+            thoughts,
+            _view(self.web),
+            _view(self.generated),
+            list(self.citations),
+            list(self.videos),
+            list(self.audio),
+        )
 
 
 class StreamAssembler:
@@ -364,6 +397,7 @@ class StreamAssembler:
     def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
+        state.take_extras(snap, self._saver)
         delta_text = delta_thoughts = ""
         if snap.text != state.raw_text or done != state.done:
             state.raw_text = snap.text
@@ -381,6 +415,7 @@ class StreamAssembler:
     def _update_other(self, state: _Candidate, snap: CandidateSnapshot) -> bool:
         """Follow a candidate that is not streamed; whether what it shows changed."""
         done = state.done or snap.done
+        state.take_extras(snap, self._saver)
         changed = False
         if snap.text != state.raw_text or done != state.done:
             state.raw_text = snap.text
@@ -404,9 +439,9 @@ class StreamAssembler:
 
     def _generated_image(self, raw: RawImage, rcid: str) -> GeneratedImage:
         turn = [str(self._meta[0] or ""), str(self._meta[1] or ""), rcid]
-        return GeneratedImage(
-            raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn
-        ).attach(self._saver)
+        return GeneratedImage(raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn).attach(
+            self._saver
+        )
 
     def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
         """Append the images not seen before (to lists chunks only see prefixes of); return them."""

@@ -137,6 +137,8 @@ class CandidateSnapshot:
     web_images: list[RawImage] = field(default_factory=list)
     generated_images: list[RawImage] = field(default_factory=list)
     has_status: bool = True  # False when the completion field ``cand[8][0]`` is missing
+    citations: list[Any] = field(default_factory=list)  # RawCitation (PROTOCOL-2026 section 3)
+    media: list[Any] = field(default_factory=list)  # RawMedia: generated video and music (section 4)
 
 
 @dataclass(slots=True)
@@ -226,9 +228,16 @@ def _parse_candidate(cand: Any, index: int) -> CandidateSnapshot | None:
         web, generated = _parse_images(cand)
     else:
         web, generated = [], []
-    return CandidateSnapshot(
+    snap = CandidateSnapshot(
         rcid, index, text, thoughts, status == _STATUS_DONE, web, generated, status is not None
     )
+    if (len(cand) > 12 and cand[12] is not None) or (len(cand) > 30 and cand[30] is not None):
+        from .citations import candidate_citations  # they import this module
+        from .generated_media import parse_media
+
+        snap.citations = candidate_citations(cand)
+        snap.media = parse_media(cand)
+    return snap
 
 
 def parse_payload(data: Any) -> Payload:

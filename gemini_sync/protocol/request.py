@@ -40,6 +40,7 @@ __all__ = [
 Attachment = Union[tuple[str, str], tuple[str, str, str]]
 _FILE_KIND = 1  # ``[0][1]`` of a reference; the browser's value for other kinds is not known
 INNER_SLOTS = 69
+TOOL_INNER_SLOTS = 80  # a request with a tool id (slot 49) is padded to this many slots
 METADATA_SLOTS = 10
 _BATCH_MODEL_HEADER = "[1,null,null,null,null,null,null,null,[4]]"
 
@@ -108,11 +109,14 @@ def generate_request(
     gem_id: str | None = None,
     temporary: bool = False,
     request_uuid: str | None = None,
+    slots: Mapping[int, Any] | None = None,
 ) -> PreparedRequest:
     """A StreamGenerate request (docs/protocol.md 3).
 
     ``files`` are ``(identifier, filename[, mime])`` from uploads; ``metadata``
-    is the 10-slot chat list of the conversation to continue.
+    is the 10-slot chat list of the conversation to continue. ``slots`` sets
+    further inner slots (a tool in slot 49, PROTOCOL-2026 sections 2 and 4);
+    with a tool the list is padded to at least :data:`TOOL_INNER_SLOTS`.
     """
 
     request_uuid = request_uuid or str(uuid.uuid4()).upper()
@@ -139,6 +143,11 @@ def generate_request(
     inner[59] = request_uuid
     inner[61] = []
     inner[68] = 2
+    if slots:
+        size = max(max(slots) + 1, TOOL_INNER_SLOTS if 49 in slots else 0)
+        inner.extend([None] * (size - len(inner)))
+        for index, value in slots.items():
+            inner[index] = value
     headers = base_headers()
     headers.update(model.headers)
     headers["x-goog-ext-525005358-jspb"] = dumps([request_uuid, 1])

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..models import Model, model_header_value
 from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem
+from .generated_media import public_media
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
@@ -220,7 +221,7 @@ def _image_kwargs(raw: RawImage) -> dict[str, Any]:
 
 def parse_chat_turns(result: Any) -> list[ChatTurn]:
     """``hNvQHb``: turns newest first in ``r[0]``; returned oldest first."""
-    from ..types import GeneratedImage, WebImage
+    from ..types import Citation, GeneratedImage, WebImage
 
     turns: list[ChatTurn] = []
     for turn in as_list(dig(result, 0)):
@@ -238,6 +239,8 @@ def parse_chat_turns(result: Any) -> list[ChatTurn]:
                     GeneratedImage(**_image_kwargs(i), image_id=i.image_id or "")
                     for i in snap.generated_images
                 ],
+                [Citation(c.number, c.url, c.title, c.snippet) for c in snap.citations],
+                *public_media(snap.media, None),
             )
             for snap in payload.candidates
         ]

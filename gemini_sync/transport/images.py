@@ -163,9 +163,18 @@ def save_image(
         response.close()
 
 
-def _download(response: requests.Response, target: pathlib.Path, overwrite: bool) -> None:
-    """Write the body to a temporary file next to ``target``, then put it in place (atomic)."""
-    what = "downloading an image"
+def _download(
+    response: requests.Response,
+    target: pathlib.Path,
+    overwrite: bool,
+    *,
+    limit: int = MAX_IMAGE_BYTES,
+    what: str = "downloading an image",
+) -> None:
+    """Write the body to a temporary file next to ``target``, then put it in place (atomic).
+
+    Also saves generated video and music (:mod:`.media`), with their own ``limit`` and ``what``.
+    """
     handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".gemini-", suffix=".part", delete=False)
     temp = pathlib.Path(handle.name)
     try:
@@ -173,8 +182,8 @@ def _download(response: requests.Response, target: pathlib.Path, overwrite: bool
             size = 0
             for block in _blocks(response, what):
                 size += len(block)
-                if size > MAX_IMAGE_BYTES:
-                    raise ProtocolError(f"{what}: the image exceeds the limit of {MAX_IMAGE_BYTES} bytes")
+                if size > limit:
+                    raise ProtocolError(f"{what}: the file exceeds the limit of {limit} bytes")
                 handle.write(block)
         if overwrite:
             os.replace(temp, target)
