@@ -164,8 +164,9 @@ def test_chat_tool_and_the_history(
 
 
 def test_tool_image_and_a_bad_tool(emu: Emulator, client: GeminiClient) -> None:
-    client.generate_content("Generate an image of a cat", tool="image")
+    output = client.generate_content("A cat on a sofa", tool="image")
     assert emu.generate_requests[-1].inner[49] == 14
+    assert len(output.generated_images) == 1
     with pytest.raises(ValueError, match="tool"):
         client.stream("A fox", tool="opera")
     assert len(emu.generate_requests) == 1

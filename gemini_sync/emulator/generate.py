@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..models import MODEL_HEADER, header_level, header_tier
+from ..protocol.generated_media import TOOLS
 from ..protocol.payload import RawImage, data_envelope, error_envelope
 from ..protocol.research import RESEARCH_TOOL
 from .answers import Answer, AttachedFile, add_flicker, default_answer
@@ -40,6 +41,7 @@ from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
 __all__ = ["handle_generate", "check_access"]
 
 _NO_MODEL = object()
+_IMAGE_TOOL = TOOLS["image"]
 
 
 @dataclass
@@ -183,8 +185,9 @@ def handle_generate(ex: Exchange) -> None:
     if script is not None:
         answer = script.answer()
     else:
+        image_tool = inner[49:50] == [_IMAGE_TOOL]  # "Create images": an image whatever the wording
         answer = default_answer(
-            prompt,
+            f"Generate an image of {prompt}" if image_tool else prompt,
             thinking=ex.backend.is_thinking(model_id, level),
             files=[AttachedFile(u.filename, u.size, u.content_type) for u in uploads],
             gem_name=gem.name if gem else None,
