@@ -75,6 +75,22 @@ def test_overwrite_replaces_the_file_and_a_long_url_name_is_shortened(tmp_path: 
     assert len(saved.name) <= 200 and saved.name.endswith(".png")
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX permission bits")
+def test_a_saved_image_gets_the_mode_open_would_give_not_a_private_temp_files(tmp_path: Path) -> None:
+    """The temporary file is renamed into place: its mode must follow the umask like ``open()``."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with _image_server([b"\x89PNG"]) as server, client_of(server) as client:
+            saved = WebImage(server.url + "/images/cat.png").attach(client).save(tmp_path)
+        plain = tmp_path / "plain"
+        plain.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert saved.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777 == 0o644
+
+
 def _no_server_client() -> GeminiClient:
     return GeminiClient("psid", "ts", base_url="http://127.0.0.1:9", auto_refresh=False, cookie_cache=False)
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote, urlsplit
 
 import requests
@@ -175,8 +175,7 @@ def _download(
 
     Also saves generated video and music (:mod:`.media`), with their own ``limit`` and ``what``.
     """
-    handle = tempfile.NamedTemporaryFile(dir=target.parent, prefix=".gemini-", suffix=".part", delete=False)
-    temp = pathlib.Path(handle.name)
+    temp, handle = _temp_file(target.parent)
     try:
         with handle:
             size = 0
@@ -197,6 +196,22 @@ def _download(
             temp.unlink()
     finally:
         temp.unlink(missing_ok=True)
+
+
+def _temp_file(directory: pathlib.Path) -> tuple[pathlib.Path, IO[bytes]]:
+    """A new, exclusive temporary file in ``directory``, with the mode ``open()`` would give.
+
+    Created with ``0o666`` so the user's umask applies (``tempfile`` would make it
+    0600, and that mode would stay on the saved image).
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        temp = directory / f".gemini-{secrets.token_hex(8)}.part"
+        try:
+            fd = os.open(temp, flags, 0o666)
+        except FileExistsError:
+            continue
+        return temp, os.fdopen(fd, "wb")
 
 
 def _blocks(response: requests.Response, what: str) -> Iterator[bytes]:
