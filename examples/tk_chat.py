@@ -10,7 +10,9 @@ without either it talks to gemini.google.com with your cookies.)
 The answer is read on a worker thread (``stream.start(...)``) and every
 callback is sent to the Tk thread with ``dispatch=lambda fn: root.after(0, fn)``,
 so the callbacks may touch widgets; Stop is ``worker.cancel()``, which ends the
-stream at once with ``on_error(Cancelled)``. The window never blocks: nothing
+stream at once with ``on_error(Cancelled)``. While the service queues the
+request or thinks, ``on_status`` shows what it says it is doing ("Queued...",
+"Thinking: Comparing Images") in the status bar. The window never blocks: nothing
 waits on ``worker.result()`` in the Tk thread (that would deadlock, and the
 worker raises ``RuntimeError`` instead).
 
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from example_client import make_client
 
-from gemini_sync import GeminiClient, ModelOutput, StreamWorker, errors
+from gemini_sync import GeminiClient, ModelOutput, Status, StreamWorker, errors
 
 if TYPE_CHECKING:
     import tkinter as tk
@@ -73,6 +75,7 @@ class ChatController:
         self.worker = self.chat.send_message_stream(prompt).start(
             on_text=self.view.append_text,
             on_thought=self.view.append_thought,
+            on_status=self._status,
             on_done=self._done,
             on_error=self._error,
             dispatch=self.dispatch,
@@ -83,6 +86,10 @@ class ChatController:
         """Cancel the running turn (from any thread); it ends with ``on_error(Cancelled)``."""
         if self.worker is not None:
             self.worker.cancel()
+
+    def _status(self, status: Status | None) -> None:
+        """What the service is doing (queued, thinking, a tool), or ``None`` once the answer is written."""
+        self.view.set_status(str(status) if status is not None else "streaming...")
 
     def _done(self, output: ModelOutput) -> None:
         self.view.set_busy(False)

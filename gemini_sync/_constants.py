@@ -32,6 +32,7 @@ DEFAULT_BUSY_STALL_TIMEOUT = 450.0
 DEFAULT_QUEUE_TIMEOUT = 600.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0
+QUOTA_LOOKUP_TIMEOUT = 5.0  # after a 1037, the one quota lookup that finds the reset time
 ROTATE_TIMEOUT = 10.0  # a cookie rotation gives up after this; close() waits at most this long
 # processes sharing a cookie cache: while another process holds the rotation lock, look again after
 # this long (at most a quarter of the interval), so a process killed while rotating delays little

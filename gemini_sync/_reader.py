@@ -6,6 +6,9 @@ failures are transient and the request may be retried (see
 :mod:`.transport.retry`). From then on nothing is retried: content or a
 conversation id exists, and a retry would duplicate or splice; a break is
 instead repaired by reading the turn back from the history, if possible.
+A status met before that first payload (the service says the request is
+queued) is handed out at once, without ending the retryable phase; a retry
+then starts from that status, so the caller is not told it twice.
 
 Every request of the stream runs under one :class:`~.transport.wire.Call`,
 so ``cancel()``/``close()`` reach its socket in any phase and the deadline and
@@ -78,7 +81,7 @@ class StreamOptions:
 class _Attempt:
     """State of one attempt: its response, decoder and assembler."""
 
-    __slots__ = ("assembler", "decoder", "error", "last_progress", "pending", "response")
+    __slots__ = ("assembler", "decoder", "error", "last_progress", "pending", "response", "waiting")
 
     def __init__(self, saver: Any) -> None:
         self.response: requests.Response | None = None
@@ -87,6 +90,7 @@ class _Attempt:
         self.last_progress = time.monotonic()
         self.pending: list[StreamChunk] = []  # read while priming, handed out first
         self.error: GeminiError | None = None  # met after ``pending``: raised once they are handed out
+        self.waiting = False  # a status was handed out before the first data payload: priming goes on
 
 
 class Reader:
@@ -141,7 +145,15 @@ class Reader:
         if options.deadline is not None:
             self._ends = time.monotonic() + options.deadline
             self._call.set_deadline(self._ends)
-        attempt = call_with_retries(self._retry_policy(), options.what, self._prime, allowed=self._may_retry)
+        while True:  # the retryable phase; a status ("queued") read in it is handed out at once
+            attempt = call_with_retries(
+                self._retry_policy(), options.what, self._prime, allowed=self._may_retry
+            )
+            if not attempt.waiting:
+                break
+            chunks, attempt.pending = attempt.pending, []
+            yield chunks
+            del chunks
         chunks, error = attempt.pending, attempt.error
         attempt.pending, attempt.error = [], None
         while True:
@@ -193,10 +205,15 @@ class Reader:
         return attempt is None or (attempt.assembler.data_payloads == 0 and not attempt.assembler.delivered)
 
     def _prime(self) -> _Attempt:
-        """One attempt up to the first data payload (the retryable phase)."""
-        if self.attempt is not None and self.attempt.response is not None:
-            self.attempt.response.close()
+        """One attempt up to the first data payload (the retryable phase), or up to a status before it."""
+        previous = self.attempt
+        if previous is not None and previous.waiting:
+            return self._prime_more(previous)
+        if previous is not None and previous.response is not None:
+            previous.response.close()
         attempt = self.attempt = _Attempt(self._saver)
+        if previous is not None:  # the caller saw that status already: a retry does not repeat it
+            attempt.assembler.status = previous.assembler.status
         self._check_cancel()
         self._call.watch_stall(None)  # until a response starts, the request's timeouts and the deadline
         try:
@@ -211,11 +228,21 @@ class Reader:
         attempt.response = response
         self._call.settimeout(None)  # from now on the watchdog bounds silence, by the clock
         self._call.watch_stall(self._options.stall_timeout)
+        return self._prime_more(attempt)
+
+    def _prime_more(self, attempt: _Attempt) -> _Attempt:
+        """Read until the first data payload, or until a status chunk can be handed out first."""
+        attempt.waiting = False
+        response = attempt.response
+        assert response is not None
         try:
             self._check_cancel()
             while attempt.assembler.data_payloads == 0 and self.output is None and attempt.error is None:
                 chunks, attempt.error = self._read_chunks(attempt)
                 attempt.pending.extend(chunks)
+                if attempt.pending and attempt.error is None and attempt.assembler.data_payloads == 0:
+                    attempt.waiting = True
+                    break
         except BaseException:
             response.close()
             raise

@@ -1,4 +1,4 @@
-"""The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, chat history, gems.
+"""The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, usage, chat history, gems.
 
 Kept apart from generation (``client.py``): these are plain request/response
 calls through batchexecute (docs/protocol.md 7.3).
@@ -12,14 +12,17 @@ from typing import Any
 
 import requests
 
+from . import _constants as C
+from ._log import logger
 from .catalogue import Catalogue
+from .errors import GeminiError, UsageLimitExceeded
 from .models import Model
 from .protocol import rpcs
 from .protocol.request import AppTokens, BatchCall, PreparedRequest
 from .transport.retry import RetryPolicy
 from .transport.rpc import batch_execute
 from .transport.session import Transport
-from .types import AccountInfo, ChatInfo, ChatTurn, Gem
+from .types import AccountInfo, ChatInfo, ChatTurn, Gem, Quota
 
 __all__ = ["AccountMixin"]
 
@@ -35,11 +38,23 @@ class AccountMixin:
     _catalogue: Catalogue
     save_media: Callable[..., pathlib.Path]
 
-    def _rpc(self, calls: list[BatchCall], *, idempotent: bool = True) -> list[Any]:
-        def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
-            return self._post_with_auth_retry(build, what, stream=True)  # read bounded by batch_execute
+    def _rpc(
+        self,
+        calls: list[BatchCall],
+        *,
+        idempotent: bool = True,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> list[Any]:
+        bound = {} if timeout is None else {"timeout": timeout}
 
-        return batch_execute(self._transport, post, calls, policy=self.retry_policy, idempotent=idempotent)
+        def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
+            # streamed: the read is bounded by batch_execute
+            return self._post_with_auth_retry(build, what, stream=True, **bound)
+
+        return batch_execute(
+            self._transport, post, calls, policy=policy or self.retry_policy, idempotent=idempotent
+        )
 
     # -- account and models -------------------------------------------------
 
@@ -57,6 +72,29 @@ class AccountMixin:
     def list_models(self) -> list[Model]:
         """The models this account offers, with headers built for its tier."""
         return self.account_info().models
+
+    # -- usage --------------------------------------------------------------
+
+    def usage(self) -> list[Quota]:
+        """The account's usage buckets (``qpEbW``): per model or feature, used %, remaining, reset time."""
+        return rpcs.parse_quotas(self._rpc(rpcs.quota_calls()))
+
+    def _learn_reset(self, error: GeminiError) -> None:
+        """After a 1037, find when the used-up quota resets (one lookup, never retried; a guess).
+
+        The error frame carries no time, so the client asks ``qpEbW`` and takes
+        the reset time of the exhausted bucket (the latest, if several are).
+        """
+        if not isinstance(error, UsageLimitExceeded) or error.resets_at is not None:
+            return
+        try:
+            results = self._rpc(rpcs.quota_calls(), policy=RetryPolicy(0), timeout=C.QUOTA_LOOKUP_TIMEOUT)
+        except GeminiError as exc:
+            logger.info("reading the quotas after 1037 failed: %s", exc.__class__.__name__)
+            return
+        times = [q.resets_at for q in rpcs.parse_quotas(results) if q.exhausted and q.resets_at is not None]
+        if times:
+            error.learn_reset(max(times))
 
     # -- chat history -------------------------------------------------------
 

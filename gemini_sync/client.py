@@ -347,7 +347,7 @@ class GeminiClient(AccountMixin):
             recover=self._read_turn if recover else None,
             queue_timeout=self.queue_timeout,
             busy_stall_timeout=self.busy_stall_timeout,
-            on_error=self._explain_model_error if resolved.model_id else None,
+            on_error=self._on_stream_error,
         )
         if slots is not None:
             stream_options.recover_timeout = C.MEDIA_TIMEOUT
@@ -361,6 +361,11 @@ class GeminiClient(AccountMixin):
         )
 
     generate_content_stream = stream
+
+    def _on_stream_error(self, error: GeminiError) -> None:
+        """Make the typed error that ends a stream say more: the account's models, the quota's reset."""
+        self._explain_model_error(error)
+        self._learn_reset(error)
 
     def _explain_model_error(self, error: GeminiError) -> None:
         """On 1052 (model id rejected): read the account's models once and name them in the error."""

@@ -12,6 +12,7 @@ subclasses the builtin one, so ``except TimeoutError`` catches it either way.
 from __future__ import annotations
 
 import builtins
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
@@ -99,7 +100,25 @@ class APIError(GeminiError):
 
 
 class UsageLimitExceeded(APIError):
-    """Error 1037: the usage limit for this model has been reached."""
+    """Error 1037: the usage limit for this model has been reached.
+
+    ``resets_at`` (Unix seconds) is when the quota refills, if the service
+    told us, else ``None``. The error frame carries no time, so after a 1037
+    in an answer the client asks for the quotas once (``qpEbW``, never
+    retried, a few seconds at most) and takes the reset time of the bucket
+    that is used up (the latest, if several are). Which bucket belongs to
+    which model is not known: this is a guess.
+    """
+
+    def __init__(self, message: str = "", *, resets_at: float | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.resets_at = resets_at
+
+    def learn_reset(self, resets_at: float) -> None:
+        """Record the reset time and say it in the message."""
+        when = datetime.fromtimestamp(resets_at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+        self.resets_at = resets_at
+        self.args = (f"{self.args[0] if self.args else ''}; the quota resets at {when}",)
 
 
 class ModelInvalid(APIError):

@@ -20,7 +20,7 @@ import requests
 
 from ._reader import Reader, StreamOptions
 from .errors import GeminiError, StreamDiverged
-from .types import ModelOutput, StreamChunk, WebImage
+from .types import ModelOutput, Status, StreamChunk, WebImage
 
 if TYPE_CHECKING:
     from .worker import StreamWorker
@@ -171,10 +171,13 @@ class Stream:
         on_done: Callable[[ModelOutput], Any] | None = None,
         on_error: Callable[[BaseException], Any] | None = None,
         dispatch: Callable[[Callable[[], None]], Any] | None = None,
+        on_status: Callable[[Status | None], Any] | None = None,
     ) -> StreamWorker:
         """Run the stream on a worker thread and deliver it through callbacks (see :mod:`.worker`).
 
-        The turn is final for the caller once ``on_done`` returned: only then is
+        ``on_status(status)`` is called on each change of ``chunk.status``, in
+        order, before the chunk's other callbacks (``None``: the answer is being
+        written, or it is done). The turn is final for the caller once ``on_done`` returned: only then is
         the chat told, so an ``on_done`` that raises leaves the chat as it was.
         """
         from .worker import StreamWorker
@@ -201,10 +204,44 @@ class Stream:
                 on_done=done,
                 on_error=on_error,
                 dispatch=dispatch,
+                on_status=on_status,
             )
         except TypeError:  # a callback that is not callable: refused before anything ran
             self._on_final = on_final
             raise
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The answer as its new pieces of text: only the non-empty ``delta_text`` of each chunk.
+
+        ``"".join(stream.text_stream)`` is the final text. Leaving the loop
+        early (``break``, an exception) closes the connection, like leaving a
+        ``with`` block. Iterates the stream, so a stream gives one of
+        ``text_stream``, ``thought_stream`` or its chunks.
+        """
+        return self._deltas("delta_text")
+
+    @property
+    def thought_stream(self) -> Iterator[str]:
+        """Like :attr:`text_stream`, for the thoughts (``delta_thoughts``) of a thinking model."""
+        return self._deltas("delta_thoughts")
+
+    def _deltas(self, name: str) -> Iterator[str]:
+        iter(self)  # refused here, not at the first next(), if the stream was iterated
+        return self._pieces(name)
+
+    def _pieces(self, name: str) -> Iterator[str]:
+        try:
+            while True:
+                try:
+                    chunk = next(self)
+                except StopIteration:
+                    return
+                piece: str = getattr(chunk, name)
+                if piece:
+                    yield piece
+        finally:
+            self.close()  # also when the caller leaves early: the generator is closed then
 
     # -- the reader --------------------------------------------------------
 

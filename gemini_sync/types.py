@@ -14,7 +14,7 @@ import operator
 import pathlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar, Union, overload
+from typing import Any, Literal, Protocol, TypeVar, Union, overload
 
 from dataclasses_json import DataClassJsonMixin, config
 
@@ -29,6 +29,9 @@ __all__ = [
     "Candidate",
     "ModelOutput",
     "StreamChunk",
+    "Status",
+    "StatusKind",
+    "Quota",
     "Gem",
     "ChatInfo",
     "ChatTurn",
@@ -388,6 +391,56 @@ class ModelOutput(DataClassJsonMixin):
         return self.text
 
 
+_STATUS_LABELS = {"queued": "Queued", "thinking": "Thinking", "tool": "Running a tool"}
+
+StatusKind = Literal["queued", "thinking", "tool"]
+"""What the service says it is doing: waiting in a queue, thinking, or running a tool."""
+
+
+@dataclass(frozen=True)
+class Status(DataClassJsonMixin):
+    """What the service is doing while it writes nothing new (see ``StreamChunk.status``).
+
+    ``kind`` is ``"queued"`` (the request waits for capacity), ``"thinking"``
+    (``headline`` is the service's own short title of the current step, e.g.
+    ``"Comparing Images"``, or ``None`` when it sent none) or ``"tool"`` (a
+    tool such as code execution is busy; ``headline`` as for thinking).
+    Which frames mean what, and what is a guess: :mod:`gemini_sync.protocol.status`.
+    """
+
+    kind: StatusKind
+    headline: str | None = None
+
+    def __str__(self) -> str:
+        label = _STATUS_LABELS.get(self.kind, self.kind)
+        return f"{label}: {self.headline}" if self.headline else f"{label}..."
+
+
+@dataclass
+class Quota(DataClassJsonMixin):
+    """One usage bucket of the account (``client.usage()``).
+
+    ``name`` is the model or feature the bucket counts (``"pro"``, ``"flash"``,
+    ``"extended thinking"``, ...; see :func:`gemini_sync.protocol.rpcs.parse_quotas`
+    for which names are guesses); ``key`` is the service's own ``[group, action]``
+    pair. ``used_percent`` is 0-100; ``remaining`` and ``total`` count answers;
+    ``resets_at`` is when the bucket refills, in Unix seconds. Any of them is
+    ``None`` when the service did not say.
+    """
+
+    name: str
+    key: list[int] = field(default_factory=list)
+    used_percent: float | None = None
+    remaining: int | None = None
+    total: int | None = None
+    resets_at: float | None = None
+
+    @property
+    def exhausted(self) -> bool:
+        """True when nothing is left (``remaining == 0`` or 100% used)."""
+        return self.remaining == 0 or (self.used_percent is not None and self.used_percent >= 100)
+
+
 @dataclass(repr=False)
 class StreamChunk(DataClassJsonMixin):
     """One step of a stream: the new text since the previous chunk and everything so far.
@@ -405,6 +458,11 @@ class StreamChunk(DataClassJsonMixin):
     immutable (:class:`ImageView`, tuples), so changing one chunk never changes
     another chunk or the collected output. Building a chunk costs what changed,
     not what came before.
+
+    ``status`` is what the service is doing as of this chunk (queued, thinking
+    with a headline, a tool at work) or ``None`` once it writes the answer. A
+    chunk is also handed out when only the status changed, so every non-final
+    chunk carries new text, thoughts, images or a changed status.
     """
 
     text: str = ""
@@ -419,6 +477,7 @@ class StreamChunk(DataClassJsonMixin):
     is_final: bool = False
     model_name: str | None = None
     model_id: str | None = None
+    status: Status | None = None
 
     def __str__(self) -> str:
         return self.text
@@ -428,7 +487,7 @@ class StreamChunk(DataClassJsonMixin):
         return (
             f"StreamChunk(text={preview!r}, delta_text=<{len(self.delta_text)} chars>, "
             f"delta_thoughts=<{len(self.delta_thoughts)} chars>, new_images={len(self.new_images)}, "
-            f"is_final={self.is_final})"
+            f"status={self.status}, is_final={self.is_final})"
         )
 
 

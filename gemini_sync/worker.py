@@ -7,6 +7,10 @@ zero-argument function, to ``dispatch`` (e.g. ``lambda fn: root.after(0, fn)``)
 and runs wherever that puts it, in the order the chunks arrived. No callback
 ever runs on the thread that called ``start()`` unless ``dispatch`` puts it there.
 
+Per chunk, in this order: ``on_status`` (only when ``chunk.status`` changed,
+including to ``None`` when the answer text starts), ``on_thought``,
+``on_text``, ``on_image`` (each new image), ``on_chunk``.
+
 Ending: exactly one of ``on_done(output)`` or ``on_error(exception)`` runs,
 last. A callback that raises stops the stream and closes the connection; its
 exception goes to ``on_error`` and is raised by ``result()``. ``cancel()``
@@ -24,7 +28,7 @@ from typing import Any, Protocol
 
 from ._log import logger
 from .errors import Cancelled, GeminiError
-from .types import ModelOutput, StreamChunk, WebImage
+from .types import ModelOutput, Status, StreamChunk, WebImage
 
 __all__ = ["StreamWorker"]
 
@@ -61,6 +65,7 @@ class StreamWorker:
         on_done: Callable[[ModelOutput], Any] | None = None,
         on_error: Callable[[BaseException], Any] | None = None,
         dispatch: Callable[[Callable[[], None]], Any] | None = None,
+        on_status: Callable[[Status | None], Any] | None = None,
     ) -> None:
         for name, callback in (
             ("on_text", on_text),
@@ -70,6 +75,7 @@ class StreamWorker:
             ("on_done", on_done),
             ("on_error", on_error),
             ("dispatch", dispatch),
+            ("on_status", on_status),
         ):
             if callback is not None and not callable(callback):
                 raise TypeError(f"{name} must be callable, not {type(callback).__name__}")
@@ -81,6 +87,8 @@ class StreamWorker:
         self._on_done = on_done
         self._on_error = on_error
         self._dispatch = dispatch
+        self._on_status = on_status
+        self._status: Status | None = None  # the last status on_status was told
         self._done = threading.Event()
         self._output: ModelOutput | None = None
         self._exception: BaseException | None = None
@@ -201,6 +209,10 @@ class StreamWorker:
         if self._callback_error is not None or self._stream.cancelled:
             return
         try:
+            if chunk.status != self._status:
+                self._status = chunk.status
+                if self._on_status is not None:
+                    self._on_status(chunk.status)
             if chunk.delta_thoughts and self._on_thought is not None:
                 self._on_thought(chunk.delta_thoughts)
             if chunk.delta_text and self._on_text is not None:

@@ -145,7 +145,11 @@ def test_stream_deltas_join_to_collected_text(rsps: Any, client: GeminiClient) -
     chunks = list(stream)
     assert "".join(c.delta_text for c in chunks) == FINAL == stream.collect().text
     assert [c.is_final for c in chunks].count(True) == 1 and chunks[-1].is_final
-    assert all(c.delta_text or c.delta_thoughts or c.new_images for c in chunks[:-1])
+    statuses = [None, *(c.status for c in chunks)]
+    assert all(
+        c.delta_text or c.delta_thoughts or c.new_images or c.status != statuses[i]
+        for i, c in enumerate(chunks[:-1])
+    )
     output = stream.collect()
     assert output.metadata[:3] == ["c_1111111111111111", "r_2222222222222222", "rc_3333333333333333"]
     assert output.metadata[9] == "ctx-token"

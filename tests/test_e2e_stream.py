@@ -16,7 +16,11 @@ from tests._wire import make_client
 def _check_contracts(chunks: list, final_text: str) -> None:  # type: ignore[type-arg]
     assert "".join(c.delta_text for c in chunks) == final_text
     assert [c.is_final for c in chunks].count(True) == 1 and chunks[-1].is_final
-    assert all(c.delta_text or c.delta_thoughts or c.new_images for c in chunks[:-1])
+    statuses = [None, *(c.status for c in chunks)]
+    assert all(
+        c.delta_text or c.delta_thoughts or c.new_images or c.status != statuses[i]
+        for i, c in enumerate(chunks[:-1])
+    )
     for chunk in chunks:
         assert final_text.startswith(chunk.text)
 

@@ -334,6 +334,7 @@ class FakeView:
         self.text = ""
         self.thoughts = ""
         self.status = "ready"
+        self.statuses: list[str] = []  # every status shown, in order
         self.busy = False
         self.threads: set[str] = set()
         self.changed = threading.Condition()
@@ -363,6 +364,7 @@ class FakeView:
 
     def set_status(self, text: str) -> None:
         self.status = text
+        self.statuses.append(text)
         self._note()
 
     def set_busy(self, busy: bool) -> None:
@@ -387,6 +389,8 @@ def fake_tk_scenario(emu: Emulator, client: GeminiClient) -> None:
         expected = default_answer("first question", thinking=True)
         assert view.text == expected.text and view.thoughts == expected.thoughts[-1]
         assert view.status == f"done: {len(expected.text)} characters" and not view.busy
+        thinking = [s for s in view.statuses if s.startswith("Thinking: ")]
+        assert thinking and "streaming..." in view.statuses[view.statuses.index(thinking[-1]) :]
         assert view.threads == {"fake-tk"}  # every view call ran on the "Tk thread"
         assert root.after_calls > 3
 

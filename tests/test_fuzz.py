@@ -103,8 +103,10 @@ def check_contracts(run: Run) -> None:
     assert "".join(c.delta_text for c in run.chunks) == final.text
     assert "".join(c.delta_thoughts for c in run.chunks) == final.thoughts
     text = thoughts = ""
+    status = None
     for chunk in run.chunks[:-1]:
-        assert chunk.delta_text or chunk.delta_thoughts or chunk.new_images
+        assert chunk.delta_text or chunk.delta_thoughts or chunk.new_images or chunk.status != status
+        status = chunk.status
         text += chunk.delta_text
         thoughts += chunk.delta_thoughts
         assert chunk.text == text and chunk.thoughts == thoughts

@@ -42,7 +42,7 @@ from gemini_sync.protocol.payload import (
 )
 from gemini_sync.protocol.request import new_metadata
 from gemini_sync.protocol.text import ESCAPE_WINDOW, final_text, stable_text
-from gemini_sync.types import GeneratedImage, StreamChunk, WebImage
+from gemini_sync.types import GeneratedImage, Status, StreamChunk, WebImage
 
 PLACEHOLDER = "http://googleusercontent.com/image_generation_content/1"
 CID, RID, RCID = "c_1111111111111111", "r_2222222222222222", "rc_3333333333333333"
@@ -106,7 +106,9 @@ def assert_contracts(chunks: list[StreamChunk], final: str, final_thoughts: str 
     assert chunks[-1].is_final
     text = thoughts = ""
     seen_images = 0
+    status = None
     for chunk in chunks:
+        changed, status = chunk.status != status, chunk.status
         text += chunk.delta_text
         thoughts += chunk.delta_thoughts
         assert chunk.text == text  # accumulated text is the sum of the deltas so far
@@ -114,7 +116,7 @@ def assert_contracts(chunks: list[StreamChunk], final: str, final_thoughts: str 
         assert final.startswith(chunk.text)  # never contradicted later
         assert final_thoughts.startswith(chunk.thoughts)
         if not chunk.is_final:
-            assert chunk.delta_text or chunk.delta_thoughts or chunk.new_images, chunk
+            assert chunk.delta_text or chunk.delta_thoughts or chunk.new_images or changed, chunk
         seen_images += len(chunk.new_images)
     assert chunks[-1].text == final and chunks[-1].thoughts == final_thoughts
     assert seen_images == len(chunks[-1].web_images) + len(chunks[-1].generated_images)
@@ -348,10 +350,14 @@ def test_status_after_a_complete_candidate_is_only_recorded() -> None:
 
 def test_status_without_code_marks_queueing_and_is_not_an_error() -> None:
     asm = StreamAssembler()
-    assert feed(asm, [error_envelope(None)]) == []
+    (queued,) = feed(asm, [error_envelope(None)])
+    assert queued.status == Status("queued") and not queued.delta_text and not queued.is_final
+    assert feed(asm, [error_envelope(None)]) == []  # the same status again: nothing new
     assert asm.busy
-    feed(asm, frame_for("Hi", done=True))
-    assert asm.finish().text == "Hi"
+    chunks = [queued, *feed(asm, frame_for("Hi", done=True))]
+    chunks.append(asm.finish())
+    assert chunks[-1].text == "Hi" and chunks[-1].status is None
+    assert_contracts(chunks, "Hi")
 
 
 def test_no_data_payload_at_all_is_an_api_error() -> None:

@@ -24,6 +24,7 @@ from .catalogue import AUGUST_2026, DEFAULT_SERVED, PAID_2026, PLAN_FLAGS
 from .codes import ACCOUNT_AVAILABLE
 from .faults import FaultBook
 from .media import MediaDesk
+from .quotas import QuotaBook
 from .records import Journal
 from .research import ResearchDesk
 from .state import Store
@@ -68,6 +69,8 @@ class Backend:
     plan: str = "free"  # "free", "pro" or "plus": the tier flags otAQ7b reports
     research: ResearchDesk = field(default_factory=ResearchDesk)
     media: MediaDesk = field(default_factory=MediaDesk)
+    queue_seconds: float = 0.0  # "queued" status frames before each answer, for this long
+    quotas: QuotaBook = field(default_factory=QuotaBook)
     base_url: str = ""
     stop: threading.Event = field(default_factory=threading.Event)
     _conn_lock: threading.Lock = field(default_factory=threading.Lock)

@@ -167,6 +167,15 @@ def _delete_gem(backend: Backend, payload: Any) -> Any:
     return []
 
 
+def _quota(backend: Backend, payload: Any) -> Any:
+    """``qpEbW``: ``r[0]`` the usage buckets whose ``[group, action]`` key the payload asks for."""
+    wanted = dig(payload, 0)
+    if not isinstance(wanted, list):
+        raise RpcError(None, GRPC_INVALID_ARGUMENT)
+    keys = [key for key in wanted if isinstance(key, list)]
+    return [[item for item in backend.quotas.items() if item[0] in keys]]
+
+
 def _full_size_image(backend: Backend, payload: Any) -> Any:
     """``c8o8Fe``: ``r[0]`` is the URL of a generated image (append ``=d-I?alr=yes``)."""
     image_id = dig(payload, 0, 1, 0)
@@ -188,6 +197,7 @@ RPCS: dict[str, Callable[[Backend, Any], Any]] = {
     "kHv0Vd": _update_gem,
     "UXcSJb": _delete_gem,
     "c8o8Fe": _full_size_image,
+    "qpEbW": _quota,
 }
 
 

@@ -35,6 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--chunk-size", type=int, default=None, help="cut frames into network chunks of N bytes"
     )
     parser.add_argument("--psid", default=None, help="require this __Secure-1PSID value (default: any value)")
+    parser.add_argument(
+        "--queue-seconds", type=float, default=0.0, help="seconds each answer stays queued first (default 0)"
+    )
     return parser
 
 
@@ -56,7 +59,14 @@ def serve(
     from .server import Emulator
 
     try:
-        emulator = Emulator(args.host, args.port, pace=args.pace, chunk_size=args.chunk_size, psid=args.psid)
+        emulator = Emulator(
+            args.host,
+            args.port,
+            pace=args.pace,
+            chunk_size=args.chunk_size,
+            psid=args.psid,
+            queue_seconds=args.queue_seconds,
+        )
         emulator.start()
     except (OSError, ValueError) as exc:
         print(f"gemini-sync emulator: cannot start: {exc}", file=sys.stderr)

@@ -12,6 +12,7 @@ from __future__ import annotations
 __all__ = [
     "MODEL_INCONSISTENT",
     "MODEL_INVALID",
+    "USAGE_LIMIT",
     "UNKNOWN_CHAT",
     "UNKNOWN_GEM",
     "UNKNOWN_IMAGE",
@@ -24,6 +25,8 @@ __all__ = [
 
 #: StreamGenerate: the model differs from the one the conversation was started with.
 MODEL_INCONSISTENT = 1050
+#: StreamGenerate: the usage quota of the model is used up (docs/protocol.md 6.1).
+USAGE_LIMIT = 1037
 #: StreamGenerate: the model header does not parse or names an unknown model id.
 MODEL_INVALID = 1052
 #: StreamGenerate: ``inner[2]`` names a conversation id that does not exist (emulator's choice).

@@ -5,10 +5,12 @@ Checks, in order: cookies (401), the ``at`` token (400; ``SNlM0e`` or
 and ``f.sid`` (400) when sent, attachments (400, must be uploaded here),
 then in-band errors with HTTP 200: model header (1052), conversation id
 (:data:`~.codes.UNKNOWN_CHAT`), model switch inside a conversation (1050),
-gem id (:data:`~.codes.UNKNOWN_GEM`).
+gem id (:data:`~.codes.UNKNOWN_GEM`), usage quota (1037, :mod:`.quotas`; an
+accepted answer is charged to its bucket).
 
 The body is streamed with chunked transfer (compressed when the client asks,
-2026 shapes): ``)]}'``, the turn's payloads in the order of
+2026 shapes): ``)]}'``, "queued" status envelopes for ``queue_seconds`` if
+set, the turn's payloads in the order of
 :mod:`.turns`, then the tail frames. A turn is saved in its conversation
 right before its completing frame is sent (so a cut inside that frame still
 leaves it saved), or at once with ``Fault(finish_server_side=True)``. A new
@@ -28,7 +30,7 @@ from ..protocol.payload import RawImage, data_envelope, error_envelope
 from ..protocol.research import RESEARCH_TOOL
 from .answers import Answer, AttachedFile, add_flicker, default_answer
 from .backend import Backend
-from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM
+from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM, USAGE_LIMIT
 from .exchange import Exchange
 from .faults import Fault
 from .media import MEDIA_TOOLS, stream_media
@@ -42,6 +44,7 @@ __all__ = ["handle_generate", "check_access"]
 
 _NO_MODEL = object()
 _IMAGE_TOOL = TOOLS["image"]
+_QUEUE_TICK = 0.25  # seconds between "queued" envelopes while an answer waits
 
 
 @dataclass
@@ -169,6 +172,13 @@ def handle_generate(ex: Exchange) -> None:
     fault = ex.take_fault(early=False)
     fresh = conv is None
     level = header_level(record.headers.get(MODEL_HEADER))
+    backend = ex.backend
+    served = backend.models.get(model_id) if model_id else None
+    thinking = backend.is_thinking(model_id, level)
+    bucket = backend.quotas.bucket_for(served.model_name if served else None, thinking)
+    if not backend.quotas.charge(bucket):
+        ex.respond_frames([[error_envelope(USAGE_LIMIT)]])
+        return
     if conv is None:
         conv = store.new_conversation(
             prompt, model_id=model_id, gem_id=record.gem_id, temporary=record.temporary
@@ -232,6 +242,7 @@ def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) ->
         for _ in range(fault.queue if fault else 0):
             writer.frame([error_envelope(None)])
             writer.pause(pace)
+        _wait_in_queue(writer, backend.queue_seconds)
         for index in range(len(payloads) + 1):
             if fault and index == fault.after_frames:
                 if fault.stall:
@@ -256,6 +267,15 @@ def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) ->
         ex.client_gone(writer)
     except Aborted:
         ex.close()
+
+
+def _wait_in_queue(writer: BodyWriter, seconds: float) -> None:
+    """Keep the answer "queued" for ``seconds``: a status envelope now and every :data:`_QUEUE_TICK`."""
+    left = seconds
+    while left > 0:
+        writer.frame([error_envelope(None)])
+        writer.pause(min(_QUEUE_TICK, left))
+        left -= _QUEUE_TICK
 
 
 def _finish(writer: BodyWriter) -> None:

@@ -10,7 +10,7 @@ answers and inject faults, and records everything it receives.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import ClassVar
 
@@ -27,6 +27,7 @@ from .citing import SourceSpec
 from .faults import Fault, FaultRule, Matcher, check_matcher
 from .handler import EmulatorServer
 from .media import MediaDesk
+from .quotas import Bucket
 from .records import Disconnect, RecordedRequest
 from .research import ResearchDesk
 from .state import Conversation, Gem, Upload
@@ -64,7 +65,13 @@ class Emulator:
     answer takes a few hundred milliseconds by default); ``chunk_size``, if
     set, cuts every frame into network chunks of that many bytes, each
     flushed on its own, so clients meet splits inside frames and inside UTF-8
-    characters. Both can be changed while the emulator runs.
+    characters. ``queue_seconds`` keeps every answer "queued" (status
+    envelopes without content) for that long before it starts. All three can
+    be changed while the emulator runs.
+
+    Thinking answers send a ``"7"`` status frame with a headline before each
+    thought. Answers are charged to usage buckets (:meth:`set_quota`,
+    reported by ``qpEbW``); an exhausted bucket gets error 1037.
 
     ``shapes`` picks the wire shapes: ``"2026"`` (the default) speaks the
     service as captured in August 2026 (sparse frames, the served model's
@@ -94,16 +101,25 @@ class Emulator:
         psid: str | None = None,
         psidts: str | None = None,
         shapes: str = "2026",
+        queue_seconds: float = 0.0,
     ) -> None:
         if pace < 0:
             raise ValueError("pace must not be negative")
         if shapes not in SHAPES:
             raise ValueError(f"shapes must be one of {', '.join(SHAPES)}, not {shapes!r}")
+        if queue_seconds < 0:
+            raise ValueError("queue_seconds must not be negative")
         if chunk_size is not None and chunk_size < 1:
             raise ValueError("chunk_size must be at least 1 byte")
         self.host = host
         self._requested_port = port
-        self._backend = Backend(AuthState(psid, psidts), pace=pace, chunk_size=chunk_size, shapes=shapes)
+        self._backend = Backend(
+            AuthState(psid, psidts),
+            pace=pace,
+            chunk_size=chunk_size,
+            shapes=shapes,
+            queue_seconds=queue_seconds,
+        )
         self._server: EmulatorServer | None = None
         self._thread: threading.Thread | None = None
         self._lifecycle = threading.Lock()
@@ -200,6 +216,38 @@ class Emulator:
         if value is not None and value < 1:
             raise ValueError("chunk_size must be at least 1 byte")
         self._backend.chunk_size = value
+
+    @property
+    def queue_seconds(self) -> float:
+        """Seconds every answer stays "queued" (status envelopes, no content) before it starts."""
+        return self._backend.queue_seconds
+
+    @queue_seconds.setter
+    def queue_seconds(self, value: float) -> None:
+        if value < 0:
+            raise ValueError("queue_seconds must not be negative")
+        self._backend.queue_seconds = value
+
+    def set_quota(
+        self, name: str, *, total: int | None = None, used: int | None = None, period: float | None = None
+    ) -> Bucket:
+        """Change usage bucket ``name`` (``"pro"``, ``"flash"``, ``"extended thinking"``); returns a copy.
+
+        ``total`` answers per window of ``period`` seconds; giving ``used`` or
+        ``period`` starts a new window now. A thinking model's answers count
+        against "extended thinking", a Pro model's against "pro", others
+        against "flash".
+        """
+        return self._backend.quotas.configure(name, total=total, used=used, period=period)
+
+    @property
+    def quota_clock(self) -> Callable[[], float]:
+        """The clock (Unix seconds) the usage buckets refill by; replace it to test resets."""
+        return self._backend.quotas.clock
+
+    @quota_clock.setter
+    def quota_clock(self, clock: Callable[[], float]) -> None:
+        self._backend.quotas.clock = clock
 
     @property
     def account_status(self) -> int:

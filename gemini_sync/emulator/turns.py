@@ -45,9 +45,12 @@ _LAST_EMPTY_FIELD = 51
 _HEADLINE_WORDS = 3
 
 
-def headline(thought: str) -> str:
-    """A short status headline for a thought snapshot (its first words, as a title)."""
-    words = [w.strip("*#:.,") for w in thought.split()][:_HEADLINE_WORDS]
+def headline(thought: str, previous: str = "") -> str:
+    """A short status headline for a thought snapshot: the first words it adds to ``previous``, as a title."""
+    step = thought[len(previous) :] if thought.startswith(previous) else thought
+    if previous and not previous[-1].isspace() and step[:1].isalnum():
+        step = step.partition(" ")[2]  # a word cut in two: start at the next whole one
+    words = [w.strip("*#:.,") for w in step.split()][:_HEADLINE_WORDS]
     return " ".join(w.capitalize() for w in words if w) or "Thinking"
 
 
@@ -85,10 +88,13 @@ class TurnFrames:
             payloads.append(sparse_payload(None if fresh else cid, rid, first))
         else:
             payloads.append(build_payload(cid, rid, None))
+        previous = ""
         for thought in answer.thoughts:
             if modern and thinking:
-                status = {_ACTIVITY_FIELD: activity_field(headline(thought)), _ALWAYS_TRUE_FIELD: True}
+                title = headline(thought, previous)
+                status = {_ACTIVITY_FIELD: activity_field(title), _ALWAYS_TRUE_FIELD: True}
                 payloads.append(sparse_payload(cid, rid, status))
+            previous = thought
             cand = build_candidate(rcid, "", thoughts=thought)
             payloads.append(cls._content(modern, cid, rid, cand, False, model_name, model_id))
         thoughts = answer.final_thoughts

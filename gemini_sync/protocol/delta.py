@@ -14,6 +14,11 @@ A chunk costs what changed, not what came before: a frame's text is cleaned
 from where the last stable cut left off, images are appended to per-stream
 lists that chunks see through immutable :class:`~gemini_sync.types.ImageView` s,
 and a non-final chunk lists only the candidates that changed since the last one.
+
+It also follows what the service says it is doing (:mod:`.status`): a chunk
+is handed out when that status changes, even with no new text, and carries
+the status as of that chunk (``None`` once answer text arrives, and on the
+final chunk).
 """
 
 from __future__ import annotations
@@ -29,12 +34,14 @@ from ..types import (
     GeneratedVideo,
     ImageView,
     ModelOutput,
+    Status,
     StreamChunk,
     WebImage,
 )
 from .generated_media import public_media
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, Rejection, StatusCode
 from .request import new_metadata
+from .status import QUEUED, THINKING, payload_status
 from .text import clean, final_end, final_text, volatile_start
 
 __all__ = ["StreamAssembler"]
@@ -218,6 +225,7 @@ class StreamAssembler:
         self.model_name: str | None = None  # E[42]: the model that served the answer
         self.model_id: str | None = None  # E[39]
         self.activity: str | None = None  # the latest thinking headline (E[6][5][0])
+        self.status: Status | None = None  # what the service says it is doing (see .status)
 
     # -- public state -----------------------------------------------------
 
@@ -260,8 +268,8 @@ class StreamAssembler:
         if type(event) is Payload:
             return self._on_payload(event)
         if type(event) is StatusCode:
-            self._on_status(event)
-        elif type(event) is EndMarker:
+            return self._on_status(event)
+        if type(event) is EndMarker:
             self.ended = True
         elif type(event) is Rejection:
             raise rejection_error(event.code, event.status)
@@ -300,6 +308,7 @@ class StreamAssembler:
             )
         cands = [c.public(final=c is not chosen) for c in self._ordered()]
         self._changed.clear()
+        self.status = None
         return self._chunk(chosen, delta_text, delta_thoughts, [], cands, final=True)
 
     def _chunk(
@@ -325,21 +334,54 @@ class StreamAssembler:
             is_final=final,
             model_name=self.model_name if final else None,
             model_id=self.model_id if final else None,
+            status=self.status,
         )
+
+    def _status_chunk(self) -> StreamChunk:
+        """A chunk that only says the status changed (nothing new to read)."""
+        chosen = self._chosen
+        if chosen is None:
+            return StreamChunk(metadata=list(self._meta), status=self.status)
+        return self._chunk(chosen, "", "", [], self._changed_candidates(chosen), final=False)
+
+    def _changed_candidates(self, chosen: _Candidate) -> list[Candidate]:
+        """The candidates a non-final chunk lists: those changed since the last chunk, the chosen one too."""
+        changed = self._changed
+        changed[chosen.rcid] = chosen
+        if len(changed) == 1:
+            cands = [chosen.public()]
+        else:
+            cands = [c.public() for c in sorted(changed.values(), key=lambda c: c.index)]
+        changed.clear()
+        return cands
 
     # -- internals --------------------------------------------------------
 
     def _ordered(self) -> list[_Candidate]:
         return sorted(self._cands.values(), key=lambda c: c.index)
 
-    def _on_status(self, event: StatusCode) -> None:
+    def _on_status(self, event: StatusCode) -> StreamChunk | None:
         if event.code is None:
             self.busy = True  # queueing / waiting: no payload and no code
-            return
+            if self.delivered or self.status == QUEUED:
+                return None  # "queued" is only read before content (.status)
+            self.status = QUEUED
+            return self._status_chunk()
         if self.complete:
             self.late_status = event.code  # e.g. 1096 after a full answer: not an error
-            return
+            return None
         raise error_for_code(event.code)
+
+    def _next_status(self, payload: Payload, delta_text: str, delta_thoughts: str) -> bool:
+        """Update :attr:`status` from one payload; whether it changed."""
+        status = payload_status(payload) or self.status
+        if delta_text:
+            status = None  # the service writes the answer: no longer waiting
+        elif delta_thoughts and (status is None or status == QUEUED):
+            status = THINKING
+        changed = status != self.status
+        self.status = status
+        return changed
 
     def _set_meta(self, slot: int, value: Any) -> None:
         if value is not None and self._meta[slot] != value:
@@ -365,7 +407,7 @@ class StreamAssembler:
             self.context_token = payload.context_token
             self._set_meta(_CONTEXT_SLOT, payload.context_token)
         if not payload.candidates:
-            return None
+            return self._status_chunk() if self._next_status(payload, "", "") else None
         delta_text = delta_thoughts = ""
         new_images: list[WebImage] = []
         for snap in payload.candidates:
@@ -380,18 +422,13 @@ class StreamAssembler:
                 delta_text, delta_thoughts, new_images = self._advance_chosen(state, snap)
             elif self._update_other(state, snap):
                 self._changed[snap.rcid] = state
-        if not (delta_text or delta_thoughts or new_images):
+        status_changed = self._next_status(payload, delta_text, delta_thoughts)
+        if not (delta_text or delta_thoughts or new_images or status_changed):
             return None
         chosen = self._chosen
         assert chosen is not None
-        self.delivered = True
-        changed = self._changed
-        changed[chosen.rcid] = chosen
-        if len(changed) == 1:
-            cands = [chosen.public()]
-        else:
-            cands = [c.public() for c in sorted(changed.values(), key=lambda c: c.index)]
-        changed.clear()
+        self.delivered = self.delivered or bool(delta_text or delta_thoughts or new_images)
+        cands = self._changed_candidates(chosen)
         return self._chunk(chosen, delta_text, delta_thoughts, new_images, cands, final=False)
 
     def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:

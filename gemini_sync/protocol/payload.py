@@ -153,6 +153,7 @@ class Payload:
     model_name: str | None = None  # E[42]: display name of the model that served the answer
     model_id: str | None = None  # E[39]: its id, when the request named one
     activity: str | None = None  # E[6][5][0]: the current thinking headline
+    tool: str | None = None  # E[6][1][0]: the name of a tool at work
 
 
 @dataclass(slots=True)
@@ -268,6 +269,7 @@ def parse_payload(data: Any) -> Payload:
     if type(activity) is list:  # the service reports a tool at work or a thinking headline
         payload.busy = True
         payload.activity = _str(dig(activity, 5, 0))
+        payload.tool = _str(dig(activity, 1, 0))
     payload.model_id = _str(dig(data, 39))
     payload.model_name = _str(dig(data, 42))
     return payload

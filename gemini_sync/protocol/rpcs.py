@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..models import Model, model_header_value
-from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem
+from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
 from .generated_media import public_media
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
@@ -28,6 +28,10 @@ __all__ = [
     "update_gem_call",
     "delete_gem_call",
     "full_size_call",
+    "quota_calls",
+    "parse_quotas",
+    "build_quota_item",
+    "QUOTA_NAMES",
     "parse_account",
     "parse_chats",
     "parse_chat_turns",
@@ -56,6 +60,15 @@ class RPC:
     UPDATE_GEM = "kHv0Vd"
     DELETE_GEM = "UXcSJb"
     FULL_SIZE_IMAGE = "c8o8Fe"
+    QUOTA = "qpEbW"
+
+
+#: the two ``qpEbW`` requests a working client sends (docs/protocol.md 7.4): ``[group, action]`` keys
+_QUOTA_REQUESTS = ([[1, 4], [6, 6], [1, 15]], [[1, 11], [2, 11], [6, 11]])
+#: names of the buckets by key. Only "extended thinking" (action 15) is documented; the first
+#: request is said to return the Pro bucket, the second Flash/Flash-Lite: the rest is a guess
+QUOTA_NAMES: dict[tuple[int, int], str] = {(1, 4): "pro", (1, 15): "extended thinking", (1, 11): "flash"}
+_PERCENT_MAX = 100.0
 
 
 def status_call() -> BatchCall:
@@ -122,6 +135,56 @@ def full_size_call(image_id: str, rid: str, rcid: str, cid: str) -> BatchCall:
         1,
     ]
     return BatchCall(RPC.FULL_SIZE_IMAGE, payload)
+
+
+def quota_calls() -> list[BatchCall]:
+    """The two ``qpEbW`` calls that together return every usage bucket known to us."""
+    return [BatchCall(RPC.QUOTA, [keys], identifier=f"quota{n}") for n, keys in enumerate(_QUOTA_REQUESTS)]
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _count(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def parse_quotas(results: list[Any]) -> list[Quota]:
+    """``qpEbW`` results: ``r[0]`` is a list of items (docs/protocol.md 7.4).
+
+    An item is ``[[group, action], ?, used %, [reset seconds, ...], total, remaining]``
+    (a working client's reading; the reset time's unit, Unix seconds, is a
+    guess). A key seen in several results is reported once.
+    """
+    quotas: list[Quota] = []
+    seen: set[tuple[int, int]] = set()
+    for result in results:
+        for item in as_list(dig(result, 0)):
+            group, action = _count(dig(item, 0, 0)), _count(dig(item, 0, 1))
+            if group is None or action is None or (group, action) in seen:
+                continue
+            seen.add((group, action))
+            used = _number(dig(item, 2))
+            quotas.append(
+                Quota(
+                    name=QUOTA_NAMES.get((group, action), f"{group}/{action}"),
+                    key=[group, action],
+                    used_percent=min(used, _PERCENT_MAX) if used is not None else None,
+                    total=_count(dig(item, 4)),
+                    remaining=_count(dig(item, 5)),
+                    resets_at=_number(dig(item, 3, 0)),
+                )
+            )
+    return quotas
+
+
+def build_quota_item(
+    key: tuple[int, int], used_percent: float, resets_at: float, total: int, remaining: int
+) -> list[Any]:
+    """One ``qpEbW`` item as :func:`parse_quotas` reads it (used by the emulator)."""
+    seconds = int(resets_at)
+    return [list(key), None, used_percent, [seconds, int((resets_at - seconds) * 1e9)], total, remaining]
 
 
 def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
