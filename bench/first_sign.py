@@ -29,9 +29,10 @@ import gemini_sync
 from gemini_sync import GeminiClient, Model
 from gemini_sync.emulator import Emulator
 from gemini_sync.emulator.faults import Fault
+from gemini_sync.protocol import payload
 
 PACE = 0.05  # seconds between the emulator's frames (and between "queued" envelopes)
-HAS_HEADLINES = hasattr(gemini_sync, "Status")  # this checkout's emulator sends "7" headline frames
+HAS_HEADLINES = hasattr(payload, "activity_field")  # this checkout's emulator sends "7" headline frames
 
 
 def _what(chunk: object) -> str:
