@@ -1,22 +1,35 @@
-"""Cold import time of ``gemini_sync`` and time from ``GeminiClient()`` to the first chunk.
+"""Cold import time of ``gemini_sync``, what it is made of, and ``GeminiClient()`` to first chunk.
 
-    python bench/import_time.py [--runs 15] [--json]
+    python bench/import_time.py [--runs 15] [--no-bytecode] [--json]
 
-1. ``import gemini_sync`` in a fresh interpreter (``-X importtime`` is not used:
-   each run is a new process timing its own import), median and best of ``--runs``.
-2. From constructing a client to holding the first chunk, against the bundled
+1. ``import gemini_sync`` in a fresh interpreter timing its own import, median
+   and best of ``--runs``. Interleaved with those, as many fresh interpreters
+   that import ``requests`` first and then ``gemini_sync``: ``requests``' own
+   share and what ``gemini_sync`` adds on top, measured in the same run so
+   machine load weighs on both alike.
+2. What remains on top of ``requests``: the modules it does not import, median
+   self time of each over ``-X importtime`` runs, largest first.
+3. What first use pays instead: the first ``to_json()`` (imports dataclasses-json).
+4. From constructing a client to holding the first chunk, against the bundled
    emulator in a child process (``pace 0``): bootstrap (app page), the
-   StreamGenerate request and the first frame, median and best of ``--runs``
-   (each with a new client, so each pays the bootstrap).
+   StreamGenerate request and the first frame (each with a new client).
+
+Bytecode is cached as in an installed package (compiled once into a private
+``PYTHONPYCACHEPREFIX`` before timing, even when ``PYTHONDONTWRITEBYTECODE`` is
+set); ``--no-bytecode`` times compiling every module from source instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -24,19 +37,74 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EmulatorProcess, emit_json, print_table
 from gemini_sync import GeminiClient
 
-# the package imports its names lazily: time importing what a client needs, not the bare package
-_SNIPPET = (
-    "import time; t = time.perf_counter(); from gemini_sync import GeminiClient; "
-    "print(time.perf_counter() - t)"
+_CLOCK = "import time; t0 = time.perf_counter(); "
+_ALONE = _CLOCK + "import gemini_sync; print((time.perf_counter() - t0) * 1000)"
+_SPLIT = (
+    _CLOCK + "import requests; t1 = time.perf_counter(); import gemini_sync; "
+    "print((t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)"
 )
+_FIRST_JSON = (
+    "import time, gemini_sync; chunk = gemini_sync.StreamChunk('hi'); t0 = time.perf_counter(); "
+    "chunk.to_json(); print((time.perf_counter() - t0) * 1000)"
+)
+_DEFERRED = ("dataclasses_json", "marshmallow", "tenacity", "gemini_sync.emulator", "gemini_sync.cli")
+_TOP_REMAINING = 12
 
 
-def import_times(runs: int) -> list[float]:
-    out = []
+def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True, env=env)
+
+
+def _environment(bytecode: bool, cache_dir: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if bytecode:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = cache_dir
+    else:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+        env.pop("PYTHONPYCACHEPREFIX", None)
+    return env
+
+
+def import_times(env: dict[str, str], runs: int) -> dict[str, list[float]]:
+    """Alone and split runs, interleaved: ``alone``, ``requests``, ``rest`` (ms)."""
+    out: dict[str, list[float]] = {"alone": [], "requests": [], "rest": []}
     for _ in range(runs):
-        result = subprocess.run([sys.executable, "-c", _SNIPPET], capture_output=True, text=True, check=True)
-        out.append(float(result.stdout) * 1000)
+        out["alone"].append(float(_python(env, "-c", _ALONE).stdout))
+        first, rest = map(float, _python(env, "-c", _SPLIT).stdout.split())
+        out["requests"].append(first)
+        out["rest"].append(rest)
     return out
+
+
+def _importtime(env: dict[str, str], module: str) -> list[tuple[str, float]]:
+    """``(module, self ms)`` of every import ``import <module>`` attempts (``-X importtime``)."""
+    rows = []
+    for line in _python(env, "-X", "importtime", "-c", f"import {module}").stderr.splitlines():
+        fields = line.split("|")
+        if len(fields) == 3 and fields[0].startswith("import time:") and "self" not in fields[0]:
+            rows.append((fields[2].strip(), int(fields[0].split(":")[1]) / 1000))
+    return rows
+
+
+def remaining_modules(env: dict[str, str], runs: int) -> tuple[list[tuple[str, float]], list[str]]:
+    """Median self time (ms) of each module ``import gemini_sync`` adds to ``requests``, and the
+    deferred modules that were imported anyway (should be none)."""
+    shared = {name for name, _ in _importtime(env, "requests")}
+    selfs: dict[str, list[float]] = defaultdict(list)
+    loaded: set[str] = set()
+    for _ in range(runs):
+        for name, self_ms in _importtime(env, "gemini_sync"):
+            loaded.add(name)
+            if name not in shared:
+                selfs[name].append(self_ms)
+    medians = sorted(((name, statistics.median(v)) for name, v in selfs.items()), key=lambda r: -r[1])
+    leaked = sorted(m for m in loaded if any(m == d or m.startswith(d + ".") for d in _DEFERRED))
+    return medians, leaked
+
+
+def first_json_times(env: dict[str, str], runs: int) -> list[float]:
+    return [float(_python(env, "-c", _FIRST_JSON).stdout) for _ in range(runs)]
 
 
 def first_chunk_times(runs: int) -> list[float]:
@@ -55,28 +123,55 @@ def first_chunk_times(runs: int) -> list[float]:
     return out
 
 
+def _stats(values: Sequence[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "best": min(values)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--no-bytecode", action="store_true", help="compile every module from source")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    imports = import_times(args.runs)
+    with tempfile.TemporaryDirectory(prefix="gemini-sync-pyc-") as cache_dir:
+        env = _environment(not args.no_bytecode, cache_dir)
+        _python(env, "-c", "import gemini_sync, requests")  # fills the bytecode cache
+        imports = import_times(env, args.runs)
+        remaining, leaked = remaining_modules(env, max(5, args.runs // 2))
+        first_json = first_json_times(env, max(5, args.runs // 2))
     firsts = first_chunk_times(args.runs)
+    rest_total = sum(ms for _, ms in remaining)
     results = {
-        "import_ms": {"median": statistics.median(imports), "best": min(imports)},
-        "client_to_first_chunk_ms": {"median": statistics.median(firsts), "best": min(firsts)},
+        "bytecode_cached": not args.no_bytecode,
+        "import_ms": _stats(imports["alone"]),
+        "requests_share_ms": _stats(imports["requests"]),
+        "on_top_of_requests_ms": _stats(imports["rest"]),
+        "remaining_self_ms": dict(remaining[:_TOP_REMAINING]),
+        "deferred_but_imported": leaked,
+        "first_to_json_ms": _stats(first_json),
+        "client_to_first_chunk_ms": _stats(firsts),
     }
     if args.json:
         emit_json("import_time", results)
         return
+    cached = "bytecode cached" if not args.no_bytecode else "compiled from source"
     print_table(
-        f"start-up ({args.runs} runs)",
+        f"start-up ({args.runs} runs each, fresh interpreters, {cached})",
         ["measure", "median ms", "best ms"],
         [
-            ["import gemini_sync (cold, new process)", statistics.median(imports), min(imports)],
-            ["GeminiClient() -> first chunk (emulator)", statistics.median(firsts), min(firsts)],
+            ["import gemini_sync (cold, new process)", *_stats(imports["alone"]).values()],
+            ["  of which: import requests (same runs)", *_stats(imports["requests"]).values()],
+            ["  of which: gemini_sync on top of requests", *_stats(imports["rest"]).values()],
+            ["first to_json() after import (loads dataclasses-json)", *_stats(first_json).values()],
+            ["GeminiClient() -> first chunk (emulator)", *_stats(firsts).values()],
         ],
     )
+    print_table(
+        f"on top of requests: largest modules by median self time (-X importtime, all: {rest_total:.1f} ms)",
+        ["module", "self ms"],
+        remaining[:_TOP_REMAINING],
+    )
+    print(f"\ndeferred to first use, imported anyway: {', '.join(leaked) or 'none'}")
 
 
 if __name__ == "__main__":

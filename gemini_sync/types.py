@@ -1,10 +1,11 @@
 """Result types: images, candidates, stream chunks and the collected output.
 
 All are dataclasses serialised with dataclasses-json (``to_dict()``,
-``to_json()``, ``from_dict()``, ``from_json()``), so a web view can cache or
-send them. Images keep a non-serialised link to the client that produced them
-(set with :meth:`WebImage.attach`, not a constructor argument) so
-:meth:`WebImage.save` can download with its session.
+``to_json()``, ``from_dict()``, ``from_json()``; imported on first use, see
+``_json.py``), so a web view can cache or send them. Images keep a
+non-serialised link to the client that produced them (set with
+:meth:`WebImage.attach`, not a constructor argument) so :meth:`WebImage.save`
+can download with its session.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, Union, overload
 
-from dataclasses_json import DataClassJsonMixin, config
-
+from ._json import JsonMixin, codec
 from .models import Model
 
 __all__ = [
@@ -68,7 +68,7 @@ def _decode_images(items: list[Any]) -> ImageView[Any]:
     )
 
 
-_IMAGES = config(decoder=_decode_images)
+_IMAGES = codec(decoder=_decode_images)
 
 
 class ImageSaver(Protocol):
@@ -86,7 +86,7 @@ class ImageSaver(Protocol):
 
 
 @dataclass
-class WebImage(DataClassJsonMixin):
+class WebImage(JsonMixin):
     """An image the answer links to (a web search result)."""
 
     url: str
@@ -283,7 +283,7 @@ class GeneratedAudio(GeneratedMedia):
 
 
 @dataclass
-class Candidate(DataClassJsonMixin):
+class Candidate(JsonMixin):
     """One reply candidate of a turn (the service usually sends one).
 
     The image fields are sequences: lists, or immutable :class:`ImageView` s
@@ -306,7 +306,7 @@ class Candidate(DataClassJsonMixin):
 
 
 @dataclass
-class ModelOutput(DataClassJsonMixin):
+class ModelOutput(JsonMixin):
     """A whole answer: every candidate and the conversation metadata.
 
     ``text``, ``thoughts`` and the image lists are those of the chosen candidate.
@@ -442,7 +442,7 @@ class Quota(DataClassJsonMixin):
 
 
 @dataclass(repr=False)
-class StreamChunk(DataClassJsonMixin):
+class StreamChunk(JsonMixin):
     """One step of a stream: the new text since the previous chunk and everything so far.
 
     ``text``/``thoughts`` are the accumulated, stable text; ``delta_text``/
@@ -492,7 +492,7 @@ class StreamChunk(DataClassJsonMixin):
 
 
 @dataclass
-class Gem(DataClassJsonMixin):
+class Gem(JsonMixin):
     """A gem: a saved system prompt, built in (``predefined``) or the user's own."""
 
     id: str
@@ -503,7 +503,7 @@ class Gem(DataClassJsonMixin):
 
 
 @dataclass
-class ChatInfo(DataClassJsonMixin):
+class ChatInfo(JsonMixin):
     """A conversation in the account's history."""
 
     cid: str
@@ -520,7 +520,7 @@ Timeout = Union[float, tuple[float, float]]
 
 
 @dataclass
-class ChatTurn(DataClassJsonMixin):
+class ChatTurn(JsonMixin):
     """One turn read back from the history (``client.read_chat``): the prompt and the reply candidates.
 
     ``done`` is ``False`` while the service is still producing the answer.
@@ -556,7 +556,7 @@ def _decode_models(items: list[Any]) -> list[Model]:
 
 
 @dataclass(frozen=True)
-class CatalogEntry(DataClassJsonMixin):
+class CatalogEntry(JsonMixin):
     """One model of the account's catalogue (``otAQ7b``, docs/protocol.md 3.2).
 
     ``version`` is the display version (e.g. ``"3.5 Flash-Lite"``, the name the
@@ -572,7 +572,7 @@ class CatalogEntry(DataClassJsonMixin):
 
 
 @dataclass
-class AccountInfo(DataClassJsonMixin):
+class AccountInfo(JsonMixin):
     """The account's status code (1000 = available, docs/protocol.md 6.1), the models it offers and its tier.
 
     ``catalogue`` is what the service lists; ``models`` the same as
@@ -583,7 +583,7 @@ class AccountInfo(DataClassJsonMixin):
 
     status: int | None = None
     models: list[Model] = field(
-        default_factory=list, metadata=config(encoder=_encode_models, decoder=_decode_models)
+        default_factory=list, metadata=codec(encoder=_encode_models, decoder=_decode_models)
     )
     catalogue: list[CatalogEntry] = field(default_factory=list)
     tier: int = 1

@@ -17,13 +17,14 @@ import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import tenacity
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _constants as C
 from .._log import logger
 from ..errors import APIError, GeminiError, RateLimited, StreamInterrupted, TimeoutError
+
+if TYPE_CHECKING:  # imported by the first request made under a policy, not by ``import gemini_sync``
+    import tenacity
 
 __all__ = ["is_transient", "RetryPolicy", "call_with_retries"]
 
@@ -76,11 +77,14 @@ class RetryPolicy:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, RateLimited) and exc.retry_after is not None:
             return min(exc.retry_after, self.retry_after_cap)
+        import tenacity
+
         jitter = tenacity.wait_random_exponential(multiplier=self.initial, max=self.maximum)
         return float(jitter(state))
 
     def retrying(self, what: str, allowed: Callable[[], bool] = lambda: True) -> tenacity.Retrying:
         """A tenacity ``Retrying`` for one call; ``allowed()`` is asked before each retry."""
+        import tenacity
 
         def should_retry(exc: BaseException) -> bool:
             return is_transient(exc) and allowed()
