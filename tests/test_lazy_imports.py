@@ -1,0 +1,136 @@
+"""``import gemini_sync`` leaves serialisation, retries, the emulator and the CLI for first use.
+
+Import cost is measured by ``bench/import_time.py``; these tests check the
+behaviour behind it: what a fresh interpreter has loaded after the import, that
+the first ``to_json()`` then works, and that the JSON methods of the result types
+give exactly what dataclasses-json gives (the output is pinned, byte for byte).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from decimal import Decimal
+
+from gemini_sync import (
+    AccountInfo,
+    Candidate,
+    ChatInfo,
+    GeneratedImage,
+    Model,
+    ModelOutput,
+    StreamChunk,
+    WebImage,
+)
+from gemini_sync._json import codec
+
+_DEFERRED = [
+    "dataclasses_json",
+    "marshmallow",
+    "typing_inspect",
+    "tenacity",
+    "gemini_sync.emulator",
+    "gemini_sync.cli",
+]
+
+_FRESH_IMPORT = """
+import json, sys
+import gemini_sync
+deferred = %r
+before = sorted(m for m in deferred if m in sys.modules)
+chunk = gemini_sync.StreamChunk(
+    "hi", "hi", new_images=[gemini_sync.WebImage("u"), gemini_sync.GeneratedImage("g", image_id="i")]
+)
+text = chunk.to_json()
+again = gemini_sync.StreamChunk.from_json(text)
+print(json.dumps({
+    "before": before,
+    "json": json.loads(text),
+    "round_trip": again == chunk,
+    "new_image_types": [type(i).__name__ for i in again.new_images],
+    "after": "dataclasses_json" in sys.modules,
+}))
+"""
+
+
+def test_import_gemini_sync_defers_serialisation_retries_emulator_and_cli() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _FRESH_IMPORT % (_DEFERRED,)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(result.stdout)
+    assert report["before"] == []
+    # the first to_json()/from_json() of the process still work, and load dataclasses-json then
+    assert report["json"]["text"] == "hi" and report["json"]["new_images"][1]["image_id"] == "i"
+    assert report["round_trip"] is True
+    assert report["new_image_types"] == ["WebImage", "GeneratedImage"]
+    assert report["after"] is True
+
+
+def test_to_json_output_is_pinned() -> None:
+    """The exact string dataclasses-json's own mixin produced for these values before the move."""
+    candidate = Candidate(
+        "rc_1",
+        "Hé 😀",
+        web_images=[WebImage("https://x/a.png", "a", "alt")],
+        generated_images=[GeneratedImage("https://x/g.png", image_id="img_1", turn_ids=["c", "r", "rc"])],
+    )
+    assert candidate.to_json() == (
+        '{"rcid": "rc_1", "text": "H\\u00e9 \\ud83d\\ude00", "thoughts": "", '
+        '"web_images": [{"url": "https://x/a.png", "title": "a", "alt": "alt"}], '
+        '"generated_images": [{"url": "https://x/g.png", "title": "[Image]", "alt": "", '
+        '"image_id": "img_1", "turn_ids": ["c", "r", "rc"]}]}'
+    )
+    assert candidate.to_dict()["web_images"] == [{"url": "https://x/a.png", "title": "a", "alt": "alt"}]
+    assert Candidate.from_dict(candidate.to_dict()) == candidate
+
+
+def test_to_json_and_from_json_pass_their_keywords_to_json() -> None:
+    info = ChatInfo("c_1", "Tëst", pinned=True, timestamp=1.5)
+    text = info.to_json(ensure_ascii=False, indent=2, sort_keys=True)
+    assert text.startswith('{\n  "cid": "c_1",\n  "pinned": true,') and '"Tëst"' in text
+    assert ChatInfo.from_json(text) == info
+    assert ChatInfo.from_json(text.encode()) == info  # bytes, as json.loads takes
+    output = ModelOutput.from_json('{"metadata": ["c_1", 0.1]}', parse_float=Decimal)
+    assert output.metadata == ["c_1", Decimal("0.1")] and isinstance(output.metadata[1], Decimal)
+
+
+def test_field_codecs_drive_encoding_and_decoding() -> None:
+    """``codec()`` metadata is what dataclasses-json reads: AccountInfo's models use their own shape."""
+    info = AccountInfo(1000, [Model.G_3_FLASH])
+    encoded = json.loads(info.to_json())["models"][0]
+    assert encoded == {
+        "model_name": Model.G_3_FLASH.model_name,
+        "header_value": Model.G_3_FLASH.header_value,
+        "paid": Model.G_3_FLASH.paid,
+        "thinking": Model.G_3_FLASH.thinking,
+    }
+    assert AccountInfo.from_dict({"status": 1000, "models": [encoded]}).models == [Model.G_3_FLASH]
+    mixed = StreamChunk.from_dict({"new_images": [{"url": "w"}, {"url": "g", "image_id": "i"}]})
+    assert [type(i) for i in mixed.new_images] == [WebImage, GeneratedImage]
+
+
+def test_codec_builds_the_metadata_dataclasses_json_config_builds() -> None:
+    from dataclasses_json import config
+
+    def encode(value: object) -> object:
+        return value
+
+    def decode(value: object) -> object:
+        return value
+
+    assert codec(decoder=decode) == config(decoder=decode)
+    assert codec(encoder=encode, decoder=decode) == config(encoder=encode, decoder=decode)
+    assert codec() == config()
+
+
+def test_results_are_dataclasses_json_instances_once_it_is_loaded() -> None:
+    from dataclasses_json import DataClassJsonMixin
+
+    chunk = StreamChunk("x")
+    chunk.to_dict()  # loads dataclasses-json (a no-op if another test already did)
+    assert isinstance(chunk, DataClassJsonMixin) and issubclass(AccountInfo, DataClassJsonMixin)
