@@ -3,10 +3,10 @@
     python bench/import_time.py [--runs 15] [--no-bytecode] [--json]
 
 1. ``import gemini_sync`` in a fresh interpreter timing its own import, median
-   and best of ``--runs``. Interleaved with those, as many fresh interpreters
-   that import ``requests`` first and then ``gemini_sync``: ``requests``' own
-   share and what ``gemini_sync`` adds on top, measured in the same run so
-   machine load weighs on both alike.
+   and best of ``--runs``, wall clock and CPU time. Interleaved with those, as
+   many fresh interpreters that import ``requests`` first and then
+   ``gemini_sync``: ``requests``' own share and what ``gemini_sync`` adds on
+   top, measured in the same runs so machine load weighs on both alike.
 2. What remains on top of ``requests``: the modules it does not import, median
    self time of each over ``-X importtime`` runs, largest first.
 3. What first use pays instead: the first ``to_json()`` (imports dataclasses-json).
@@ -37,22 +37,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import EmulatorProcess, emit_json, print_table
 from gemini_sync import GeminiClient
 
-_CLOCK = "import time; t0 = time.perf_counter(); "
-_ALONE = _CLOCK + "import gemini_sync; print((time.perf_counter() - t0) * 1000)"
-_SPLIT = (
-    _CLOCK + "import requests; t1 = time.perf_counter(); import gemini_sync; "
-    "print((t1 - t0) * 1000, (time.perf_counter() - t1) * 1000)"
-)
-_FIRST_JSON = (
-    "import time, gemini_sync; chunk = gemini_sync.StreamChunk('hi'); t0 = time.perf_counter(); "
-    "chunk.to_json(); print((time.perf_counter() - t0) * 1000)"
-)
+_ROOT = Path(__file__).resolve().parent.parent
 _DEFERRED = ("dataclasses_json", "marshmallow", "tenacity", "gemini_sync.emulator", "gemini_sync.cli")
 _TOP_REMAINING = 12
 
 
 def _python(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, *args], capture_output=True, text=True, check=True, env=env)
+    """Run a fresh interpreter in the checkout, so it imports this checkout's ``gemini_sync``."""
+    return subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, check=True, env=env, cwd=_ROOT
+    )
 
 
 def _environment(bytecode: bool, cache_dir: str) -> dict[str, str]:
@@ -66,12 +60,26 @@ def _environment(bytecode: bool, cache_dir: str) -> dict[str, str]:
     return env
 
 
-def import_times(env: dict[str, str], runs: int) -> dict[str, list[float]]:
-    """Alone and split runs, interleaved: ``alone``, ``requests``, ``rest`` (ms)."""
-    out: dict[str, list[float]] = {"alone": [], "requests": [], "rest": []}
+def _probe(env: dict[str, str], *statements: str) -> list[tuple[float, float]]:
+    """Run ``statements`` in one fresh interpreter: ``(wall ms, CPU ms)`` of each.
+
+    CPU time (``time.process_time``) is the steadier figure on a shared machine:
+    it leaves out the time the process waits for a core.
+    """
+    lines = ["import time", "_m = [(time.perf_counter(), time.process_time())]"]
+    for statement in statements:
+        lines += [statement, "_m.append((time.perf_counter(), time.process_time()))"]
+    lines.append("print(*((b[i] - a[i]) * 1000 for a, b in zip(_m, _m[1:]) for i in (0, 1)))")
+    values = [float(v) for v in _python(env, "-c", "\n".join(lines)).stdout.split()]
+    return [(values[i], values[i + 1]) for i in range(0, len(values), 2)]
+
+
+def import_times(env: dict[str, str], runs: int) -> dict[str, list[tuple[float, float]]]:
+    """``import gemini_sync`` alone, and split into ``requests`` then the rest, interleaved."""
+    out: dict[str, list[tuple[float, float]]] = {"alone": [], "requests": [], "rest": []}
     for _ in range(runs):
-        out["alone"].append(float(_python(env, "-c", _ALONE).stdout))
-        first, rest = map(float, _python(env, "-c", _SPLIT).stdout.split())
+        out["alone"] += _probe(env, "import gemini_sync")
+        first, rest = _probe(env, "import requests", "import gemini_sync")
         out["requests"].append(first)
         out["rest"].append(rest)
     return out
@@ -103,8 +111,10 @@ def remaining_modules(env: dict[str, str], runs: int) -> tuple[list[tuple[str, f
     return medians, leaked
 
 
-def first_json_times(env: dict[str, str], runs: int) -> list[float]:
-    return [float(_python(env, "-c", _FIRST_JSON).stdout) for _ in range(runs)]
+def first_json_times(env: dict[str, str], runs: int) -> list[tuple[float, float]]:
+    """The first ``to_json()`` of a process that imported ``gemini_sync`` (it loads dataclasses-json)."""
+    setup = "import gemini_sync; chunk = gemini_sync.StreamChunk('hi')"
+    return [_probe(env, setup, "chunk.to_json()")[1] for _ in range(runs)]
 
 
 def first_chunk_times(runs: int) -> list[float]:
@@ -127,6 +137,15 @@ def _stats(values: Sequence[float]) -> dict[str, float]:
     return {"median": statistics.median(values), "best": min(values)}
 
 
+def _row(label: str, samples: Sequence[tuple[float, float]]) -> list[object]:
+    wall, cpu = [w for w, _ in samples], [c for _, c in samples]
+    return [label, statistics.median(wall), min(wall), statistics.median(cpu)]
+
+
+def _json(samples: Sequence[tuple[float, float]]) -> dict[str, dict[str, float]]:
+    return {"wall": _stats([w for w, _ in samples]), "cpu": _stats([c for _, c in samples])}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
@@ -141,29 +160,31 @@ def main() -> None:
         first_json = first_json_times(env, max(5, args.runs // 2))
     firsts = first_chunk_times(args.runs)
     rest_total = sum(ms for _, ms in remaining)
-    results = {
-        "bytecode_cached": not args.no_bytecode,
-        "import_ms": _stats(imports["alone"]),
-        "requests_share_ms": _stats(imports["requests"]),
-        "on_top_of_requests_ms": _stats(imports["rest"]),
-        "remaining_self_ms": dict(remaining[:_TOP_REMAINING]),
-        "deferred_but_imported": leaked,
-        "first_to_json_ms": _stats(first_json),
-        "client_to_first_chunk_ms": _stats(firsts),
-    }
     if args.json:
-        emit_json("import_time", results)
+        emit_json(
+            "import_time",
+            {
+                "bytecode_cached": not args.no_bytecode,
+                "import_ms": _json(imports["alone"]),
+                "requests_share_ms": _json(imports["requests"]),
+                "on_top_of_requests_ms": _json(imports["rest"]),
+                "remaining_self_ms": dict(remaining[:_TOP_REMAINING]),
+                "deferred_but_imported": leaked,
+                "first_to_json_ms": _json(first_json),
+                "client_to_first_chunk_ms": _stats(firsts),
+            },
+        )
         return
     cached = "bytecode cached" if not args.no_bytecode else "compiled from source"
     print_table(
         f"start-up ({args.runs} runs each, fresh interpreters, {cached})",
-        ["measure", "median ms", "best ms"],
+        ["measure", "median ms", "best ms", "median CPU ms"],
         [
-            ["import gemini_sync (cold, new process)", *_stats(imports["alone"]).values()],
-            ["  of which: import requests (same runs)", *_stats(imports["requests"]).values()],
-            ["  of which: gemini_sync on top of requests", *_stats(imports["rest"]).values()],
-            ["first to_json() after import (loads dataclasses-json)", *_stats(first_json).values()],
-            ["GeminiClient() -> first chunk (emulator)", *_stats(firsts).values()],
+            _row("import gemini_sync (cold, new process)", imports["alone"]),
+            _row("  of which: import requests (same runs)", imports["requests"]),
+            _row("  of which: gemini_sync on top of requests", imports["rest"]),
+            _row("first to_json() after import (loads dataclasses-json)", first_json),
+            ["GeminiClient() -> first chunk (emulator)", statistics.median(firsts), min(firsts), "-"],
         ],
     )
     print_table(
