@@ -38,7 +38,14 @@ from bench._common import EmulatorProcess, emit_json, print_table
 from gemini_sync import GeminiClient
 
 _ROOT = Path(__file__).resolve().parent.parent
-_DEFERRED = ("dataclasses_json", "marshmallow", "tenacity", "gemini_sync.emulator", "gemini_sync.cli")
+_DEFERRED = (
+    "dataclasses_json",
+    "marshmallow",
+    "tenacity",
+    "filelock",
+    "gemini_sync.emulator",
+    "gemini_sync.cli",
+)
 _TOP_REMAINING = 12
 
 

@@ -1,4 +1,4 @@
-"""``import gemini_sync`` leaves serialisation, retries, the emulator and the CLI for first use.
+"""``import gemini_sync`` leaves serialisation, retries, rotation locks, the emulator and the CLI for later.
 
 Import cost is measured by ``bench/import_time.py``; these tests check the
 behaviour behind it: what a fresh interpreter has loaded after the import, that
@@ -30,6 +30,7 @@ _DEFERRED = [
     "marshmallow",
     "typing_inspect",
     "tenacity",
+    "filelock",
     "gemini_sync.emulator",
     "gemini_sync.cli",
 ]
@@ -54,7 +55,7 @@ print(json.dumps({
 """
 
 
-def test_import_gemini_sync_defers_serialisation_retries_emulator_and_cli() -> None:
+def test_import_gemini_sync_defers_serialisation_retries_locks_emulator_and_cli() -> None:
     result = subprocess.run(
         [sys.executable, "-c", _FRESH_IMPORT % (_DEFERRED,)],
         capture_output=True,

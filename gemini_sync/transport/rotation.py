@@ -27,8 +27,6 @@ import threading
 from collections.abc import Iterable, Iterator
 from http.cookiejar import Cookie
 
-import filelock
-
 from .._log import logger
 from . import cache
 
@@ -75,6 +73,8 @@ class AccountCache:
         for ``timeout`` (``0``: try once, never wait), or ``None`` if no lock file can be made
         here (a read-only directory): the caller then rotates on its own, uncoordinated.
         """
+        import filelock  # only a rotating process needs it: not imported by ``import gemini_sync``
+
         try:
             self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             lock = filelock.FileLock(str(self.lock_path), mode=0o600)
