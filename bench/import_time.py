@@ -2,7 +2,9 @@
 
     python bench/import_time.py [--runs 15] [--no-bytecode] [--json]
 
-1. ``import gemini_sync`` in a fresh interpreter timing its own import, median
+1. ``from gemini_sync import GeminiClient`` (the package itself imports its
+   names lazily, so this is what a program that streams imports) in a fresh
+   interpreter timing its own import, median
    and best of ``--runs``, wall clock and CPU time. Interleaved with those, as
    many fresh interpreters that import ``requests`` first and then
    ``gemini_sync``: ``requests``' own share and what ``gemini_sync`` adds on
@@ -40,6 +42,7 @@ from bench._common import EmulatorProcess, emit_json, print_table
 from gemini_sync import GeminiClient
 
 _ROOT = Path(__file__).resolve().parent.parent
+_IMPORT = "from gemini_sync import GeminiClient"
 _DEFERRED = (
     "dataclasses_json",
     "marshmallow",
@@ -84,20 +87,20 @@ def _probe(env: dict[str, str], *statements: str) -> list[tuple[float, float]]:
 
 
 def import_times(env: dict[str, str], runs: int) -> dict[str, list[tuple[float, float]]]:
-    """``import gemini_sync`` alone, and split into ``requests`` then the rest, interleaved."""
+    """The client's import alone, and split into ``requests`` then the rest, interleaved."""
     out: dict[str, list[tuple[float, float]]] = {"alone": [], "requests": [], "rest": []}
     for _ in range(runs):
-        out["alone"] += _probe(env, "import gemini_sync")
-        first, rest = _probe(env, "import requests", "import gemini_sync")
+        out["alone"] += _probe(env, _IMPORT)
+        first, rest = _probe(env, "import requests", _IMPORT)
         out["requests"].append(first)
         out["rest"].append(rest)
     return out
 
 
-def _importtime(env: dict[str, str], module: str) -> list[tuple[str, float]]:
-    """``(module, self ms)`` of every import ``import <module>`` attempts (``-X importtime``)."""
+def _importtime(env: dict[str, str], statement: str) -> list[tuple[str, float]]:
+    """``(module, self ms)`` of every import ``statement`` attempts (``-X importtime``)."""
     rows = []
-    for line in _python(env, "-X", "importtime", "-c", f"import {module}").stderr.splitlines():
+    for line in _python(env, "-X", "importtime", "-c", statement).stderr.splitlines():
         fields = line.split("|")
         if len(fields) == 3 and fields[0].startswith("import time:") and "self" not in fields[0]:
             rows.append((fields[2].strip(), int(fields[0].split(":")[1]) / 1000))
@@ -105,13 +108,13 @@ def _importtime(env: dict[str, str], module: str) -> list[tuple[str, float]]:
 
 
 def remaining_modules(env: dict[str, str], runs: int) -> tuple[list[tuple[str, float]], list[str]]:
-    """Median self time (ms) of each module ``import gemini_sync`` adds to ``requests``, and the
+    """Median self time (ms) of each module the client's import adds to ``requests``, and the
     deferred modules that were imported anyway (should be none)."""
-    shared = {name for name, _ in _importtime(env, "requests")}
+    shared = {name for name, _ in _importtime(env, "import requests")}
     selfs: dict[str, list[float]] = defaultdict(list)
     loaded: set[str] = set()
     for _ in range(runs):
-        for name, self_ms in _importtime(env, "gemini_sync"):
+        for name, self_ms in _importtime(env, _IMPORT):
             loaded.add(name)
             if name not in shared:
                 selfs[name].append(self_ms)
@@ -122,7 +125,7 @@ def remaining_modules(env: dict[str, str], runs: int) -> tuple[list[tuple[str, f
 
 def first_json_times(env: dict[str, str], runs: int) -> list[tuple[float, float]]:
     """The first ``to_json()`` of a process that imported ``gemini_sync`` (it loads dataclasses-json)."""
-    setup = "import gemini_sync; chunk = gemini_sync.StreamChunk('hi')"
+    setup = f"{_IMPORT}; from gemini_sync import StreamChunk; chunk = StreamChunk('hi')"
     return [_probe(env, setup, "chunk.to_json()")[1] for _ in range(runs)]
 
 
@@ -137,7 +140,7 @@ def first_chunk_times(env: dict[str, str], runs: int) -> tuple[list[float], list
     cold: list[tuple[float, float]] = []
     with EmulatorProcess("--pace", "0") as emu:
         script = (
-            f"client = gemini_sync.GeminiClient(cookies={emu.cookies!r}, base_url={emu.url!r}, "
+            f"client = GeminiClient(cookies={emu.cookies!r}, base_url={emu.url!r}, "
             "auto_refresh=False, cookie_cache=False); stream = client.stream('Hello'); "
             "next(iter(stream)); stream.close(); client.close()"
         )
@@ -151,7 +154,7 @@ def first_chunk_times(env: dict[str, str], runs: int) -> tuple[list[float], list
             warm.append((time.perf_counter() - started) * 1000)
             stream.close()
             client.close()
-            (iw, ic), (sw, sc) = _probe(env, "import gemini_sync", script)
+            (iw, ic), (sw, sc) = _probe(env, _IMPORT, script)
             cold.append((iw + sw, ic + sc))
     return warm, cold
 
@@ -177,7 +180,8 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="gemini-sync-pyc-") as cache_dir:
         env = _environment(not args.no_bytecode, cache_dir)
-        _python(env, "-c", "import gemini_sync, requests")  # fills the bytecode cache
+        # fill the bytecode cache, what first use imports included
+        _python(env, "-c", f"{_IMPORT}; import requests, dataclasses_json, tenacity, filelock")
         imports = import_times(env, args.runs)
         remaining, leaked = remaining_modules(env, max(5, args.runs // 2))
         first_json = first_json_times(env, max(5, args.runs // 2))
@@ -204,7 +208,7 @@ def main() -> None:
         f"start-up ({args.runs} runs each, fresh interpreters, {cached})",
         ["measure", "median ms", "best ms", "median CPU ms"],
         [
-            _row("import gemini_sync (cold, new process)", imports["alone"]),
+            _row("from gemini_sync import GeminiClient (cold, new process)", imports["alone"]),
             _row("  of which: import requests (same runs)", imports["requests"]),
             _row("  of which: gemini_sync on top of requests", imports["rest"]),
             _row("first to_json() after import (loads dataclasses-json)", first_json),

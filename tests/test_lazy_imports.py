@@ -1,4 +1,4 @@
-"""``import gemini_sync`` leaves serialisation, retries, rotation locks, the emulator and the CLI for later.
+"""Importing the public names leaves serialisation, retries, rotation locks, emulator and CLI for later.
 
 Import cost is measured by ``bench/import_time.py``; these tests check the
 behaviour behind it: what a fresh interpreter has loaded after the import, that
@@ -37,6 +37,7 @@ _DEFERRED = [
 
 _FRESH_IMPORT = """
 import json, sys
+from gemini_sync import *  # every public name: the client, chat, stream, worker, the types
 import gemini_sync
 deferred = %r
 before = sorted(m for m in deferred if m in sys.modules)
