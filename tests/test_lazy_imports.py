@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from decimal import Decimal
+from pathlib import Path
 
 from gemini_sync import (
     AccountInfo,
@@ -136,3 +137,44 @@ def test_results_are_dataclasses_json_instances_once_it_is_loaded() -> None:
     chunk = StreamChunk("x")
     chunk.to_dict()  # loads dataclasses-json (a no-op if another test already did)
     assert isinstance(chunk, DataClassJsonMixin) and issubclass(AccountInfo, DataClassJsonMixin)
+
+
+_TYPED_USE = """
+from typing import Any
+
+from gemini_sync import AccountInfo, GeneratedImage, Model, StreamChunk, WebImage
+
+
+def restore(text: str) -> StreamChunk:
+    return StreamChunk.from_json(text)
+
+
+def rebuild(kvs: dict[str, Any]) -> GeneratedImage:
+    return GeneratedImage.from_dict(kvs, infer_missing=True)
+
+
+text: str = StreamChunk("x").to_json(indent=2, sort_keys=True)
+models: list[Model] = AccountInfo.from_json(b"{}").models
+as_dict: dict[str, Any] = restore(text).to_dict()
+wrong: int = StreamChunk("x").to_json()
+narrower: GeneratedImage = WebImage.from_json("{}")
+"""
+
+
+def test_json_methods_are_typed_for_a_users_mypy_strict(tmp_path: Path) -> None:
+    """``from_json``/``from_dict`` return the class they are called on; ``to_json`` a ``str``."""
+    (tmp_path / "use.py").write_text(_TYPED_USE)
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    errors = [line for line in (done.stdout + done.stderr).splitlines() if ": error:" in line]
+    assert errors == [
+        'use.py:18: error: Incompatible types in assignment (expression has type "str", '
+        'variable has type "int")  [assignment]',
+        'use.py:19: error: Incompatible types in assignment (expression has type "WebImage", '
+        'variable has type "GeneratedImage")  [assignment]',
+    ], done.stdout + done.stderr
