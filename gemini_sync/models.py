@@ -15,15 +15,16 @@ Since 2026 thinking is a level of a model, not a model of its own: the
 from __future__ import annotations
 
 import json
-import uuid
 from typing import ClassVar, Union
+
+from ._uuid import random_uuid
 
 __all__ = ["Model", "ModelLike", "model_header_value", "SESSION_UUID"]
 
 MODEL_HEADER = "x-goog-ext-525001261-jspb"
 _EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-jspb": "[0,0,0]"}
 #: the UUID the browser keeps for a whole session in header slot ``[16]`` (one per process here)
-SESSION_UUID = str(uuid.uuid4()).upper()
+SESSION_UUID = random_uuid()
 _HEADER_SLOTS = 17
 _NUMBER_SLOT = 14
 _LEVEL_SLOT = 15

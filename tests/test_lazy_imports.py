@@ -25,6 +25,8 @@ from gemini_sync import (
     WebImage,
 )
 from gemini_sync._json import codec
+from gemini_sync._uuid import random_uuid
+from gemini_sync.models import SESSION_UUID
 
 _DEFERRED = [
     "dataclasses_json",
@@ -32,6 +34,9 @@ _DEFERRED = [
     "typing_inspect",
     "tenacity",
     "filelock",
+    "uuid",  # with platform: gemini_sync._uuid makes the ids
+    "platform",
+    "html",  # loaded when a text first holds an entity
     "gemini_sync.emulator",
     "gemini_sync.cli",
 ]
@@ -178,3 +183,14 @@ def test_json_methods_are_typed_for_a_users_mypy_strict(tmp_path: Path) -> None:
         'use.py:19: error: Incompatible types in assignment (expression has type "WebImage", '
         'variable has type "GeneratedImage")  [assignment]',
     ], done.stdout + done.stderr
+
+
+def test_random_uuid_is_an_upper_case_version_4_uuid() -> None:
+    import uuid
+
+    ids = {random_uuid() for _ in range(200)}
+    assert len(ids) == 200
+    for value in [*ids, SESSION_UUID]:
+        parsed = uuid.UUID(value)
+        assert value == str(parsed).upper()
+        assert parsed.version == 4 and parsed.variant == uuid.RFC_4122

@@ -6,12 +6,12 @@ Pure functions: they return what to send and never send it.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 from .._constants import BATCH_EXEC_PATH, GEMINI_ORIGIN, GENERATE_PATH
+from .._uuid import random_uuid
 from ..models import Model
 from .framing import dumps
 from .media import mime_type
@@ -119,7 +119,7 @@ def generate_request(
     with a tool the list is padded to at least :data:`TOOL_INNER_SLOTS`.
     """
 
-    request_uuid = request_uuid or str(uuid.uuid4()).upper()
+    request_uuid = request_uuid or random_uuid()
     file_data = attachment_refs(files)
     chat = list(metadata) if metadata else new_metadata()
     inner: list[Any] = [None] * INNER_SLOTS

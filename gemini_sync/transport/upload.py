@@ -13,7 +13,6 @@ import mimetypes
 import os
 import pathlib
 import random
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import IO, Any, Union
@@ -205,7 +204,7 @@ def upload_file(transport: Transport, file: UploadFile, push_id: str, *, timeout
     A file that can no longer be read (deleted, closed since the call) raises
     :class:`~gemini_sync.errors.UploadError`.
     """
-    boundary = uuid.uuid4().hex
+    boundary = os.urandom(16).hex()  # not uuid: its import costs ~2.5 ms at start-up
     url = transport.endpoints.upload
     headers = {
         "Push-ID": push_id,
