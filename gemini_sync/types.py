@@ -203,7 +203,7 @@ class ImageView(Sequence[_I]):
 
 
 @dataclass(frozen=True)
-class Citation(DataClassJsonMixin):
+class Citation(JsonMixin):
     """A source the answer cites: ``[cite: number]`` in the text points to it (PROTOCOL-2026 section 3)."""
 
     number: int
@@ -227,7 +227,7 @@ class MediaSaver(Protocol):
 
 
 @dataclass
-class GeneratedMedia(DataClassJsonMixin):
+class GeneratedMedia(JsonMixin):
     """A file a media tool made (PROTOCOL-2026 section 4); needs the account's cookies to download.
 
     Like images, it keeps a non-serialised link to its client (:meth:`attach`).
@@ -591,7 +591,7 @@ class AccountInfo(JsonMixin):
 
 
 @dataclass
-class ResearchStep(DataClassJsonMixin):
+class ResearchStep(JsonMixin):
     """One step of a Deep Research plan."""
 
     number: int
@@ -600,7 +600,7 @@ class ResearchStep(DataClassJsonMixin):
 
 
 @dataclass
-class ResearchPlan(DataClassJsonMixin):
+class ResearchPlan(JsonMixin):
     """What Deep Research proposes to do, before :meth:`ResearchJob.confirm` starts it.
 
     ``eta_text`` is the service's own estimate ("Ready in a few mins");
@@ -614,7 +614,7 @@ class ResearchPlan(DataClassJsonMixin):
 
 
 @dataclass
-class ResearchThought(DataClassJsonMixin):
+class ResearchThought(JsonMixin):
     """A thought Deep Research reported while working: a heading and its text."""
 
     heading: str
@@ -622,7 +622,7 @@ class ResearchThought(DataClassJsonMixin):
 
 
 @dataclass
-class ResearchSource(DataClassJsonMixin):
+class ResearchSource(JsonMixin):
     """A web page Deep Research visited."""
 
     url: str
@@ -631,7 +631,7 @@ class ResearchSource(DataClassJsonMixin):
 
 
 @dataclass
-class ResearchProgress(DataClassJsonMixin):
+class ResearchProgress(JsonMixin):
     """How far a research got: its state (2 plan, 3 researching, 5 done), thoughts and sources so far."""
 
     state: int | None = None
@@ -640,7 +640,7 @@ class ResearchProgress(DataClassJsonMixin):
 
 
 @dataclass
-class ResearchReport(DataClassJsonMixin):
+class ResearchReport(JsonMixin):
     """The finished report: its title, markdown (with ``[cite: N]`` markers), sources and chat id."""
 
     title: str

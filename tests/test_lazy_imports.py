@@ -91,7 +91,7 @@ def test_to_json_output_is_pinned() -> None:
         '{"rcid": "rc_1", "text": "H\\u00e9 \\ud83d\\ude00", "thoughts": "", '
         '"web_images": [{"url": "https://x/a.png", "title": "a", "alt": "alt"}], '
         '"generated_images": [{"url": "https://x/g.png", "title": "[Image]", "alt": "", '
-        '"image_id": "img_1", "turn_ids": ["c", "r", "rc"]}]}'
+        '"image_id": "img_1", "turn_ids": ["c", "r", "rc"]}], "citations": [], "videos": [], "audio": []}'
     )
     assert candidate.to_dict()["web_images"] == [{"url": "https://x/a.png", "title": "a", "alt": "alt"}]
     assert Candidate.from_dict(candidate.to_dict()) == candidate
