@@ -398,7 +398,7 @@ StatusKind = Literal["queued", "thinking", "tool"]
 
 
 @dataclass(frozen=True)
-class Status(DataClassJsonMixin):
+class Status(JsonMixin):
     """What the service is doing while it writes nothing new (see ``StreamChunk.status``).
 
     ``kind`` is ``"queued"`` (the request waits for capacity), ``"thinking"``
@@ -417,7 +417,7 @@ class Status(DataClassJsonMixin):
 
 
 @dataclass
-class Quota(DataClassJsonMixin):
+class Quota(JsonMixin):
     """One usage bucket of the account (``client.usage()``).
 
     ``name`` is the model or feature the bucket counts (``"pro"``, ``"flash"``,
