@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names are impor
     )
     from .models import Model, ModelLike
     from .protocol.citations import link_citations
+    from .protocol.thinking import Thinking
     from .research import ResearchJob, ResearchWorker
     from .stream import Stream
     from .transport.retry import RetryPolicy
@@ -55,6 +56,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time the names are impor
         GeneratedImage,
         ImageSaver,
         ImageView,
+        ModelInfo,
         ModelOutput,
         Quota,
         ResearchPlan,
@@ -90,6 +92,8 @@ __all__ = [
     "ChatTurn",
     "AccountInfo",
     "CatalogEntry",
+    "ModelInfo",
+    "Thinking",
     "GemLike",
     "FileInput",
     "ImageSaver",
@@ -141,6 +145,7 @@ _HOMES = {
     "StreamWorker": ".worker",
     "Model": ".models",
     "ModelLike": ".models",
+    "Thinking": ".protocol.thinking",
     "RetryPolicy": ".transport.retry",
     "FileInput": ".transport.upload",
     "link_citations": ".protocol.citations",
@@ -159,6 +164,7 @@ _HOMES = {
             "GeneratedImage",
             "ImageSaver",
             "ImageView",
+            "ModelInfo",
             "ModelOutput",
             "Quota",
             "ResearchPlan",

@@ -16,7 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from . import _constants as C
 from ._cli_output import Renderer, Screen
@@ -30,8 +30,11 @@ if TYPE_CHECKING:
     from .client import GeminiClient
     from .models import Model
     from .stream import Stream
+    from .types import ModelInfo
 
 __all__ = ["run"]
+
+_T = TypeVar("_T")
 
 _QUIT_WORDS = ("exit", "quit", "/exit", "/quit")
 _LOG_LEVELS = {
@@ -129,18 +132,12 @@ def _renderer(args: argparse.Namespace, screen: Screen) -> Renderer:
     return Renderer(screen, as_json=args.json, thoughts=args.thoughts, save_images=args.save_images)
 
 
-def _model(args: argparse.Namespace) -> Model:
-    from .models import Model
-
-    return Model.from_name(args.model) if args.model else Model.UNSPECIFIED
-
-
 def _cmd_ask(args: argparse.Namespace, screen: Screen) -> int:
     prompt = _read_prompt(args)
-    model = _model(args)
     renderer = _renderer(args, screen)
     with _client(args) as client:
-        _guarded(renderer, lambda: _show(renderer, client.stream(prompt, model=model, tool=args.tool), args))
+        options = {"model": args.model, "thinking": args.thinking, "tool": args.tool}
+        _guarded(renderer, lambda: _show(renderer, client.stream(prompt, **options), args))
     return EXIT_OK
 
 
@@ -154,11 +151,10 @@ def _show(renderer: Renderer, stream: Stream, args: argparse.Namespace) -> None:
 
 
 def _cmd_chat(args: argparse.Namespace, screen: Screen) -> int:
-    model = _model(args)
     renderer = _renderer(args, screen)
     interactive = sys.stdin.isatty()
     with _client(args) as client:
-        chat = client.start_chat(model=model)
+        chat = _guarded_value(renderer, lambda: client.start_chat(model=args.model, thinking=args.thinking))
         if interactive:
             where = "the bundled emulator" if args.emulator else (client.base_url or "Gemini")
             screen.note(f"Chatting with {where}. Type a message and press Enter; Ctrl-D or 'exit' quits.")
@@ -195,27 +191,48 @@ def _cmd_models(args: argparse.Namespace, screen: Screen) -> int:
     from .models import Model
 
     if args.known:
-        models = Model.known()
-    else:
-        with _client(args) as client:
-            models = client.list_models()
-    by_id: dict[str, str] = {}
-    for known in Model.known():
-        if known.model_id:
-            by_id.setdefault(known.model_id, known.name)
+        _show_known(Model.known(), args.json, screen)
+        return EXIT_OK
+    with _client(args) as client:
+        listed = client.list_models()
+    _show_listed(listed, args.json, screen)
+    return EXIT_OK
+
+
+def _show_known(models: list[Model], as_json: bool, screen: Screen) -> None:
+    """This release's models, by the names ``--model`` takes."""
     for model in models:
         if model.model_id is None:  # "unspecified": the account's default, not a choice
             continue
-        # the name --model takes (for a model this release does not know: none)
-        option = model.name if args.known else by_id.get(model.model_id)
-        if args.json:
-            fields = {"name": model.name, "id": model.model_id, "option": option, "thinking": model.thinking}
-            screen.write(json.dumps({**fields, "paid": model.paid}) + "\n")
+        if as_json:
+            fields = {"name": model.name, "id": model.model_id, "option": model.name}
+            screen.write(json.dumps({**fields, "thinking": model.thinking, "paid": model.paid}) + "\n")
             continue
         traits = [t for t, on in (("thinking", model.thinking), ("paid", model.paid)) if on]
-        label = model.name if option in (None, model.name) else f"{option}  ({model.name})"
-        screen.write(label + (f"  [{', '.join(traits)}]" if traits else "") + "\n")
-    return EXIT_OK
+        screen.write(model.name + (f"  [{', '.join(traits)}]" if traits else "") + "\n")
+
+
+def _show_listed(listed: list[ModelInfo], as_json: bool, screen: Screen) -> None:
+    """The account's models: display name, id, the nickname ``--model`` takes, thinking levels."""
+    from .catalogue import NICKNAMES
+    from .models import Model
+
+    release = {m.model_id: m.name for m in reversed(Model.known()) if m.model_id}
+    numbers = [info.number for info in listed]
+    by_number = {number: name for name, number in reversed(NICKNAMES.items())}
+    for info in listed:
+        unique = info.number is not None and numbers.count(info.number) == 1
+        nickname = by_number.get(info.number) if unique and info.number is not None else None
+        levels = list(info.thinking_levels) if info.thinking_levels is not None else None
+        if as_json:
+            fields = {"name": info.label, "id": info.id, "option": release.get(info.id), "nickname": nickname}
+            more = {"number": info.number, "tier": info.tier, "thinking_levels": levels}
+            screen.write(json.dumps({**fields, **more}) + "\n")
+            continue
+        names = ", ".join(n for n in (nickname, release.get(info.id)) if n)
+        shown_levels = ", ".join(levels) if levels else "not listed"
+        line = f"{info.label}  {info.id}" + (f"  (--model {names})" if names else "")
+        screen.write(f"{line}  thinking: {shown_levels}\n")
 
 
 def _cmd_research(args: argparse.Namespace, screen: Screen) -> int:
@@ -245,6 +262,13 @@ def _guarded(renderer: Renderer, show: Callable[[], None]) -> None:
     except GeminiError as exc:
         renderer.failed(exc, _describe(exc))
         raise _Failure("", _exit_code(exc)) from exc
+
+
+def _guarded_value(renderer: Renderer, make: Callable[[], _T]) -> _T:
+    """``make()``, with a library error reported as by :func:`_guarded`."""
+    made: list[_T] = []
+    _guarded(renderer, lambda: made.append(make()))
+    return made[0]
 
 
 def _describe(exc: BaseException) -> str:

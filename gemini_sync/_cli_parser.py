@@ -73,7 +73,19 @@ def _common_options() -> argparse.ArgumentParser:
 def _answer_options() -> argparse.ArgumentParser:
     """How an answer is shown: shared by ask and chat."""
     shown = argparse.ArgumentParser(add_help=False)
-    shown.add_argument("--model", "-m", default=None, help="model name, e.g. gemini-3-flash (see: models)")
+    shown.add_argument(
+        "--model",
+        "-m",
+        default=None,
+        help="the model: pro, flash, flash-lite, a display name such as '3.1 Pro', an id, "
+        "or a release name such as gemini-3-flash (see: models)",
+    )
+    shown.add_argument(
+        "--thinking",
+        choices=("standard", "extended", "deep"),
+        default=None,
+        help="how hard the model thinks (default: the service's choice; see: models)",
+    )
     shown.add_argument("--thoughts", action="store_true", help="also show the model's thoughts (on stderr)")
     shown.add_argument("--json", action="store_true", help="print JSON Lines of events instead of text")
     shown.add_argument("--save-images", metavar="DIR", help="save every image of the answer into DIR")
@@ -116,7 +128,8 @@ def _add_models(sub: _Subparsers[argparse.ArgumentParser], parents: list[argpars
         parents=parents,
         formatter_class=_HelpFormatter,
         help="list the models your account offers",
-        description="List the models the account offers (--known: the ones this release knows, offline).",
+        description="List the models the account offers, with the thinking levels each offers "
+        "(--known: the ones this release knows, offline).",
     )
     models.add_argument("--known", action="store_true", help="list the models this release knows, offline")
     models.add_argument("--json", action="store_true", help="one JSON object per line")

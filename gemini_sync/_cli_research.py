@@ -55,9 +55,8 @@ def _progress(screen: Screen) -> Callable[[ResearchProgress], None]:
 def _start(client: GeminiClient, args: argparse.Namespace, prompt: str | None, screen: Screen) -> ResearchJob:
     from ._cli_commands import _Failure
     from .cli import EXIT_USAGE
-    from .models import Model
 
-    model = Model.from_name(args.model) if args.model else None
+    model = args.model or None  # a nickname, display name or id is resolved by the client
     if args.resume:
         return client.research_job(args.resume, model=model)
     assert prompt is not None

@@ -16,13 +16,12 @@ from . import _constants as C
 from ._log import logger
 from .catalogue import Catalogue
 from .errors import GeminiError, UsageLimitExceeded
-from .models import Model
 from .protocol import rpcs
 from .protocol.request import AppTokens, BatchCall, PreparedRequest
 from .transport.retry import RetryPolicy
 from .transport.rpc import batch_execute
 from .transport.session import Transport
-from .types import AccountInfo, ChatInfo, ChatTurn, Gem, Quota
+from .types import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
 
 __all__ = ["AccountMixin"]
 
@@ -69,9 +68,18 @@ class AccountMixin:
         self._catalogue.update(info)
         return info
 
-    def list_models(self) -> list[Model]:
-        """The models this account offers, with headers built for its tier."""
-        return self.account_info().models
+    def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
+        """The models this account offers (``otAQ7b``), each usable as ``model=``.
+
+        Read once per client (however many threads ask at once, one request)
+        and again after the service refused a model id (1052), or now with
+        ``refresh=True``.
+        """
+        if refresh:
+            self.account_info()
+        else:
+            self._catalogue.ensure(self.account_info)
+        return self._catalogue.models()
 
     # -- usage --------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 The metadata is ``[cid, rid, rcid, None x 6, context token]`` (docs/protocol.md
 3.4). It changes only when a turn completes: a turn that fails, is cancelled
-or is closed early leaves the session exactly as it was before it.
+or is closed early leaves the session exactly as it was before it. A chat
+keeps its model (the service refuses another one inside a conversation with
+error 1050, so a switch is refused at the call) and a default thinking level.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from .models import Model, ModelLike
 from .protocol.request import METADATA_SLOTS, new_metadata
+from .protocol.thinking import Thinking, check_level
 from .stream import Stream, collected
 from .transport.upload import FileInput
 from .types import Candidate, GemLike, ModelOutput, Timeout
@@ -60,13 +63,16 @@ class ChatSession:
         self,
         client: GeminiClient,
         *,
-        model: ModelLike = Model.UNSPECIFIED,
+        model: ModelLike | None = None,
+        thinking: Thinking | None = None,
         gem: GemLike | None = None,
         metadata: Sequence[Any] | None = None,
         cid: str | None = None,
     ) -> None:
         self._client = client
-        self.model = Model.resolve(model)
+        self._model = Model.resolve(model)
+        #: the default thinking level of the chat's turns (``None``: the service's default)
+        self.thinking: Thinking | None = check_level(thinking)
         self.gem = gem
         self._lock = threading.Lock()
         meta = normalize_metadata(metadata) if metadata is not None else new_metadata()
@@ -77,6 +83,30 @@ class ChatSession:
 
     def __repr__(self) -> str:
         return f"<ChatSession cid={self.cid!r} model={self.model.model_name!r}>"
+
+    # -- model and thinking ------------------------------------------------
+
+    @property
+    def model(self) -> Model:
+        """The chat's model, fixed for all its turns."""
+        return self._model
+
+    def model_for(self, model: ModelLike | None) -> Model:
+        """The model of a turn: the chat's own; ``ValueError`` for another one (a chat keeps its model)."""
+        if model is None:
+            return self._model
+        chosen = self._client._choose_model(model)
+        if chosen.model_id != self._model.model_id:
+            raise ValueError(
+                f"this chat uses the model {self._model.model_name!r}, not {chosen.model_name!r}: a chat "
+                "keeps its model (the service refuses a switch inside a conversation with error 1050); "
+                "start a new chat with client.start_chat(model=...)"
+            )
+        return chosen
+
+    def level_for(self, thinking: str | None) -> str | None:
+        """The thinking level of a turn: ``thinking``, else the chat's."""
+        return thinking if thinking is not None else self.thinking
 
     # -- metadata ----------------------------------------------------------
 
@@ -124,6 +154,8 @@ class ChatSession:
         prompt: str,
         files: Sequence[FileInput] | None = None,
         *,
+        model: ModelLike | None = None,
+        thinking: Thinking | None = None,
         temporary: bool = False,
         deadline: float | None = None,
         recover: bool = True,
@@ -131,11 +163,16 @@ class ChatSession:
         request_options: Mapping[str, Any] | None = None,
         tool: str | None = None,
     ) -> Stream:
-        """Stream the answer to ``prompt`` in this conversation (options as in ``GeminiClient.stream``)."""
+        """Stream the answer to ``prompt`` in this conversation (options as in ``GeminiClient.stream``).
+
+        ``thinking`` replaces the chat's level for this turn; ``model`` may
+        only name the chat's own model (anything else is a ``ValueError``).
+        """
         return self._client.stream(
             prompt,
             files=files,
-            model=self.model,
+            model=model,
+            thinking=thinking,
             gem=self.gem,
             chat=self,
             temporary=temporary,

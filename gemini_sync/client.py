@@ -29,6 +29,7 @@ from .protocol import rpcs
 from .protocol.generated_media import TOOLS
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
+from .protocol.thinking import Thinking, check_level
 from .stream import Stream, StreamOptions, collected
 from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
@@ -263,7 +264,8 @@ class GeminiClient(AccountMixin):
         prompt: str,
         *,
         files: Sequence[FileInput] | None = None,
-        model: ModelLike = Model.UNSPECIFIED,
+        model: ModelLike | None = None,
+        thinking: Thinking | None = None,
         gem: GemLike | None = None,
         chat: ChatSession | Sequence[Any] | None = None,
         temporary: bool = False,
@@ -290,21 +292,34 @@ class GeminiClient(AccountMixin):
         stream ends before the file is ready, the answer is followed in the
         history (every ``poll_interval`` seconds, for up to 10 minutes) until
         it holds the media: ``output.videos`` / ``output.audio``.
+
+        ``model`` is a :class:`Model`, a :class:`ModelInfo` from
+        :meth:`list_models`, or a name: this release's (``"gemini-3-pro"``),
+        or the account's display name, nickname or id (``"3.1 Pro"``,
+        ``"pro"``, ``"flash"``, ``"flash-lite"``), which needs the account's
+        catalogue (read once per client, at the first such call). ``thinking``
+        is ``None`` (the service's default), ``"standard"``, ``"extended"`` or
+        ``"deep"``; a level the catalogue says the model lacks is a
+        ``ValueError`` here (a level given here reads the catalogue once).
+        With a ``ChatSession``, the chat's model and level are the defaults,
+        and another model is refused (a chat keeps its model).
         """
         _check_prompt(prompt)
         slots = _tool_slots(tool)
         check_timeout(timeout)
         options = check_request_options(request_options)
         self._check_open()
-        resolved = Model.resolve(model)
-        gem_id = _gem_id(gem)
-        uploads = prepare_files(files)
+        check_level(thinking)
         session: ChatSession | None = None
         fixed_metadata: list[Any] | None = None
         if isinstance(chat, ChatSession):
             session = chat
         elif chat is not None:
             fixed_metadata = normalize_metadata(chat)
+        resolved = self._choose_model(model) if session is None else session.model_for(model)
+        level = self._thinking_level(resolved, thinking if session is None else session.level_for(thinking))
+        gem_id = _gem_id(gem)
+        uploads = prepare_files(files)
         _check_seconds("deadline", deadline)
         transport = self._transport
         uploaded: list[Attachment] = []
@@ -314,16 +329,18 @@ class GeminiClient(AccountMixin):
             if not sent_metadata:
                 sent_metadata.append(session.metadata if session is not None else fixed_metadata)
             metadata = sent_metadata[0]
+            chosen = self._catalogue.resolve(resolved)
             return generate_request(
                 prompt,
                 tokens,
                 transport.next_reqid(),
-                model=self._catalogue.resolve(resolved),
+                model=chosen.at_level(level) if level is not None else chosen,
                 metadata=metadata,
                 files=uploaded,
                 gem_id=gem_id,
                 temporary=temporary,
                 slots=slots,
+                thinking=level,
             )
 
         base_timeout: Timeout = timeout if timeout is not None else self.timeout
@@ -367,6 +384,24 @@ class GeminiClient(AccountMixin):
         self._explain_model_error(error)
         self._learn_reset(error)
 
+    def _choose_model(self, model: ModelLike | None) -> Model:
+        """``model=`` as a :class:`Model` (reading the catalogue once if a name needs it)."""
+        return self._catalogue.choose(model, self.account_info)
+
+    def _thinking_level(self, model: Model, thinking: str | None) -> str | None:
+        """The level to send: ``thinking``, else the model's default; checked against the catalogue.
+
+        An explicit level reads the catalogue (once per client) to check it; a
+        ``*_THINKING`` member's default level is checked only against a
+        catalogue already read.
+        """
+        if thinking is not None and model.model_id:
+            self._catalogue.ensure(self.account_info)
+        level = thinking if thinking is not None else model.default_thinking
+        if level is not None:
+            self._catalogue.check_thinking(model, level)
+        return level
+
     def _explain_model_error(self, error: GeminiError) -> None:
         """On 1052 (model id rejected): read the account's models once and name them in the error."""
         if not isinstance(error, ModelInvalid) or error.code != _MODEL_REJECTED:
@@ -392,13 +427,20 @@ class GeminiClient(AccountMixin):
     def start_chat(
         self,
         *,
-        model: ModelLike = Model.UNSPECIFIED,
+        model: ModelLike | None = None,
+        thinking: Thinking | None = None,
         gem: GemLike | None = None,
         metadata: Sequence[Any] | None = None,
         cid: str | None = None,
     ) -> ChatSession:
-        """A conversation; pass ``metadata`` (or ``cid``) to resume one."""
-        return ChatSession(self, model=model, gem=gem, metadata=metadata, cid=cid)
+        """A conversation; pass ``metadata`` (or ``cid``) to resume one.
+
+        The chat keeps ``model`` for all its turns and ``thinking`` as its
+        turns' default level (both as in :meth:`stream`, checked here).
+        """
+        chosen = self._choose_model(model)
+        self._thinking_level(chosen, check_level(thinking))
+        return ChatSession(self, model=chosen, thinking=thinking, gem=gem, metadata=metadata, cid=cid)
 
     # -- Deep Research -----------------------------------------------------
 
@@ -413,7 +455,7 @@ class GeminiClient(AccountMixin):
 
         _check_prompt(prompt)
         self._check_open()
-        return start_research(self, prompt, Model.resolve(model if model is not None else Model.UNSPECIFIED))
+        return start_research(self, prompt, self._choose_model(model))
 
     def research_job(self, cid: str, model: ModelLike | None = None) -> ResearchJob:
         """The Deep Research of conversation ``cid``, e.g. started by another process; ``wait()`` on it.
@@ -424,7 +466,7 @@ class GeminiClient(AccountMixin):
         from .research import resume_research
 
         self._check_open()
-        return resume_research(self, cid, Model.resolve(model if model is not None else Model.UNSPECIFIED))
+        return resume_research(self, cid, self._choose_model(model))
 
     # -- images, video and music ------------------------------------------
 

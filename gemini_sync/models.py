@@ -8,14 +8,21 @@ string (``Model.from_name("gemini-3-flash")``) or built from a header value
 own catalogue (``otAQ7b``, see :meth:`GeminiClient.account_info`) gives
 models with the account's tier; the members here carry their last known header.
 
-Since 2026 thinking is a level of a model, not a model of its own: the
-``*_THINKING`` members select their family's model at the extended level.
+Since 2026 thinking is a level of a model, not a model of its own (see
+:mod:`gemini_sync.protocol.thinking`): ``thinking=`` on a call chooses it, and
+the ``*_THINKING`` members are kept as their family's model whose default
+level is ``"extended"`` (an explicit ``thinking=`` wins over it).
 """
 
 from __future__ import annotations
 
 import json
-from typing import ClassVar, Union
+from typing import TYPE_CHECKING, ClassVar, Union
+
+from .protocol import thinking as _levels
+
+if TYPE_CHECKING:
+    from .types import ModelInfo
 
 from ._uuid import random_uuid
 
@@ -27,9 +34,9 @@ _EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-
 SESSION_UUID = random_uuid()
 _HEADER_SLOTS = 17
 _NUMBER_SLOT = 14
-_LEVEL_SLOT = 15
+_LEVEL_SLOT = _levels.HEADER_SLOT
 _UUID_SLOT = 16
-STANDARD, EXTENDED = 1, 2  # thinking levels (header [15], docs/protocol.md 3.3)
+STANDARD, EXTENDED = _levels.LEVELS["standard"], _levels.LEVELS["extended"]
 
 
 def model_header_value(
@@ -138,6 +145,22 @@ class Model:
         return value[4] if len(value) > 4 and isinstance(value[4], str) else None
 
     @property
+    def default_thinking(self) -> str | None:
+        """The level a ``*_THINKING`` member asks for when the call gives no ``thinking=``, else ``None``."""
+        return _levels.decode(header_level(self.header_value)) if self.thinking else None
+
+    def at_level(self, thinking: str) -> Model:
+        """This model with level ``thinking`` in its header's slot ``[15]`` (a header without one is kept)."""
+        if self.header_value is None:
+            return self
+        value = json.loads(self.header_value)
+        if len(value) <= _LEVEL_SLOT or value[_LEVEL_SLOT] == _levels.encode(thinking):
+            return self
+        value[_LEVEL_SLOT] = _levels.encode(thinking)
+        header = json.dumps(value, separators=(",", ":"))
+        return Model(self.model_name, header, paid=self.paid, thinking=self.thinking)
+
+    @property
     def headers(self) -> dict[str, str]:
         """The request headers that select this model (none for ``UNSPECIFIED``)."""
         if self.header_value is None:
@@ -169,14 +192,27 @@ class Model:
 
     @classmethod
     def resolve(cls, model: ModelLike | None) -> Model:
-        """Normalise what a user passed as ``model=`` into a :class:`Model`."""
+        """Normalise ``model=`` into a :class:`Model` without the account's catalogue.
+
+        Strings are this release's names only (``"gemini-3-flash"``); the
+        client resolves display names, nicknames and ids through the catalogue.
+        """
+        from .types import ModelInfo
+
         if model is None:
             return cls.UNSPECIFIED
         if isinstance(model, Model):
             return model
+        if isinstance(model, ModelInfo):
+            return model.as_model()
         if isinstance(model, str):
             return cls.from_name(model)
-        raise TypeError(f"model must be a Model or a model name, not {type(model).__name__}")
+        raise TypeError(f"model must be a Model, a ModelInfo or a model name, not {type(model).__name__}")
+
+    @classmethod
+    def by_release_name(cls, name: str) -> Model | None:
+        """The member called ``name`` (``"gemini-3-pro"``, any case), if this release knows one."""
+        return cls._registry.get(name.strip().lower())
 
     @classmethod
     def _register(cls, attr: str, model: Model) -> None:
@@ -198,7 +234,8 @@ class Model:
         return self.model_name
 
 
-ModelLike = Union[Model, str]
+#: what ``model=`` takes: a member, a name, nickname or id (a string), or a listed :class:`ModelInfo`
+ModelLike = Union[Model, str, "ModelInfo"]
 
 _PRO, _FLASH = 3, 1  # model numbers (catalogue [17], header [14])
 _CURRENT = [

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar, Union, overload
 
 from ._json import JsonMixin, codec
-from .models import Model
+from .models import Model, model_header_value
 
 __all__ = [
     "ImageSaver",
@@ -37,6 +37,7 @@ __all__ = [
     "ChatTurn",
     "AccountInfo",
     "CatalogEntry",
+    "ModelInfo",
     "GemLike",
     "Timeout",
     "Citation",
@@ -569,6 +570,38 @@ class CatalogEntry(JsonMixin):
     description: str = ""
     version: str | None = None
     number: int | None = None
+    thinking_levels: tuple[str, ...] | None = None  # None: the catalogue does not say
+
+
+@dataclass(frozen=True)
+class ModelInfo(JsonMixin):
+    """A model the account offers, as :meth:`GeminiClient.list_models` lists it; pass it as ``model=``.
+
+    ``display_version`` is the name the web app shows and the service reports
+    as the served model (``"3.1 Pro"``), ``number`` the model number (1 Flash,
+    3 Pro, 6 Flash-Lite), ``tier`` the account's tier (1 free, 2 Pro, 4 Plus)
+    and ``thinking_levels`` the levels ``thinking=`` may ask of it, or ``None``
+    when the catalogue does not say (docs/protocol.md 3.6).
+    """
+
+    id: str
+    name: str
+    display_version: str | None = None
+    number: int | None = None
+    tier: int = 1
+    thinking_levels: tuple[str, ...] | None = None
+    description: str = ""
+    tier_field: int = 12
+
+    @property
+    def label(self) -> str:
+        """The name to show: the display version, else the catalogue's name."""
+        return self.display_version or self.name
+
+    def as_model(self) -> Model:
+        """This model as a :class:`Model` whose header carries the account's tier and the model number."""
+        header = model_header_value(self.id, self.tier, capacity_field=self.tier_field, number=self.number)
+        return Model.custom(self.label, header)
 
 
 @dataclass

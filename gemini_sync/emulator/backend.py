@@ -14,6 +14,7 @@ import threading
 from dataclasses import dataclass, field
 
 from ..models import Model, model_header_value
+from ..protocol import thinking
 from ..protocol.payload import RawImage
 from ..protocol.request import AppTokens
 from ..protocol.rpcs import capacity
@@ -109,6 +110,20 @@ class Backend:
         """A model that thinks aloud: a thinking model of old, or a thinking level above standard."""
         model = self.models.get(model_id) if model_id else None
         return bool(model and model.thinking) or (level is not None and level >= 2)
+
+    def offers(self, model_id: str | None, level: int | None) -> bool:
+        """Whether thinking ``level`` may be asked of ``model_id`` (its catalogue entry's levels).
+
+        No level, the default model (the service's choice) and a model whose
+        entry lists no levels: yes; an unknown level number: no.
+        """
+        if level is None:
+            return True
+        name = thinking.decode(level)
+        if name is None:
+            return False
+        entry = next((e for e in self.catalogue if e.model_id == model_id), None)
+        return entry is None or entry.thinking_levels is None or name in entry.thinking_levels
 
     @property
     def tier(self) -> int:

@@ -3,7 +3,8 @@
 Checks, in order: cookies (401), the ``at`` token (400; ``SNlM0e`` or
 ``thykhd``), ``f.req`` (400), ``bl`` (405 with the 2026 shapes, 400 before)
 and ``f.sid`` (400) when sent, attachments (400, must be uploaded here),
-then in-band errors with HTTP 200: model header (1052), conversation id
+then in-band errors with HTTP 200: model header (1052; also a thinking
+level, ``inner[80]`` or header ``[15]``, that the model does not offer), conversation id
 (:data:`~.codes.UNKNOWN_CHAT`), model switch inside a conversation (1050),
 gem id (:data:`~.codes.UNKNOWN_GEM`), usage quota (1037, :mod:`.quotas`; an
 accepted answer is charged to its bucket).
@@ -24,7 +25,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..models import MODEL_HEADER, header_level, header_tier
+from ..models import MODEL_HEADER, header_tier
 from ..protocol.generated_media import TOOLS
 from ..protocol.payload import RawImage, data_envelope, error_envelope
 from ..protocol.research import RESEARCH_TOOL
@@ -153,7 +154,8 @@ def handle_generate(ex: Exchange) -> None:
             return
         uploads.append(upload)
     model_id = _model_id(ex)
-    if model_id is _NO_MODEL:
+    level = record.thinking_level
+    if model_id is _NO_MODEL or not ex.backend.offers(model_id, level):
         ex.respond_frames([[error_envelope(MODEL_INVALID)]])
         return
     meta = record.metadata or []
@@ -171,7 +173,6 @@ def handle_generate(ex: Exchange) -> None:
         return
     fault = ex.take_fault(early=False)
     fresh = conv is None
-    level = header_level(record.headers.get(MODEL_HEADER))
     backend = ex.backend
     served = backend.models.get(model_id) if model_id else None
     thinking = backend.is_thinking(model_id, level)

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .._constants import BATCH_EXEC_PATH, GENERATE_PATH
-from ..models import MODEL_HEADER
+from ..models import MODEL_HEADER, header_level
 from ..protocol.request import FreqError, RecordedCall, loads_lenient, parse_batch_freq, parse_generate_freq
+from ..protocol.thinking import INNER_SLOT as THINKING_INNER_SLOT
 
 if TYPE_CHECKING:
     from .faults import Fault
@@ -136,6 +137,14 @@ class RecordedRequest:
     def temporary(self) -> bool:
         """True when the request asked for a temporary chat (``inner[45] == 1``)."""
         return bool(_dig(self.inner, 45) == 1)
+
+    @property
+    def thinking_level(self) -> int | None:
+        """The thinking level asked: ``inner[80]``, else the model header's ``[15]`` (protocol.md 3.6)."""
+        value = _dig(self.inner, THINKING_INNER_SLOT)
+        if type(value) is int:
+            return value
+        return header_level(self.headers.get(MODEL_HEADER))
 
     @property
     def model_id(self) -> str | None:

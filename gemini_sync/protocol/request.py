@@ -16,6 +16,8 @@ from ..models import Model
 from .framing import dumps
 from .media import mime_type
 from .payload import dig
+from .thinking import INNER_SLOT as _THINKING_SLOT
+from .thinking import encode as _encode_level
 
 __all__ = [
     "AppTokens",
@@ -110,6 +112,7 @@ def generate_request(
     temporary: bool = False,
     request_uuid: str | None = None,
     slots: Mapping[int, Any] | None = None,
+    thinking: str | None = None,
 ) -> PreparedRequest:
     """A StreamGenerate request (docs/protocol.md 3).
 
@@ -117,6 +120,8 @@ def generate_request(
     is the 10-slot chat list of the conversation to continue. ``slots`` sets
     further inner slots (a tool in slot 49, PROTOCOL-2026 sections 2 and 4);
     with a tool the list is padded to at least :data:`TOOL_INNER_SLOTS`.
+    ``thinking`` (a level name) goes to ``inner[80]``, the body then growing
+    to 81 slots; the model header's level (``[15]``) is the ``model``'s own.
     """
 
     request_uuid = request_uuid or random_uuid()
@@ -148,6 +153,9 @@ def generate_request(
         inner.extend([None] * (size - len(inner)))
         for index, value in slots.items():
             inner[index] = value
+    if thinking is not None:
+        inner += [None] * (_THINKING_SLOT + 1 - len(inner))
+        inner[_THINKING_SLOT] = _encode_level(thinking)
     headers = base_headers()
     headers.update(model.headers)
     headers["x-goog-ext-525005358-jspb"] = dumps([request_uuid, 1])

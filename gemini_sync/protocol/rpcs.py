@@ -12,6 +12,7 @@ from typing import Any
 
 from ..models import Model, model_header_value
 from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
+from . import thinking
 from .generated_media import public_media
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
@@ -205,6 +206,7 @@ def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
 _ENTRY_SLOTS = 18
 _VERSION_SLOT = 11
 _NUMBER_SLOT = 17
+_LEVELS_SLOT = thinking.ENTRY_LEVELS_SLOT  # the emulator's choice (docs/protocol.md 3.6)
 
 
 def _catalog_entry(item: Any) -> CatalogEntry | None:
@@ -218,6 +220,7 @@ def _catalog_entry(item: Any) -> CatalogEntry | None:
         description if isinstance(description, str) else "",
         version if isinstance(version, str) and version else None,
         number if type(number) is int else None,
+        thinking.decode_list(dig(item, _LEVELS_SLOT)),
     )
 
 
@@ -245,6 +248,9 @@ def build_catalog_entry(entry: CatalogEntry) -> list[Any]:
     item[0], item[1], item[2] = entry.model_id, entry.name, entry.description
     item[_VERSION_SLOT] = entry.version
     item[_NUMBER_SLOT] = entry.number
+    if entry.thinking_levels:
+        item += [None] * (_LEVELS_SLOT + 1 - len(item))
+        item[_LEVELS_SLOT] = [thinking.encode(level) for level in entry.thinking_levels]
     return item
 
 
