@@ -594,6 +594,11 @@ class ModelInfo(JsonMixin):
     tier_field: int = 12
 
     @property
+    def model_id(self) -> str:
+        """The same as ``id``, spelt as on :class:`Model` and :class:`CatalogEntry`."""
+        return self.id
+
+    @property
     def label(self) -> str:
         """The name to show: the display version, else the catalogue's name."""
         return self.display_version or self.name
