@@ -8,7 +8,11 @@ the pure request builder and the catalogue alone.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -315,3 +319,55 @@ class _Fetches:
 
 def _catalogue_of(entries: list[CatalogEntry]) -> tuple[Catalogue, _Fetches]:
     return Catalogue(), _Fetches(entries)
+
+
+# --- the command line ------------------------------------------------------------------------------
+
+
+def _cli(emu: Emulator, cache: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("GEMINI_")}
+    environment.update(
+        GEMINI_BASE_URL=emu.url,
+        GEMINI_SECURE_1PSID=emu.cookies["__Secure-1PSID"],
+        GEMINI_SECURE_1PSIDTS=emu.cookies["__Secure-1PSIDTS"],
+        GEMINI_COOKIE_PATH=str(cache),
+        PYTHONIOENCODING="utf-8",
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "gemini_sync", *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        input=stdin,
+        env=environment,
+        timeout=60,
+    )
+
+
+def test_cli_ask_and_chat_take_thinking_and_any_model_name(emu: Emulator, tmp_path: Path) -> None:
+    done = _cli(emu, tmp_path, "ask", "--model", "3.1 pro", "--thinking", "deep", "hi")
+    assert done.returncode == 0 and done.stdout.startswith("You said: hi"), done.stderr
+    inner, header = _sent(emu)
+    assert inner[80] == header[15] == 3 and header[4] == PRO
+    done = _cli(emu, tmp_path, "chat", "--model", "flash", "--thinking", "extended", stdin="one\ntwo\n")
+    assert done.returncode == 0, done.stderr
+    assert [r.inner[80] for r in emu.generate_requests[1:]] == [2, 2]
+    assert sorted(len(c.turns) for c in emu.conversations) == [1, 2]  # the chat's two turns in one
+
+
+def test_cli_refuses_a_level_the_model_lacks_and_an_unknown_level(emu: Emulator, tmp_path: Path) -> None:
+    done = _cli(emu, tmp_path, "ask", "--model", "flash-lite", "--thinking", "extended", "hi")
+    assert done.returncode == 2 and "does not offer thinking='extended'; it offers 'standard'" in done.stderr
+    assert _cli(emu, tmp_path, "ask", "--thinking", "max", "hi").returncode == 2
+    assert emu.generate_requests == []
+
+
+def test_cli_models_shows_each_models_names_and_levels(emu: Emulator, tmp_path: Path) -> None:
+    text = _cli(emu, tmp_path, "models").stdout
+    assert f"3.1 Pro  {PRO}  (--model pro, gemini-3-pro)  thinking: standard, extended, deep\n" in text
+    assert f"3.5 Flash-Lite  {LITE}  (--model flash-lite)  thinking: standard\n" in text
+    rows = {
+        row["id"]: row for row in map(json.loads, _cli(emu, tmp_path, "models", "--json").stdout.splitlines())
+    }
+    assert rows[FLASH]["thinking_levels"] == ["standard", "extended"] and rows[FLASH]["nickname"] == "flash"
+    assert (rows[PRO]["number"], rows[PRO]["tier"], rows[PRO]["name"]) == (3, 1, "3.1 Pro")
