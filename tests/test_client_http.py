@@ -14,6 +14,7 @@ from gemini_sync import GeminiClient, Model, RetryPolicy, errors
 from gemini_sync._constants import GENERATE_PATH
 from gemini_sync.protocol.app import render_app_page
 from gemini_sync.protocol.request import AppTokens
+from gemini_sync.protocol.rpcs import build_account, parse_account
 from tests._wire import answer_body, error_body
 
 BASE = "http://gemini.test"
@@ -126,6 +127,8 @@ def test_model_by_name_and_custom(rsps: Any, client: GeminiClient) -> None:
     first, second = (c.request.headers["x-goog-ext-525001261-jspb"] for c in generate_calls(rsps))
     assert first == Model.G_2_5_FLASH.header_value
     assert second == '[1,null,null,null,"abcdef0123456789"]'
+    # a name this release does not know is looked up in the account's model list (given here)
+    client._catalogue.update(parse_account(build_account(1000, [])))
     with pytest.raises(ValueError, match="gemini-3-flash"):
         client.stream("hi", model="gemini-9-ultra")
 
