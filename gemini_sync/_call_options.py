@@ -1,11 +1,13 @@
-"""Checks of the per-call options of a generation: ``timeout=`` and ``request_options=``.
+"""Checks of the arguments of the client's calls, made at the call before any I/O.
 
-A generating call takes explicit keywords only, so a misspelt one is a
-``TypeError`` at the call (and a mypy error). The few ``requests`` settings a
-caller may still need (``verify``, ``proxies``, ``cert``...) go through
-``request_options``, checked here at the call too: a key ``requests`` does not
-take, or one the client sets itself, fails before anything is sent rather
-than at the first read.
+The prompt, durations, the gem and the tool are checked here, and so are the
+per-call options ``timeout=`` and ``request_options=``. A generating call
+takes explicit keywords only, so a misspelt one is a ``TypeError`` at the
+call (and a mypy error). The few ``requests`` settings a caller may still
+need (``verify``, ``proxies``, ``cert``...) go through ``request_options``,
+checked here at the call too: a key ``requests`` does not take, or one the
+client sets itself, fails before anything is sent rather than at the first
+read.
 """
 
 from __future__ import annotations
@@ -14,9 +16,19 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .types import Timeout
+from .protocol.generated_media import TOOLS
+from .types import Gem, GemLike, Timeout
 
-__all__ = ["check_timeout", "check_request_options", "bounded_timeout", "read_timeout"]
+__all__ = [
+    "check_prompt",
+    "check_seconds",
+    "gem_id_of",
+    "tool_slots",
+    "check_timeout",
+    "check_request_options",
+    "bounded_timeout",
+    "read_timeout",
+]
 
 # keywords of requests.Session.request a caller may pass through
 _PASS_THROUGH = frozenset({"auth", "cookies", "proxies", "hooks", "verify", "cert"})
@@ -30,6 +42,50 @@ def _positive(value: Any) -> bool:
     return (
         not isinstance(value, bool) and isinstance(value, (int, float)) and math.isfinite(value) and value > 0
     )
+
+
+def check_prompt(prompt: Any) -> str:
+    """``prompt`` if it is a non-empty string that can be sent as UTF-8, else ``ValueError``."""
+    if not isinstance(prompt, str):
+        raise ValueError(f"prompt must be a non-empty string, not {type(prompt).__name__}")
+    if not prompt.strip():
+        raise ValueError("prompt must be a non-empty string")
+    try:
+        prompt.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"prompt holds a lone surrogate at index {exc.start} and cannot be sent as UTF-8"
+        ) from None
+    return prompt
+
+
+def check_seconds(name: str, value: Any, *, optional: bool = True) -> None:
+    """A duration option: a positive, finite number of seconds (or ``None`` where allowed)."""
+    if (value is None and optional) or _positive(value):
+        return
+    allowed = "a positive number of seconds (finite)" + (" or None" if optional else "")
+    raise ValueError(f"{name} must be {allowed}, not {value!r}")
+
+
+def tool_slots(tool: str | None) -> dict[int, Any] | None:
+    """The inner slots of a tool (``inner[49]``, docs/protocol.md), or ``None`` without one."""
+    if tool is None:
+        return None
+    number = TOOLS.get(tool) if isinstance(tool, str) else None
+    if number is None:
+        raise ValueError(f"tool must be one of {', '.join(map(repr, TOOLS))} or None, not {tool!r}")
+    return {49: number}
+
+
+def gem_id_of(gem: GemLike | None) -> str | None:
+    """The id of ``gem`` (a :class:`~gemini_sync.types.Gem` or an id string), ``TypeError`` otherwise."""
+    if gem is None:
+        return None
+    if isinstance(gem, Gem):
+        return gem.id
+    if isinstance(gem, str) and gem:
+        return gem
+    raise TypeError("gem must be a Gem or a gem id string")
 
 
 def check_timeout(timeout: Any) -> None:

@@ -8,7 +8,6 @@ counter, and each stream has its own response and parser state.
 
 from __future__ import annotations
 
-import math
 import os
 import pathlib
 import threading
@@ -18,7 +17,16 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from . import _constants as C
-from ._call_options import bounded_timeout, check_request_options, check_timeout, read_timeout
+from ._call_options import (
+    bounded_timeout,
+    check_prompt,
+    check_request_options,
+    check_seconds,
+    check_timeout,
+    gem_id_of,
+    read_timeout,
+    tool_slots,
+)
 from ._log import logger
 from .account import AccountMixin
 from .catalogue import Catalogue
@@ -26,7 +34,6 @@ from .chat import ChatSession, normalize_metadata
 from .errors import APIError, AuthError, GeminiError, ModelInvalid, RequestRejected
 from .models import Model, ModelLike
 from .protocol import rpcs
-from .protocol.generated_media import TOOLS
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
 from .protocol.thinking import Thinking, check_level
@@ -35,7 +42,7 @@ from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import Gem, GemLike, GeneratedMedia, Timeout, WebImage
+from .types import GemLike, GeneratedMedia, Timeout, WebImage
 
 if TYPE_CHECKING:
     from .research import ResearchJob
@@ -45,50 +52,6 @@ __all__ = ["GeminiClient"]
 #: HTTP statuses meaning "the page values are stale": 405 build label, 400 access token
 _STALE_PAGE_STATUSES = frozenset({400, 405})
 _MODEL_REJECTED = 1052
-
-
-def _check_prompt(prompt: Any) -> str:
-    if not isinstance(prompt, str):
-        raise ValueError(f"prompt must be a non-empty string, not {type(prompt).__name__}")
-    if not prompt.strip():
-        raise ValueError("prompt must be a non-empty string")
-    try:
-        prompt.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise ValueError(
-            f"prompt holds a lone surrogate at index {exc.start} and cannot be sent as UTF-8"
-        ) from None
-    return prompt
-
-
-def _check_seconds(name: str, value: Any, *, optional: bool = True) -> None:
-    """A duration option: a positive number of seconds (or ``None`` where allowed)."""
-    if value is None and optional:
-        return
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value <= 0:
-        allowed = "a positive number of seconds (finite)" + (" or None" if optional else "")
-        raise ValueError(f"{name} must be {allowed}, not {value!r}")
-
-
-def _tool_slots(tool: str | None) -> dict[int, Any] | None:
-    """The inner slots of a tool (``inner[49]``, PROTOCOL-2026 section 4), or ``None`` without one."""
-    if tool is None:
-        return None
-    number = TOOLS.get(tool) if isinstance(tool, str) else None
-    if number is None:
-        raise ValueError(f"tool must be one of {', '.join(map(repr, TOOLS))} or None, not {tool!r}")
-    return {49: number}
-
-
-def _gem_id(gem: GemLike | None) -> str | None:
-    if gem is None:
-        return None
-    if isinstance(gem, Gem):
-        return gem.id
-    if isinstance(gem, str) and gem:
-        return gem
-    raise TypeError("gem must be a Gem or a gem id string")
 
 
 class GeminiClient(AccountMixin):
@@ -132,11 +95,11 @@ class GeminiClient(AccountMixin):
         refresh_interval: float = C.DEFAULT_REFRESH_INTERVAL,
         cookie_cache: bool = True,
     ) -> None:
-        _check_seconds("timeout", timeout, optional=False)
-        _check_seconds("stall_timeout", stall_timeout)
-        _check_seconds("queue_timeout", queue_timeout)
-        _check_seconds("busy_stall_timeout", busy_stall_timeout)
-        _check_seconds("refresh_interval", refresh_interval, optional=False)
+        check_seconds("timeout", timeout, optional=False)
+        check_seconds("stall_timeout", stall_timeout)
+        check_seconds("queue_timeout", queue_timeout)
+        check_seconds("busy_stall_timeout", busy_stall_timeout)
+        check_seconds("refresh_interval", refresh_interval, optional=False)
         if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
             raise ValueError("max_retries must be an integer >= 0")
         if base_url is None:  # e.g. GEMINI_BASE_URL=http://127.0.0.1:8765 for a running emulator
@@ -304,8 +267,8 @@ class GeminiClient(AccountMixin):
         With a ``ChatSession``, the chat's model and level are the defaults,
         and another model is refused (a chat keeps its model).
         """
-        _check_prompt(prompt)
-        slots = _tool_slots(tool)
+        check_prompt(prompt)
+        slots = tool_slots(tool)
         check_timeout(timeout)
         options = check_request_options(request_options)
         self._check_open()
@@ -318,9 +281,9 @@ class GeminiClient(AccountMixin):
             fixed_metadata = normalize_metadata(chat)
         resolved = self._choose_model(model) if session is None else session.model_for(model)
         level = self._thinking_level(resolved, thinking if session is None else session.level_for(thinking))
-        gem_id = _gem_id(gem)
+        gem_id = gem_id_of(gem)
         uploads = prepare_files(files)
-        _check_seconds("deadline", deadline)
+        check_seconds("deadline", deadline)
         transport = self._transport
         uploaded: list[Attachment] = []
         sent_metadata: list[list[Any] | None] = []  # the chat's state when the turn is first sent
@@ -453,7 +416,7 @@ class GeminiClient(AccountMixin):
         """
         from .research import start_research
 
-        _check_prompt(prompt)
+        check_prompt(prompt)
         self._check_open()
         return start_research(self, prompt, self._choose_model(model))
 
@@ -498,7 +461,7 @@ class GeminiClient(AccountMixin):
         """Download a generated video or track into directory ``path``; see :meth:`GeneratedMedia.save`."""
         from .transport.media import save_media
 
-        _check_seconds("timeout", timeout, optional=False)
+        check_seconds("timeout", timeout, optional=False)
         return save_media(
             self._transport,
             media,
