@@ -129,7 +129,9 @@ def _read_prompt(args: argparse.Namespace) -> str:
 
 
 def _renderer(args: argparse.Namespace, screen: Screen) -> Renderer:
-    return Renderer(screen, as_json=args.json, thoughts=args.thoughts, save_images=args.save_images)
+    return Renderer(
+        screen, as_json=args.json, thoughts=args.thoughts, save_images=args.save_images, quiet=args.quiet
+    )
 
 
 def _cmd_ask(args: argparse.Namespace, screen: Screen) -> int:
@@ -235,6 +237,23 @@ def _show_listed(listed: list[ModelInfo], as_json: bool, screen: Screen) -> None
         screen.write(f"{line}  thinking: {shown_levels}\n")
 
 
+def _cmd_usage(args: argparse.Namespace, screen: Screen) -> int:
+    """The account's quotas: a table, or one JSON object per quota (``resets_at`` in Unix seconds)."""
+    import time
+
+    from ._cli_output import quota_rows
+
+    with _client(args) as client:
+        quotas = client.usage()
+    if args.json:
+        for quota in quotas:
+            screen.write(json.dumps(quota.to_dict(encode_json=True)) + "\n")
+    else:
+        for row in quota_rows(quotas, time.time()):
+            screen.write(row + "\n")
+    return EXIT_OK
+
+
 def _cmd_research(args: argparse.Namespace, screen: Screen) -> int:
     from ._cli_research import research
 
@@ -276,6 +295,13 @@ def _describe(exc: BaseException) -> str:
 
     if isinstance(exc, AuthError):
         return f'{exc}\nTo try without an account: gemini-sync --emulator "prompt"'
+    resets_at = getattr(exc, "resets_at", None)  # UsageLimitExceeded (1037), when the service said
+    if resets_at is not None:
+        import time
+
+        from ._cli_output import local_time
+
+        return f"{exc}\nThat is {local_time(resets_at, time.time())} here; every quota: gemini-sync usage"
     return str(exc)
 
 
@@ -295,6 +321,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
     "ask": _cmd_ask,
     "chat": _cmd_chat,
     "models": _cmd_models,
+    "usage": _cmd_usage,
     "research": _cmd_research,
     "emulator": _cmd_emulator,
 }

@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
 #: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
-COMMANDS = ("ask", "chat", "models", "research", "emulator")
+COMMANDS = ("ask", "chat", "models", "usage", "research", "emulator")
 _TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
 
 _Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
@@ -95,6 +95,12 @@ def _answer_options() -> argparse.ArgumentParser:
     shown.add_argument(
         "--save-media", metavar="DIR", help="save the generated videos and music into DIR (waits for them)"
     )
+    shown.add_argument(
+        "--quiet",
+        "-q",
+        action="store_true",
+        help="no status line on stderr (it is only shown on a terminal, until the answer starts)",
+    )
     return shown
 
 
@@ -155,6 +161,18 @@ def _add_research(sub: _Subparsers[argparse.ArgumentParser], parents: list[argpa
     )
 
 
+def _add_usage(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    usage = sub.add_parser(
+        "usage",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="show the account's quotas: used, left, when each resets",
+        description="Show the account's usage quotas: per model or feature, the share used, "
+        "the answers left, and when the quota resets (local time).",
+    )
+    usage.add_argument("--json", action="store_true", help="one JSON object per line")
+
+
 def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None:
     """The emulator's own parser as a subcommand; ``full`` only when it runs (its import costs ~60 ms)."""
     help_text = "serve the bundled emulator on a port (for other programs and tests)"
@@ -181,6 +199,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         '  gemini-sync --emulator "Tell me about streaming"   # no account needed\n'
         '  gemini-sync "prompt"            # the same as: gemini-sync ask "prompt"\n'
         "  gemini-sync chat --emulator\n"
+        "  gemini-sync usage               # the account's quotas and when they reset\n"
         '  gemini-sync research --emulator "How do tides work?"\n'
         "  gemini-sync emulator --port 8765\n"
         f"cookies: ${C.ENV_PSID} and ${C.ENV_PSIDTS} (see the README), unless --emulator.",
@@ -195,6 +214,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_chat(sub, [common, shown])
     _add_models(sub, [common])
     _add_research(sub, [common])
+    _add_usage(sub, [common])
     _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
     return parser
 
