@@ -56,7 +56,19 @@ class _Failure(Exception):
 # --- logging -----------------------------------------------------------------------------------
 
 
-def _setup_logging(verbose: int) -> None:
+class _LogHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Logs to the screen's stderr, erasing the status line first so a record starts a clean line."""
+
+    def __init__(self, screen: Screen) -> None:
+        super().__init__(screen.err)
+        self._screen = screen
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._screen.clear_status()
+        super().emit(record)
+
+
+def _setup_logging(verbose: int, screen: Screen) -> None:
     """Log ``gemini_sync`` records to stderr: warnings by default, more with -v/-vv or the env var."""
     level = logging.WARNING
     if verbose:
@@ -64,7 +76,7 @@ def _setup_logging(verbose: int) -> None:
     else:
         wanted = os.environ.get(C.ENV_CLI_LOG, "").strip().lower()
         level = _LOG_LEVELS.get(wanted, level)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _LogHandler(screen)
     detail = "%(asctime)s " if level <= logging.DEBUG else ""
     handler.setFormatter(logging.Formatter(f"{detail}gemini-sync: %(levelname)s: %(name)s: %(message)s"))
     library = logging.getLogger("gemini_sync")
@@ -332,7 +344,7 @@ def run(argv: list[str], screen: Screen) -> int:
     try:
         argv = with_default_command(argv)
         args = build_parser(argv).parse_args(argv)
-        _setup_logging(getattr(args, "verbose", 0) or 0)
+        _setup_logging(getattr(args, "verbose", 0) or 0, screen)
         return HANDLERS[args.command](args, screen)
     except KeyboardInterrupt:
         raise

@@ -1,6 +1,6 @@
 """The command's status line (on a terminal only), its JSON status events, ``usage``, and a 1037's reset time.
 
-Each test runs ``python -m gemini_sync`` as a subprocess against the test's
+Each test (but the last, in-process) runs ``python -m gemini_sync`` as a subprocess against the test's
 emulator; a queued phase comes from ``emu.queue_seconds`` (kept well under a
 second), thinking headlines from a thinking model. The status line is checked
 on a pseudo-terminal as stderr, with stdout a pipe, so what reaches each
@@ -10,8 +10,10 @@ stream is seen apart.
 from __future__ import annotations
 
 import fcntl
+import io
 import itertools
 import json
+import logging
 import os
 import pty
 import select
@@ -191,3 +193,19 @@ def test_a_1037_says_when_the_quota_resets_in_local_time(emu: Emulator, env: dic
     as_json = run("--json", "third", env=env)
     error = json.loads(as_json.stdout.splitlines()[-1])
     assert error["event"] == "error" and error["resets_at"] == pytest.approx(resets_at)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_log_record_erases_the_status_line_first() -> None:
+    from gemini_sync._cli_commands import _LogHandler
+    from gemini_sync._cli_output import Screen
+
+    err = _Terminal()
+    screen = Screen(out=io.StringIO(), err=err)
+    screen.status("Queued...")
+    _LogHandler(screen).emit(logging.makeLogRecord({"msg": "retrying", "levelno": logging.WARNING}))
+    assert err.getvalue() == "\rQueued...\r         \rretrying\n"
