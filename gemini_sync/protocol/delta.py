@@ -64,16 +64,19 @@ class _Field:
     ``source`` is the snapshot it was cut from, so the prefix is kept without
     a copy of it. When a new snapshot extends it (the usual case), only the
     new part is examined and cleaned: the cumulative text is not re-processed
-    for every frame.
+    for every frame. While clean-up has changed nothing (``verbatim``),
+    ``emitted`` is a slice of the snapshot, the snapshot itself when nothing is
+    held back: no second copy of the text is built.
     """
 
-    __slots__ = ("diverged", "emitted", "source", "stable")
+    __slots__ = ("diverged", "emitted", "source", "stable", "verbatim")
 
     def __init__(self) -> None:
         self.emitted = ""
         self.source = ""
         self.stable = 0
         self.diverged = False
+        self.verbatim = True  # emitted == source[:stable]
 
     def _extends(self, raw: str) -> bool:
         """Whether ``raw`` starts with the stable raw prefix (no copy when it extends the whole snapshot)."""
@@ -93,9 +96,14 @@ class _Field:
             self.source = raw
             if cut == prev:
                 return ""
-            piece = clean(raw[prev:cut])
+            piece_raw = raw[prev:cut]
+            piece = clean(piece_raw)
             self.stable = cut
-            self.emitted += piece
+            if self.verbatim and piece is piece_raw:
+                self.emitted = raw[:cut]  # ``raw`` itself when nothing is held back
+            else:
+                self.verbatim = False
+                self.emitted += piece
             return piece
         # the raw text changed before the point already streamed: compare cleaned texts
         cut = final_end(raw) if done else volatile_start(raw)
@@ -115,6 +123,7 @@ class _Field:
             self.diverged = True
             return ""
         self.emitted = stable
+        self.verbatim = False
         return stable[len(emitted) :]
 
     def show(self, raw: str, done: bool) -> bool:
@@ -127,6 +136,7 @@ class _Field:
         cut = final_end(raw) if done else volatile_start(raw)
         self.source, self.stable = raw, cut
         self.emitted = clean(raw[:cut])
+        self.verbatim = False
         self.diverged = False
         return self.emitted != before
 
@@ -136,6 +146,7 @@ class _Field:
         if not final.startswith(emitted):
             return None
         self.emitted = final
+        self.verbatim = False
         return final[len(emitted) :]
 
 

@@ -101,6 +101,7 @@ class FrameDecoder:
         "_buf",
         "_consumed",
         "_need",
+        "_newline_wait",
         "_pieces",
         "_prefix_done",
         "_resume",
@@ -114,6 +115,7 @@ class FrameDecoder:
         self._pieces: list[str] = []  # text received since _buf was last joined
         self._avail = 0  # len(_buf) + sum(len(pieces))
         self._need = 1  # characters required before parsing is worth trying
+        self._newline_wait = False  # a newline in new text is also worth a try (a frame's end)
         self._prefix_done = False
         self._consumed = 0  # characters consumed into frames so far
         self._broken: GeminiError | None = None  # the error met; every later call raises it
@@ -137,7 +139,7 @@ class FrameDecoder:
         if self._consumed + self._avail > MAX_BODY_CHARS:
             message = f"response body exceeds the limit of {MAX_BODY_CHARS} characters"
             raise self._break(ProtocolError(message))
-        if self._avail < self._need:
+        if self._avail < self._need and not (self._newline_wait and "\n" in text):
             return [], None
         return self._parse()
 
@@ -152,7 +154,7 @@ class FrameDecoder:
         if text:
             self._pieces.append(text)
             self._avail += len(text)
-        frames, error = self._parse() if self._avail else ([], None)
+        frames, error = self._parse(final=True) if self._avail else ([], None)
         rest = self._buf.strip(" \t\r\n")
         if error is None and rest:
             if not self._prefix_done and XSSI_PREFIX.startswith(rest):
@@ -185,12 +187,12 @@ class FrameDecoder:
 
     # -- internals --------------------------------------------------------
 
-    def _parse(self) -> tuple[list[Any], GeminiError | None]:
+    def _parse(self, final: bool = False) -> tuple[list[Any], GeminiError | None]:
         buf = self._buf + "".join(self._pieces) if self._pieces else self._buf
         self._pieces = []
         frames: list[Any] = []
         try:
-            return self._parse_frames(buf, frames), None
+            return self._parse_frames(buf, frames, final), None
         except ProtocolError as exc:
             self._break(exc)
             if not frames:
@@ -198,10 +200,15 @@ class FrameDecoder:
             self.frames += len(frames)
             return frames, exc
 
-    def _parse_frames(self, buf: str, frames: list[Any]) -> list[Any]:
+    def _parse_frames(self, buf: str, frames: list[Any], final: bool) -> list[Any]:
+        """Append the complete frames of ``buf`` to ``frames``; keep the rest for later.
+
+        ``final``: no more text will come, so a frame not ended by a newline is measured now.
+        """
         pos = 0
         end_of_buf = len(buf)
         need = 1
+        self._newline_wait = False
         while True:
             pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if pos >= end_of_buf:
@@ -232,6 +239,17 @@ class FrameDecoder:
             if resume is not None and pos == 0:
                 end, left = self._measure(buf, start + resume[0], resume[1])
             else:
+                newline = buf.find("\n", start + 1)
+                if newline != -1:
+                    frame = self._at_newline(buf, start, newline, units)
+                    if frame is not None:
+                        frames.append(frame)
+                        pos = newline + 1
+                        continue
+                elif not final and end_of_buf - start < units:
+                    self._newline_wait = True  # cannot be measured yet: wait for its newline
+                    need = units - (end_of_buf - start)
+                    break
                 end, left = self._measure(buf, start, units)
             if left:
                 self._resume = (end - start, left)
@@ -246,6 +264,26 @@ class FrameDecoder:
         self._need = len(self._buf) + need
         self.frames += len(frames)
         return frames
+
+    def _at_newline(self, buf: str, start: int, newline: int, units: int) -> Any:
+        """The frame ending at ``newline`` if ``units`` measures exactly to it; else ``None``.
+
+        The fast path of a well-formed body: compact JSON never holds a raw
+        newline, so a frame ends at the first newline after its length line.
+        That guess is taken only if it is exact: ``units`` must equal the
+        UTF-16 length of ``"\\n" + json + "\\n"`` (or of ``"\\n" + json``, a frame
+        whose length leaves out its trailing newline). The UTF-16 encoding is
+        computed only for text that is not ASCII, once. Any other case
+        (``None``) goes to :meth:`_measure`, which walks the declared units.
+        """
+        chars = newline + 1 - start  # "\n" + json + "\n" in characters
+        if units < chars - 1:
+            return None
+        text = buf[start + 1 : newline]
+        wide = _astral(text)
+        if units != chars + wide and units != chars - 1 + wide:
+            return None
+        return self._decode_frame(text, units)
 
     @staticmethod
     def _measure(buf: str, end: int, left: int) -> tuple[int, int]:

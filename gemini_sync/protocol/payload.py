@@ -23,6 +23,7 @@ from .framing import dumps
 __all__ = [
     "dig",
     "field_of",
+    "fields_of",
     "with_sparse",
     "as_list",
     "CandidateSnapshot",
@@ -75,16 +76,44 @@ def field_of(array: list[Any], n: int) -> Any:
     return last.get(str(n + 1)) if sparse else None
 
 
+def fields_of(array: list[Any], *fields: int) -> list[Any]:
+    """Several fields of one JSPB ``array`` at once: ``[field_of(array, n) for n in fields]``.
+
+    The form is looked at once, so the dense array (the common case) costs an
+    index per field. ``fields`` are non-negative.
+    """
+    size = len(array)
+    if size and type(array[-1]) is dict:
+        return [field_of(array, n) for n in fields]
+    return [array[n] if n < size else None for n in fields]
+
+
+def _first(value: Any) -> Any:
+    """``dig(value, 0)`` without its loop: the hot ``[text]`` / ``[status]`` reads of every frame."""
+    if type(value) is not list or not value:
+        return None
+    first = value[0]
+    if first is not None and (len(value) > 1 or type(first) is not dict):
+        return first
+    return field_of(value, 0)
+
+
 def dig(obj: Any, *path: int | str) -> Any:
     """Follow ``path`` into nested lists/dicts; ``None`` if any step is missing.
 
-    An integer step into a list reads that field with :func:`field_of`, so
-    every reader sees the dense and the sparse form alike.
+    An integer step into a list reads that field as :func:`field_of` does, so
+    every reader sees the dense and the sparse form alike. A field found at its
+    index in a dense array is read inline (the hot path of every frame).
     """
     for key in path:
         if type(key) is int:
             if type(obj) is not list:
                 return None
+            if 0 <= key < len(obj) - 1:
+                value = obj[key]
+                if value is not None:
+                    obj = value
+                    continue
             obj = field_of(obj, key)
             if obj is None:
                 return None
@@ -216,16 +245,16 @@ def _parse_images(cand: list[Any]) -> tuple[list[RawImage], list[RawImage]]:
     return web, generated
 
 
-def _parse_candidate(cand: Any, index: int) -> CandidateSnapshot | None:
-    rcid = _str(dig(cand, 0))
-    if not rcid:
+def _parse_candidate(cand: list[Any], index: int) -> CandidateSnapshot | None:
+    rcid, text_field, status_field, media, thoughts_field = fields_of(cand, 0, 1, 8, 12, 37)
+    if type(rcid) is not str or not rcid:
         return None
-    text = _str(dig(cand, 1, 0)) or ""
+    text = _str(_first(text_field)) or ""
     if text.startswith(_CARD_PREFIX):
         text = _str(dig(cand, 22, 0)) or text
-    thoughts = _str(dig(cand, 37, 0, 0)) or ""
-    status = dig(cand, 8, 0)
-    if len(cand) > 12 and cand[12] is not None:
+    thoughts = _str(_first(_first(thoughts_field))) or ""
+    status = _first(status_field)
+    if media is not None:
         web, generated = _parse_images(cand)
     else:
         web, generated = [], []
@@ -251,27 +280,26 @@ def parse_payload(data: Any) -> Payload:
     payload = Payload()
     if type(data) is not list or not data:
         return payload
-    meta = dig(data, 1)
+    meta, cands, activity, rid, token, model_id, model_name = fields_of(data, 1, 4, 6, 17, 25, 39, 42)
     if type(meta) is list:
-        payload.cid = _str(dig(meta, 0))
-        payload.rid = _str(dig(meta, 1))
+        cid, meta_rid = fields_of(meta, 0, 1)
+        payload.cid = _str(cid)
+        payload.rid = _str(meta_rid)
     if payload.rid is None:
-        payload.rid = _str(dig(data, 17))
-    cands = dig(data, 4)
+        payload.rid = _str(rid)
     if type(cands) is list:
         for index, cand in enumerate(cands):
             if type(cand) is list:
                 snap = _parse_candidate(cand, index)
                 if snap is not None:
                     payload.candidates.append(snap)
-    payload.context_token = _str(dig(data, 25))
-    activity = dig(data, 6)
+    payload.context_token = _str(token)
     if type(activity) is list:  # the service reports a tool at work or a thinking headline
         payload.busy = True
         payload.activity = _str(dig(activity, 5, 0))
         payload.tool = _str(dig(activity, 1, 0))
-    payload.model_id = _str(dig(data, 39))
-    payload.model_name = _str(dig(data, 42))
+    payload.model_id = _str(model_id)
+    payload.model_name = _str(model_name)
     return payload
 
 

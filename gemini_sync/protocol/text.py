@@ -55,7 +55,7 @@ _TailRule = Callable[[str, int, int], int]
 def _markdown_escape(raw: str, cut: int, floor: int) -> int:
     """Service flicker: a temporary escape (``\\*``) or a trailing backslash near the end."""
     start = max(floor, cut - ESCAPE_WINDOW)
-    if "\\" in raw[start:cut]:
+    if raw.find("\\", start, cut) != -1:
         match = _ESCAPE.search(raw, start, cut)
         if match:
             return match.start()
@@ -107,7 +107,7 @@ def _fence_line(raw: str, cut: int, floor: int) -> int:
     (``python`` -> ``python?code_reference&code_event_index=1``, cleaned to ``python``).
     """
     start = max(floor, cut - _FENCE_WINDOW)
-    if "```" in raw[start:cut]:
+    if raw.find("```", start, cut) != -1:
         match = _FENCE_LINE_TAIL.search(raw, start, cut)
         if match and match.end() - match.start() > 3:  # bare backticks: :func:`_code_fence`
             return match.start()
@@ -117,7 +117,7 @@ def _fence_line(raw: str, cut: int, floor: int) -> int:
 def _follow_up(raw: str, cut: int, floor: int) -> int:
     """A trailing ``<FollowUp .../>`` element: complete, still open, or a prefix of its tag."""
     start = max(floor, cut - _FOLLOW_UP_WINDOW)
-    if "<" not in raw[start:cut]:
+    if raw.find("<", start, cut) == -1:
         return cut
     match = _FOLLOW_UP.search(raw, start, cut) or _FOLLOW_UP_OPEN.search(raw, start, cut)
     if match:
