@@ -9,7 +9,9 @@ client's cost, so the server must cost nothing): ``long`` mixes ASCII with
 accents, CJK and a few emoji; ``astral`` is rich in characters outside the
 BMP (emoji, CJK Extension B), where UTF-16 lengths differ from ``len``.
 Every reader is warmed the same way (one session, token fetched, connection
-open) and timed over the POST and the whole body; median of ``--runs``:
+open) and timed over the POST and the whole body; the readers take turns in
+each of ``--runs`` rounds (so load from other processes falls on all alike),
+and each one's median is reported:
 
 (a) floor: the irreducible work of a correct streaming reader, see ``floor``;
 (a') lower bound, not a correct reader: frames found by JSON syntax with the
@@ -206,15 +208,21 @@ def async_client_pipeline(warm: _Warm) -> tuple[int, int] | None:
     return frames, total
 
 
-def median_time(fn: Any, runs: int) -> tuple[float, Any]:
-    """The median wall time of ``runs`` calls of ``fn``, and the last call's result."""
-    times = []
-    result = None
+def interleaved_medians(readers: dict[str, Any], runs: int) -> tuple[dict[str, float], dict[str, Any]]:
+    """Each reader's median wall time over ``runs`` rounds, and its last result.
+
+    The readers take turns within each round (floor, lower bound, gemini_sync,
+    peer, floor, ...), so a change of load on a shared machine falls on all of
+    them alike instead of on whichever happened to run then.
+    """
+    times: dict[str, list[float]] = {name: [] for name in readers}
+    results: dict[str, Any] = {}
     for _ in range(runs):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
+        for name, fn in readers.items():
+            started = time.perf_counter()
+            results[name] = fn()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(t) for name, t in times.items()}, results
 
 
 def measure(body: str, runs: int) -> dict[str, Any]:
@@ -223,17 +231,22 @@ def measure(body: str, runs: int) -> dict[str, Any]:
         warm = _Warm(emu)
         client = GeminiClient(cookies=emu.cookies, base_url=emu.url, auto_refresh=False, cookie_cache=False)
         client.init()
-        for _ in range(2):  # warm up every path: connections open, code paths hot
-            floor(warm)
-            lower_bound(warm)
-            ours(client)
-        t_floor, (frames, body_bytes) = median_time(lambda: floor(warm), runs)
-        t_lower, (lower_frames, _) = median_time(lambda: lower_bound(warm), runs)
-        t_ours, (chunks, _) = median_time(lambda: ours(client), runs)
-        assert lower_frames == frames
-        t_peer: float | None = None
+        readers: dict[str, Any] = {
+            "floor": lambda: floor(warm),
+            "lower": lambda: lower_bound(warm),
+            "ours": lambda: ours(client),
+        }
         if async_client_pipeline(warm) is not None:
-            t_peer, _ = median_time(lambda: async_client_pipeline(warm), runs)
+            readers["peer"] = lambda: async_client_pipeline(warm)
+        for _ in range(2):  # warm up every path: connections open, code paths hot
+            for fn in readers.values():
+                fn()
+        medians, results = interleaved_medians(readers, runs)
+        t_floor, t_lower, t_ours = medians["floor"], medians["lower"], medians["ours"]
+        frames, body_bytes = results["floor"]
+        chunks = results["ours"][0]
+        assert results["lower"][0] == frames
+        t_peer: float | None = medians.get("peer")
         client.close()
     return {
         "body": body,
@@ -279,7 +292,7 @@ def main() -> None:
     for r in results:
         print_table(
             f"throughput, {r['body']} body: {r['frames']} frames, {r['body_bytes'] / 1e6:.2f} MB "
-            f"(median of {args.runs})",
+            f"(median of {args.runs} interleaved rounds)",
             ["reader", "ms", "frames/s", "MB/s", "x floor"],
             _rows(r),
         )

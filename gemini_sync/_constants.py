@@ -29,6 +29,7 @@ DEFAULT_TIMEOUT = 30.0
 # from Pro on a large prompt), so the ordinary bound must not kill them. Upstream uses 120 s / 450 s.
 DEFAULT_STALL_TIMEOUT = 120.0
 DEFAULT_BUSY_STALL_TIMEOUT = 450.0
+WATCHDOG_LINGER = 0.5  # seconds the idle watchdog thread waits for the next call before it exits
 DEFAULT_QUEUE_TIMEOUT = 600.0  # frames without content (queued / busy) for longer than this fail
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_REFRESH_INTERVAL = 600.0

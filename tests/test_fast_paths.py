@@ -29,6 +29,7 @@ from gemini_sync.protocol.payload import (
     parse_payload,
     with_sparse,
 )
+from gemini_sync.protocol.text import _TAIL_RULES, volatile_start
 from gemini_sync.types import StreamChunk
 
 from .test_framing import decode_all, decode_bytewise
@@ -172,6 +173,36 @@ def test_sparse_rid_and_meta_are_read_like_the_dense_ones() -> None:
     payload = parse_payload(sparse)
     assert (payload.cid, payload.rid, payload.context_token) == (None, "r_9", "tok")
     assert parse_payload([None, with_sparse([None], {0: "c_1", 1: "r_1"})]).rid == "r_1"
+
+
+# --- text: the scan that skips the tail rules ------------------------------------------
+
+
+def _volatile_start_by_rules(raw: str, floor: int) -> int:
+    """The rules applied until none moves the cut, without the shortcut."""
+    cut = len(raw)
+    while cut > floor:
+        new = cut
+        for rule in _TAIL_RULES:
+            new = rule(raw, new, floor)
+            if new <= floor:
+                return floor
+        if new == cut:
+            return cut
+        cut = new
+    return floor
+
+
+PIECES = ["a", "h", "ht", "http://", "http://googleusercontent.com/", "image_generation_content/", "3", "\n"]
+PIECES += ["`", "```", "```python", "\\", "\\*", "&", "&amp", ";", "<", "<FollowUp", " a='x'", "/>", "\ud83d"]
+PIECES += ["\U0001f600", "中", " "]
+
+
+@given(st.lists(st.sampled_from(PIECES), max_size=14).map("".join), st.data())
+@settings(max_examples=300, deadline=None)
+def test_the_shortcut_cuts_where_the_rules_cut(raw: str, data: st.DataObject) -> None:
+    floor = data.draw(st.integers(0, len(raw)))
+    assert volatile_start(raw, floor) == _volatile_start_by_rules(raw, floor)
 
 
 # --- delta: text shared with the snapshot, then copied once clean-up changes it --------

@@ -133,6 +133,10 @@ def _high_surrogate(raw: str, cut: int, floor: int) -> int:
     return cut - 1 if "\ud800" <= raw[cut - 1] <= "\udbff" else cut
 
 
+# a character without which no rule but _placeholder moves a cut (every rule looks at
+# raw[floor:cut] only): text without one needs that one rule, not the whole loop
+_TRIGGER = re.compile(r"[\\`&<\ud800-\udbff]")
+
 #: every volatile-tail rule; a new kind of tail is one more function here
 _TAIL_RULES: tuple[_TailRule, ...] = (
     _markdown_escape,
@@ -155,6 +159,8 @@ def volatile_start(raw: str, floor: int = 0) -> int:
     frame does not grow with the text already streamed).
     """
     cut = len(raw)
+    if cut > floor and _TRIGGER.search(raw, floor, cut) is None and _placeholder(raw, cut, floor) == cut:
+        return cut  # nothing any rule reacts to: the common case, one scan of the new text
     while cut > floor:
         new = cut
         for rule in _TAIL_RULES:
