@@ -84,7 +84,7 @@ class _Raw:
         self._pipe = pipe
         self.connection = None
 
-    def read1(self, amt: int) -> bytes:
+    def read1(self, amt: int, decode_content: bool = True) -> bytes:
         return self._pipe.read(amt)  # whole reads of amt bytes: the same blocks every run
 
 

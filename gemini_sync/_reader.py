@@ -158,7 +158,10 @@ class Reader:
         attempt.pending, attempt.error = [], None
         while True:
             yield chunks
-            del chunks  # else a handed-out batch stays alive until the next read returns
+            # the caller is done with these chunks: the list (which it may still name) is emptied,
+            # so a read's chunks are not kept alive while the next read is decoded
+            chunks.clear()
+            del chunks
             if isinstance(error, (StreamInterrupted, TimeoutError)):
                 yield self._recover(attempt, error)  # a break after good chunks: read the rest back
             elif error is not None:
@@ -270,16 +273,19 @@ class Reader:
     # -- one read, in named steps ---------------------------------------------
 
     def _read_chunks(self, attempt: _Attempt) -> tuple[list[StreamChunk], GeminiError | None]:
-        """One network read decoded into chunks (the final one at EOF), and an error met after them."""
-        self._time_left()  # raises once the deadline has passed
-        data = self._read_some(attempt)
-        self._check_cancel()
-        if not data:
-            self._check_bounds()  # a close-delimited body "ends" when a bound shut its socket
-            return self._at_end(attempt)
-        frames, error = attempt.decoder.decode(data)
-        if not frames:
-            return [], None
+        """The frames the next network reads complete, as chunks (the final one at EOF), and an
+        error met after them. Reads that complete no frame (a frame split across reads) loop here."""
+        decode = attempt.decoder.decode
+        while True:
+            self._time_left()  # raises once the deadline has passed
+            data = self._read_some(attempt)
+            self._check_cancel()
+            if not data:
+                self._check_bounds()  # a close-delimited body "ends" when a bound shut its socket
+                return self._at_end(attempt)
+            frames, error = decode(data)
+            if frames:
+                break
         self._call.progress()
         payloads = attempt.assembler.data_payloads
         chunks, error = self._process(attempt, frames, error)
@@ -418,7 +424,8 @@ class Reader:
         feed = attempt.assembler.feed_event
         chunks: list[StreamChunk] = []
         try:
-            for frame in frames:
+            for n, frame in enumerate(frames):
+                frames[n] = None  # each frame is dropped once read, not kept until the whole read is
                 for event in parse_frame(frame):
                     chunk = feed(event)
                     if chunk is not None:

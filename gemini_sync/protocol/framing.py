@@ -141,6 +141,7 @@ class FrameDecoder:
             raise self._break(ProtocolError(message))
         if self._avail < self._need and not (self._newline_wait and "\n" in text):
             return [], None
+        del text  # joined into the buffer by _parse: not kept alive beside it
         return self._parse()
 
     def finish(self) -> tuple[list[Any], GeminiError | None]:
