@@ -62,7 +62,7 @@ class _Raw:
         self._pos = 0
         self.connection = None
 
-    def read1(self, amt: int) -> bytes:
+    def read1(self, amt: int, decode_content: bool = False) -> bytes:
         piece = self._body[self._pos : self._pos + min(amt, READ)]
         self._pos += len(piece)
         return piece
@@ -71,6 +71,7 @@ class _Raw:
 class _Response:
     def __init__(self, body: bytes) -> None:
         self.raw = _Raw(body)
+        self.headers: dict[str, str] = {}  # no Content-Encoding
 
     def close(self) -> None:
         pass

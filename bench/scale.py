@@ -84,13 +84,14 @@ class _Raw:
         self._pipe = pipe
         self.connection = None
 
-    def read1(self, amt: int, decode_content: bool = True) -> bytes:
+    def read1(self, amt: int, decode_content: bool = False) -> bytes:
         return self._pipe.read(amt)  # whole reads of amt bytes: the same blocks every run
 
 
 class _Response:
     def __init__(self, pipe: IO[bytes]) -> None:
         self.raw = _Raw(pipe)
+        self.headers: dict[str, str] = {}  # no Content-Encoding
 
     def close(self) -> None:
         pass

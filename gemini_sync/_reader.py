@@ -81,10 +81,20 @@ class StreamOptions:
 class _Attempt:
     """State of one attempt: its response, decoder and assembler."""
 
-    __slots__ = ("assembler", "decoder", "error", "last_progress", "pending", "response", "waiting")
+    __slots__ = (
+        "assembler",
+        "decoder",
+        "encoded",
+        "error",
+        "last_progress",
+        "pending",
+        "response",
+        "waiting",
+    )
 
     def __init__(self, saver: Any) -> None:
         self.response: requests.Response | None = None
+        self.encoded = False  # the body has a Content-Encoding for urllib3 to decode
         self.decoder = FrameDecoder()
         self.assembler = StreamAssembler(saver)
         self.last_progress = time.monotonic()
@@ -229,6 +239,8 @@ class Reader:
                 raise Cancelled(f"the stream could not start: {exc}") from exc  # e.g. the client was closed
             raise
         attempt.response = response
+        encoding = response.headers.get("Content-Encoding", "").strip().lower()
+        attempt.encoded = encoding not in ("", "identity")
         self._call.settimeout(None)  # from now on the watchdog bounds silence, by the clock
         self._call.watch_stall(self._options.stall_timeout)
         return self._prime_more(attempt)
@@ -300,8 +312,9 @@ class Reader:
         response = attempt.response
         assert response is not None
         try:
-            # urllib3 decodes gzip/deflate (br/zstd when installed) incrementally: docs/protocol.md 4.3
-            return bytes(response.raw.read1(C.READ_CHUNK_SIZE, decode_content=True))
+            # urllib3 decodes gzip/deflate (br/zstd when installed) incrementally: docs/protocol.md 4.3;
+            # a body without an encoding skips its decoding buffer (two copies of every read)
+            return bytes(response.raw.read1(C.READ_CHUNK_SIZE, decode_content=attempt.encoded))
         except Exception as exc:
             self._check_cancel()
             assembler = attempt.assembler
