@@ -10,6 +10,7 @@ frame, a field or a chunk.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -29,7 +30,7 @@ from gemini_sync.protocol.payload import (
     parse_payload,
     with_sparse,
 )
-from gemini_sync.protocol.text import _TAIL_RULES, volatile_start
+from gemini_sync.protocol.text import _FENCE_WINDOW, _TAIL_RULES, _fence_line, volatile_start
 from gemini_sync.types import StreamChunk
 
 from .test_framing import decode_all, decode_bytewise
@@ -203,6 +204,23 @@ PIECES += ["\U0001f600", "中", " "]
 def test_the_shortcut_cuts_where_the_rules_cut(raw: str, data: st.DataObject) -> None:
     floor = data.draw(st.integers(0, len(raw)))
     assert volatile_start(raw, floor) == _volatile_start_by_rules(raw, floor)
+
+
+_FENCE_LINE_TAIL = re.compile(r"^`{3}[^\n`]*\Z", re.M)  # the rule as a regular expression
+
+
+@given(
+    st.lists(st.sampled_from(["`", "```", "```py", "\n", "a", " ", "```\n", "a" * 150]), max_size=20).map("".join),
+    st.data(),
+)
+@settings(max_examples=300, deadline=None)
+def test_the_fence_line_rule_finds_what_its_regular_expression_finds(raw: str, data: st.DataObject) -> None:
+    cut = data.draw(st.integers(1, len(raw))) if raw else 0
+    floor = data.draw(st.integers(0, cut))
+    start = max(floor, cut - _FENCE_WINDOW)
+    match = _FENCE_LINE_TAIL.search(raw, start, cut)
+    expected = match.start() if match and match.end() - match.start() > 3 else cut
+    assert _fence_line(raw, cut, floor) == expected
 
 
 # --- delta: text shared with the snapshot, then copied once clean-up changes it --------

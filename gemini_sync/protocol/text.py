@@ -34,7 +34,6 @@ _OPEN_PLACEHOLDER = re.compile(r"http://googleusercontent\.com/(?:\w+(?:/(?:\d+\
 # HTML5 entity name is letters and digits, then an optional ";")
 _OPEN_ENTITY = re.compile(r"&(?:#(?:[xX][0-9a-fA-F]*|[0-9]*)|[A-Za-z0-9]{0,32})")
 _FENCE_TAIL = re.compile(r"\n?`{1,3}\Z")
-_FENCE_LINE_TAIL = re.compile(r"^`{3}[^\n`]*\Z", re.M)  # an opening fence line still growing
 _FENCE_INFO = re.compile(r"(`{3}[\w+-]*)\?code_reference(?:&|&amp;)code_event_index=\d+")
 _ATTRS = r"""(?:\s(?:"[^"]*"|'[^']*'|[^<>"'])*)?"""
 _FOLLOW_UP = re.compile(rf"<FollowUp{_ATTRS}/?>\s*\Z")
@@ -107,10 +106,17 @@ def _fence_line(raw: str, cut: int, floor: int) -> int:
     (``python`` -> ``python?code_reference&code_event_index=1``, cleaned to ``python``).
     """
     start = max(floor, cut - _FENCE_WINDOW)
-    if raw.find("```", start, cut) != -1:
-        match = _FENCE_LINE_TAIL.search(raw, start, cut)
-        if match and match.end() - match.start() > 3:  # bare backticks: :func:`_code_fence`
-            return match.start()
+    # the last line of raw[:cut], if it starts inside the window: "```" and an info string
+    # without backticks (bare backticks are :func:`_code_fence`'s)
+    newline = raw.rfind("\n", max(start - 1, 0), cut)
+    if newline != -1:
+        line = newline + 1
+    elif start == 0:
+        line = 0
+    else:
+        return cut
+    if cut - line > 3 and raw.startswith("```", line) and raw.find("`", line + 3, cut) == -1:
+        return line
     return cut
 
 
