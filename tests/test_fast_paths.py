@@ -206,11 +206,12 @@ def test_the_shortcut_cuts_where_the_rules_cut(raw: str, data: st.DataObject) ->
     assert volatile_start(raw, floor) == _volatile_start_by_rules(raw, floor)
 
 
+FENCE_PIECES = ["`", "```", "```py", "\n", "a", " ", "```\n", "a" * 150]
 _FENCE_LINE_TAIL = re.compile(r"^`{3}[^\n`]*\Z", re.M)  # the rule as a regular expression
 
 
 @given(
-    st.lists(st.sampled_from(["`", "```", "```py", "\n", "a", " ", "```\n", "a" * 150]), max_size=20).map("".join),
+    st.lists(st.sampled_from(FENCE_PIECES), max_size=20).map("".join),
     st.data(),
 )
 @settings(max_examples=300, deadline=None)

@@ -277,30 +277,31 @@ def parse_payload(data: Any) -> Payload:
     status frame, the ``"26"`` context-token frame, the last ``"46"``/``"52"``
     frame) give a payload without candidates.
     """
-    payload = Payload()
     if type(data) is not list or not data:
-        return payload
+        return Payload()
     meta, cands, activity, rid, token, model_id, model_name = fields_of(data, 1, 4, 6, 17, 25, 39, 42)
+    cid = meta_rid = None
     if type(meta) is list:
         cid, meta_rid = fields_of(meta, 0, 1)
-        payload.cid = _str(cid)
-        payload.rid = _str(meta_rid)
-    if payload.rid is None:
-        payload.rid = _str(rid)
+    candidates: list[CandidateSnapshot] = []
     if type(cands) is list:
         for index, cand in enumerate(cands):
             if type(cand) is list:
                 snap = _parse_candidate(cand, index)
                 if snap is not None:
-                    payload.candidates.append(snap)
-    payload.context_token = _str(token)
-    if type(activity) is list:  # the service reports a tool at work or a thinking headline
-        payload.busy = True
-        payload.activity = _str(dig(activity, 5, 0))
-        payload.tool = _str(dig(activity, 1, 0))
-    payload.model_id = _str(model_id)
-    payload.model_name = _str(model_name)
-    return payload
+                    candidates.append(snap)
+    busy = type(activity) is list  # the service reports a tool at work or a thinking headline
+    return Payload(
+        cid=_str(cid),
+        rid=_str(meta_rid) if type(meta_rid) is str else _str(rid),
+        candidates=candidates,
+        context_token=_str(token),
+        busy=busy,
+        model_name=_str(model_name),
+        model_id=_str(model_id),
+        activity=_str(dig(activity, 5, 0)) if busy else None,
+        tool=_str(dig(activity, 1, 0)) if busy else None,
+    )
 
 
 def _load_inner(text: str) -> Any:
