@@ -101,6 +101,7 @@ def percentile(values: Sequence[float], q: float) -> float:
 def summary(values: Sequence[float]) -> dict[str, float]:
     return {
         "p50": percentile(values, 50),
+        "p90": percentile(values, 90),
         "p99": percentile(values, 99),
         "mean": statistics.fmean(values) if values else float("nan"),
     }

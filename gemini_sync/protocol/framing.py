@@ -3,8 +3,11 @@
 :class:`FrameDecoder` turns byte chunks, cut anywhere, into decoded JSON
 frames. Lengths count UTF-16 code units (JavaScript ``String.length``): a
 character outside the Basic Multilingual Plane counts 2. The decoder works on
-decoded text and counts those units with C-speed string operations: an ASCII
-slice is measured by ``len``, anything else by its UTF-16 encoding.
+decoded text. Compact JSON never holds a raw newline, so a frame is looked for
+at the first newline after its length line and taken only if the declared
+length measures exactly to it (one UTF-16 encoding of the frame, none if it is
+ASCII); anything else (a length that is off, JSON with newlines inside) is
+measured unit by unit with C-speed slices, as the lengths demand.
 
 :func:`encode_frame` and :func:`encode_body` are the inverse, used by the
 emulator, so client and emulator share one definition of the wire format.
@@ -90,9 +93,10 @@ class FrameDecoder:
 
     A frame is the decoded JSON value (normally a list of envelopes). Bytes are
     decoded with an incremental UTF-8 decoder, so a chunk may end inside a
-    character, a length line or a frame. Pending text is joined only once
-    enough characters for the awaited frame have arrived, so a large frame
-    that trickles in is not re-copied for every network chunk.
+    character, a length line or a frame. Pending text is joined only once a
+    newline (a frame's possible end) or enough characters for the awaited frame
+    have arrived, so a large frame that trickles in is not re-copied for every
+    network chunk.
     """
 
     __slots__ = (
