@@ -112,7 +112,8 @@ def long_body(snapshots: int) -> Iterator[bytes]:
         yield encode_frame(frame).encode()
 
 
-def memory(snapshots: int) -> dict[str, Any]:
+def _piped_stream(snapshots: int) -> tuple[Stream, subprocess.Popen[bytes]]:
+    """A ``Stream`` reading the body of ``long_body(snapshots)`` from a child process's pipe."""
     producer = subprocess.Popen(
         [sys.executable, __file__, "--emit-body", str(snapshots)], stdout=subprocess.PIPE
     )
@@ -120,6 +121,15 @@ def memory(snapshots: int) -> dict[str, Any]:
     pipe = producer.stdout
     options = StreamOptions(RetryPolicy(0), stall_timeout=None)
     stream = Stream(lambda _time_left: _Response(pipe), options)  # type: ignore[arg-type,return-value]
+    return stream, producer
+
+
+def memory(snapshots: int) -> dict[str, Any]:
+    warm, warm_producer = _piped_stream(10)  # modules imported on first use are not the stream's memory
+    for _chunk in warm:
+        pass
+    warm_producer.wait()
+    stream, producer = _piped_stream(snapshots)
     tracemalloc.start()
     chunks = 0
     final_text = ""
