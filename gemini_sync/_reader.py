@@ -289,7 +289,8 @@ class Reader:
         error met after them. Reads that complete no frame (a frame split across reads) loop here."""
         decode = attempt.decoder.decode
         while True:
-            self._time_left()  # raises once the deadline has passed
+            if self._ends is not None:
+                self._time_left()  # raises once the deadline has passed
             data = self._read_some(attempt)
             self._check_cancel()
             if not data:

@@ -409,10 +409,12 @@ class StreamAssembler:
             self.model_name = payload.model_name
         if payload.model_id:
             self.model_id = payload.model_id
+        meta = self._meta
         if payload.cid:
             self.cid = payload.cid
-            self._set_meta(0, payload.cid)
-        if payload.rid:
+            if meta[0] != payload.cid:  # the check of _set_meta, inline: it runs for every frame
+                self._set_meta(0, payload.cid)
+        if payload.rid and meta[1] != payload.rid:
             self._set_meta(1, payload.rid)
         if payload.context_token:
             self.context_token = payload.context_token
@@ -445,7 +447,8 @@ class StreamAssembler:
     def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
-        state.take_extras(snap, self._saver)
+        if snap.citations or snap.media:
+            state.take_extras(snap, self._saver)
         delta_text = delta_thoughts = ""
         if snap.text != state.raw_text or done != state.done:
             state.raw_text = snap.text

@@ -31,6 +31,7 @@ from ..errors import GeminiError, ProtocolError, StreamInterrupted
 __all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_body", "dumps"]
 
 XSSI_PREFIX = ")]}'"
+_WS_CHARS = " \t\r\n"
 _WS = re.compile(r"[ \t\r\n]*")
 _LENGTH_LINE = re.compile(rf"([0-9]{{1,{MAX_LENGTH_DIGITS}}})\n")
 _DIGITS = re.compile(r"[0-9]*")
@@ -215,7 +216,8 @@ class FrameDecoder:
         need = 1
         self._newline_wait = False
         while True:
-            pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
+            if pos < end_of_buf and buf[pos] in _WS_CHARS:
+                pos = _WS.match(buf, pos).end()  # type: ignore[union-attr]
             if pos >= end_of_buf:
                 break
             if not self._prefix_done:
@@ -228,18 +230,24 @@ class FrameDecoder:
                 if buf[pos] not in "0123456789":
                     raise self._garbage(buf, pos)
                 self._prefix_done = True  # tolerate a body without the prefix
-            match = _LENGTH_LINE.match(buf, pos)
-            if match is None:
-                digits = _DIGITS.match(buf, pos).end()  # type: ignore[union-attr]
-                if digits == end_of_buf and digits - pos <= MAX_LENGTH_DIGITS:
-                    break  # length line not complete yet
-                raise self._garbage(buf, pos)
-            units = int(match.group(1))
+            start = buf.find("\n", pos, pos + MAX_LENGTH_DIGITS + 1)  # the usual length line, no regex
+            digits = buf[pos:start] if start > pos else ""
+            if digits.isdigit() and digits.isascii():
+                units = int(digits)
+            else:
+                match = _LENGTH_LINE.match(buf, pos)
+                if match is None:
+                    digits_end = _DIGITS.match(buf, pos).end()  # type: ignore[union-attr]
+                    if digits_end == end_of_buf and digits_end - pos <= MAX_LENGTH_DIGITS:
+                        break  # length line not complete yet
+                    raise self._garbage(buf, pos)
+                units = int(match.group(1))
+                start = match.end() - 1
             if units > MAX_FRAME_UNITS:
                 raise ProtocolError(f"frame length {units} exceeds the limit of {MAX_FRAME_UNITS}")
             if units == 0:
                 raise ProtocolError("frame length 0 is not a valid frame")
-            start = match.end() - 1  # the length counts the newline after the digits
+            # ``start``: the newline after the digits, which the length counts
             resume = self._resume
             if resume is not None and pos == 0:
                 end, left = self._measure(buf, start + resume[0], resume[1])
