@@ -156,7 +156,7 @@ def test_requests_are_recorded(emu: Emulator, browser: Browser) -> None:
     ("change", "status"),
     [
         ({"cookies": {}}, 401),
-        ({"data": {"f.req": "[null, \"[]\"]"}}, 400),  # no at
+        ({"data": {"f.req": '[null, "[]"]'}}, 400),  # no at
         ({"at": "wrong"}, 400),
         ({"freq": None}, 400),
         ({"freq": "not json"}, 400),

@@ -29,7 +29,7 @@ from gemini_sync.protocol.payload import (
     tail_frames,
 )
 
-_TRICKY = ["😀", "🚀", "日本語", "\u2028", "\u2029", '"', "\\", "\\\\\"", "\n", "```", "&amp;", "\x00", "é"]
+_TRICKY = ["😀", "🚀", "日本語", "\u2028", "\u2029", '"', "\\", '\\\\"', "\n", "```", "&amp;", "\x00", "é"]
 
 texts = st.lists(
     st.one_of(st.text(st.characters(codec="utf-8"), max_size=12), st.sampled_from(_TRICKY)), max_size=8

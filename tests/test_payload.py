@@ -323,6 +323,7 @@ ODD_VALUES: list[Any] = [
     [5, 5, 5],
 ]
 
+
 def _full_candidate() -> list[Any]:
     media: list[Any] = [None] * 8
     media[0] = {"8": [[_gen_item("https://x/e", "e", "id-e")]]}

@@ -43,9 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 def build_parser(prog: str = "gemini-sync emulator") -> argparse.ArgumentParser:
     """The argument parser of the emulator command."""
-    parser = argparse.ArgumentParser(
-        prog=prog, description=DESCRIPTION, formatter_class=_Formatter
-    )
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION, formatter_class=_Formatter)
     return add_arguments(parser)
 
 

@@ -37,9 +37,6 @@ TIMEOUT = 5.0
 ROTATE_BODY = b'[000,"-0000000000000000000"]'
 
 
-
-
-
 @dataclass
 class Reply:
     """A StreamGenerate response as received and decoded."""
@@ -161,7 +158,13 @@ class Browser:
     ) -> requests.Response:
         self.reqid += 100000
         req = generate_request(
-            prompt, self.tokens, self.reqid, model=model, metadata=metadata, files=files, gem_id=gem_id,
+            prompt,
+            self.tokens,
+            self.reqid,
+            model=model,
+            metadata=metadata,
+            files=files,
+            gem_id=gem_id,
             temporary=temporary,
         )
         all_headers = dict(req.headers)
