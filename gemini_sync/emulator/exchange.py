@@ -10,7 +10,7 @@ faults, and records the status it answered with. Route functions receive an
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
@@ -20,7 +20,7 @@ from ..protocol.payload import rejection_envelope
 from .backend import Backend
 from .faults import Fault
 from .records import Disconnect, RecordedRequest
-from .wire import BodyWriter, choose_encoding, framed_body
+from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone, choose_encoding, framed_body
 
 __all__ = ["Exchange", "html_page", "UNUSUAL_TRAFFIC_PAGE", "default_fault_body"]
 
@@ -131,6 +131,24 @@ class Exchange:
         else:
             page = fault.body if fault.body is not None else UNUSUAL_TRAFFIC_PAGE
             self.respond(200, page, content_type=HTML_TYPE, headers=fault.headers)
+
+    def stream_body(self, write: Callable[[BodyWriter], None], *, cut_after: int | None = None) -> None:
+        """Answer with a streamed body: ``)]}'``, what ``write(writer)`` writes, then the tail frames.
+
+        ``write`` may return early (the tail frames still follow). A client that
+        leaves is recorded as a disconnect; an injected cut (``cut_after`` body
+        bytes) or the emulator stopping closes the connection.
+        """
+        writer = self.start_stream(cut_after=cut_after)
+        try:
+            writer.write(BODY_PREFIX)
+            write(writer)
+            writer.tail()
+            writer.end()
+        except ClientGone:
+            self.client_gone(writer)
+        except Aborted:
+            self.close()
 
     def start_stream(self, *, cut_after: int | None = None) -> BodyWriter:
         """Send 200 headers for a chunked body and return its writer.

@@ -39,7 +39,7 @@ from .records import FreqError, parse_generate_freq
 from .research import stream_research
 from .state import Conversation, Turn
 from .turns import TurnFrames
-from .wire import BODY_PREFIX, Aborted, BodyWriter, ClientGone
+from .wire import BodyWriter
 
 __all__ = ["handle_generate", "check_access"]
 
@@ -234,11 +234,9 @@ def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) ->
 
     if fault and fault.finish_server_side:
         save()
-    writer = ex.start_stream(cut_after=fault.disconnect_after_bytes if fault else None)
-    try:
-        writer.write(BODY_PREFIX)
+
+    def write(writer: BodyWriter) -> None:
         if fault and fault.only_tail:
-            _finish(writer)
             return
         for _ in range(fault.queue if fault else 0):
             writer.frame([error_envelope(None)])
@@ -250,7 +248,6 @@ def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) ->
                     writer.pause(fault.stall)
                 if fault.code is not None:
                     writer.frame([error_envelope(fault.code)])
-                    _finish(writer)
                     return
             if index == len(payloads):
                 break
@@ -263,11 +260,8 @@ def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) ->
         if fault and fault.late_code is not None:
             writer.pause(pace)
             writer.frame([error_envelope(fault.late_code)])
-        _finish(writer)
-    except ClientGone:
-        ex.client_gone(writer)
-    except Aborted:
-        ex.close()
+
+    ex.stream_body(write, cut_after=fault.disconnect_after_bytes if fault else None)
 
 
 def _wait_in_queue(writer: BodyWriter, seconds: float) -> None:
@@ -277,8 +271,3 @@ def _wait_in_queue(writer: BodyWriter, seconds: float) -> None:
         writer.frame([error_envelope(None)])
         writer.pause(min(_QUEUE_TICK, left))
         left -= _QUEUE_TICK
-
-
-def _finish(writer: BodyWriter) -> None:
-    writer.tail()
-    writer.end()

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from ..protocol.generated_media import build_music_field, build_video_field
 from ..protocol.payload import build_candidate, build_payload, data_envelope, error_envelope
 from .state import Turn
-from .wire import BODY_PREFIX, Aborted, ClientGone
 
 if TYPE_CHECKING:
     from .exchange import Exchange
     from .faults import Fault
     from .state import Conversation
+    from .wire import BodyWriter
 
 __all__ = ["MediaDesk", "MediaFile", "stream_media", "handle_media", "MEDIA_PREFIX", "MEDIA_TOOLS"]
 
@@ -160,19 +160,14 @@ def stream_media(
         ex.backend.store.add_turn(conv.cid, turn)
         frames = [[data_envelope(build_payload(conv.cid, rid, [job.render()]))]]
         frames += [[error_envelope(None)]] * _QUEUE_FRAMES  # "queueing": status frames, no payload
-    writer = ex.start_stream(cut_after=fault.disconnect_after_bytes if fault else None)
-    try:
-        writer.write(BODY_PREFIX)
+
+    def write(writer: BodyWriter) -> None:
         writer.frame([data_envelope(build_payload(conv.cid, rid, None))], data=True)
         for frame in frames:
             writer.pause(ex.backend.pace)
             writer.frame(frame, data=frame[0][2] is not None)
-        writer.tail()
-        writer.end()
-    except ClientGone:
-        ex.client_gone(writer)
-    except Aborted:
-        ex.close()
+
+    ex.stream_body(write, cut_after=fault.disconnect_after_bytes if fault else None)
 
 
 def handle_media(ex: Exchange) -> None:

@@ -23,12 +23,12 @@ from typing import TYPE_CHECKING, Any
 from ..protocol.payload import build_candidate, build_payload, data_envelope, error_envelope
 from .citing import SOURCES, source_groups
 from .state import Turn
-from .wire import BODY_PREFIX, Aborted, ClientGone
 
 if TYPE_CHECKING:
     from .exchange import Exchange
     from .faults import Fault
     from .state import Conversation
+    from .wire import BodyWriter
 
 __all__ = ["ResearchDesk", "stream_research"]
 
@@ -182,16 +182,11 @@ def stream_research(
     if live is not None:
         turn.live = live
         ex.backend.store.add_turn(conv.cid, turn)
-    writer = ex.start_stream(cut_after=fault.disconnect_after_bytes if fault else None)
-    try:
-        writer.write(BODY_PREFIX)
+
+    def write(writer: BodyWriter) -> None:
         writer.frame([data_envelope(build_payload(conv.cid, rid, None))], data=True)
         writer.pause(delay)
         for frame in frames:
             writer.frame(frame, data=True)
-        writer.tail()
-        writer.end()
-    except ClientGone:
-        ex.client_gone(writer)
-    except Aborted:
-        ex.close()
+
+    ex.stream_body(write, cut_after=fault.disconnect_after_bytes if fault else None)
