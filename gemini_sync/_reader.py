@@ -377,8 +377,12 @@ class Reader:
         if attempt.response is not None:
             attempt.response.close()
         self._call.watch_stall(None)  # reading back is bounded by recover_timeout and the deadline
-        logger.info("stream broke after the turn was saved (%s); reading it back", error.__class__.__name__)
-        limit = time.monotonic() + options.recover_timeout
+        logger.info(
+            "stream broke after the conversation id arrived (%s); reading the turn back",
+            error.__class__.__name__,
+        )
+        started = time.monotonic()
+        limit = started + options.recover_timeout
         if self._ends is not None:
             limit = min(limit, self._ends)
         found = None
@@ -398,11 +402,12 @@ class Reader:
                 looks += 1
             if left <= 0 or self._cancelled.wait(min(pause, left)):
                 self._check_cancel()
-                raise error
+                waited = time.monotonic() - started
+                raise _after_read_back(error, f"it did not finish there within {waited:.0f}s", cid)
         snaps = found[0]
         delivered = assembler.partial().text
         if not final_text(snaps[0].text).startswith(delivered):
-            raise error
+            raise _after_read_back(error, "its final text does not extend what was delivered", cid)
         chunks = []
         chunk = assembler.feed_event(Payload(cid, rid, snaps, context_token=assembler.context_token))
         if chunk is not None:
@@ -451,3 +456,17 @@ class Reader:
         if after is not None and not chunks:
             raise after
         return chunks, after
+
+
+def _after_read_back(error: GeminiError, outcome: str, cid: str) -> GeminiError:
+    """``error`` with a note that the turn was read back from the history, and what came of it.
+
+    A user who set a short stall bound then knows why the error came later,
+    and where the answer may still appear (the conversation id is no secret).
+    """
+    if error.args:
+        error.args = (
+            f"{error.args[0]}; the turn was read back from the history of {cid}: {outcome}",
+            *error.args[1:],
+        )
+    return error

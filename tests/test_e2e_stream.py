@@ -218,6 +218,16 @@ def test_disconnect_after_content_without_recovery_is_interrupted(
     assert len(emu.generate_requests) == 1
 
 
+def test_a_failed_read_back_says_so_and_names_the_conversation(emu: Emulator, client: GeminiClient) -> None:
+    """The turn never finishes in the history: the break's own error, saying where it looked and how long."""
+    emu.fail_next(disconnect_after_bytes=900)  # cut after content; the turn is never saved
+    with pytest.raises(errors.StreamInterrupted) as info:
+        client.generate_content("hi", deadline=1.0)  # the deadline bounds the read-back too
+    cid = emu.conversations[0].cid  # most recently updated first: this turn's
+    assert f"read back from the history of {cid}: it did not finish there" in str(info.value)
+    assert len(emu.generate_requests) == 1  # never re-sent
+
+
 def test_a_stale_token_reads_the_page_again_once_and_succeeds(emu: Emulator, client: GeminiClient) -> None:
     client.init()
     client._transport._tokens = type(client._transport._tokens)("wrong-token")  # type: ignore[misc,union-attr]
