@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .protocol.generated_media import TOOLS
-from .types import Gem, GemLike, Timeout
+from .types import Timeout
+
+if TYPE_CHECKING:
+    from ._account_types import GemLike
 
 __all__ = [
     "check_prompt",
@@ -81,10 +84,12 @@ def gem_id_of(gem: GemLike | None) -> str | None:
     """The id of ``gem`` (a :class:`~gemini_sync.types.Gem` or an id string), ``TypeError`` otherwise."""
     if gem is None:
         return None
-    if isinstance(gem, Gem):
-        return gem.id
     if isinstance(gem, str) and gem:
         return gem
+    from ._account_types import Gem  # not a string: only then is the class needed
+
+    if isinstance(gem, Gem):
+        return gem.id
     raise TypeError("gem must be a Gem or a gem id string")
 
 

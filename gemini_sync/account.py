@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pathlib
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -21,7 +21,9 @@ from .protocol.request import AppTokens, BatchCall, PreparedRequest
 from .transport.retry import RetryPolicy
 from .transport.rpc import batch_execute
 from .transport.session import Transport
-from .types import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
+
+if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py): not at start-up
+    from ._account_types import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
 
 __all__ = ["AccountMixin"]
 
@@ -150,6 +152,8 @@ class AccountMixin:
             from .errors import ProtocolError
 
             raise ProtocolError("create_gem: the answer held no gem id")
+        from ._account_types import Gem
+
         return Gem(gem_id, name, description, prompt, predefined=False)
 
     def update_gem(
@@ -165,6 +169,8 @@ class AccountMixin:
         Fields not given keep their current values (for a gem given by id, read
         from :meth:`list_gems`).
         """
+        from ._account_types import Gem
+
         current = gem if isinstance(gem, Gem) else self._find_gem(gem)
         if current.predefined:
             raise ValueError("built-in gems cannot be changed")
@@ -192,6 +198,8 @@ class AccountMixin:
 
     def delete_gem(self, gem: Gem | str) -> None:
         """Delete one of the user's gems."""
+        from ._account_types import Gem
+
         if isinstance(gem, Gem) and gem.predefined:
             raise ValueError("built-in gems cannot be deleted")
         gem_id = gem.id if isinstance(gem, Gem) else gem

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from .models import STANDARD, Model, ModelLike, header_level, model_header_value
-from .types import AccountInfo, CatalogEntry, ModelInfo
+
+if TYPE_CHECKING:  # imported where built: a client that streams never needs them
+    from ._account_types import AccountInfo, CatalogEntry, ModelInfo
 
 __all__ = ["Catalogue", "NICKNAMES"]
 
@@ -42,6 +45,8 @@ def _names(entry: CatalogEntry) -> set[str]:
 
 
 def _model_info(info: AccountInfo, entry: CatalogEntry) -> ModelInfo:
+    from ._account_types import ModelInfo
+
     return ModelInfo(
         entry.model_id,
         entry.name,

@@ -42,9 +42,10 @@ from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
 from .transport.upload import FileInput, prepare_files, upload_file
-from .types import GemLike, GeneratedMedia, Timeout, WebImage
+from .types import GeneratedMedia, Timeout, WebImage
 
 if TYPE_CHECKING:
+    from ._account_types import GemLike
     from .research import ResearchJob
 
 __all__ = ["GeminiClient"]

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ClassVar, Union
 from .protocol import thinking as _levels
 
 if TYPE_CHECKING:
-    from .types import ModelInfo
+    from ._account_types import ModelInfo
 
 from ._uuid import random_uuid
 
@@ -197,16 +197,16 @@ class Model:
         Strings are this release's names only (``"gemini-3-flash"``); the
         client resolves display names, nicknames and ids through the catalogue.
         """
-        from .types import ModelInfo
-
         if model is None:
             return cls.UNSPECIFIED
         if isinstance(model, Model):
             return model
-        if isinstance(model, ModelInfo):
-            return model.as_model()
         if isinstance(model, str):
             return cls.from_name(model)
+        from ._account_types import ModelInfo
+
+        if isinstance(model, ModelInfo):
+            return model.as_model()
         raise TypeError(f"model must be a Model, a ModelInfo or a model name, not {type(model).__name__}")
 
     @classmethod

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from . import _constants as C
 from ._log import logger
 from ._once import send_turn_once
+from ._research_types import ResearchPlan, ResearchProgress, ResearchReport
 from .errors import (
     APIError,
     AuthError,
@@ -39,7 +40,6 @@ from .models import Model
 from .protocol import rpcs
 from .protocol.request import new_metadata
 from .protocol.research import STATE_PLAN, ResearchScan, parse_plan, research_slots, scan_turns, turn_views
-from .types import ResearchPlan, ResearchProgress, ResearchReport
 
 if TYPE_CHECKING:
     from .client import GeminiClient

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from ..types import Citation, ResearchPlan, ResearchProgress, ResearchSource, ResearchStep, ResearchThought
+from .._research_types import ResearchPlan, ResearchProgress, ResearchSource, ResearchStep, ResearchThought
+from ..types import Citation
 from .citations import document_citations
 from .payload import as_list, dig
 

@@ -8,15 +8,18 @@ reads the decoded result (``JSON.parse(env[2])``) with :func:`~.payload.dig`
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..models import Model, model_header_value
-from ..types import AccountInfo, Candidate, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
+from ..types import Candidate
 from . import thinking
 from .generated_media import public_media
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
+
+if TYPE_CHECKING:  # imported where they are built: not needed to construct a client or stream
+    from .._account_types import AccountInfo, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
 
 __all__ = [
     "RPC",
@@ -158,6 +161,8 @@ def parse_quotas(results: list[Any]) -> list[Quota]:
     (a working client's reading; the reset time's unit, Unix seconds, is a
     guess). A key seen in several results is reported once.
     """
+    from .._account_types import Quota
+
     quotas: list[Quota] = []
     seen: set[tuple[int, int]] = set()
     for result in results:
@@ -210,6 +215,8 @@ _LEVELS_SLOT = thinking.ENTRY_LEVELS_SLOT  # the emulator's choice (docs/protoco
 
 
 def _catalog_entry(item: Any) -> CatalogEntry | None:
+    from .._account_types import CatalogEntry
+
     model_id, name = dig(item, 0), dig(item, 1)
     if not isinstance(model_id, str) or not model_id:
         return None
@@ -226,6 +233,8 @@ def _catalog_entry(item: Any) -> CatalogEntry | None:
 
 def parse_account(result: Any) -> AccountInfo:
     """``otAQ7b``: status at ``r[14]``, models at ``r[15]``, flags at ``r[16]``/``r[17]``."""
+    from .._account_types import AccountInfo
+
     status = dig(result, 14)
     tiers = [t for t in as_list(dig(result, 16)) if isinstance(t, int)]
     caps = [c for c in as_list(dig(result, 17)) if isinstance(c, int)]
@@ -268,6 +277,8 @@ def build_account(
 
 def parse_chats(result: Any, *, pinned: bool = False) -> list[ChatInfo]:
     """``MaZiqc``: ``r[2]`` is a list of ``[cid, title, is_pinned, ?, ?, [sec, nanos], ...]``."""
+    from .._account_types import ChatInfo
+
     chats: list[ChatInfo] = []
     for item in as_list(dig(result, 2)):
         cid = dig(item, 0)
@@ -290,6 +301,7 @@ def _image_kwargs(raw: RawImage) -> dict[str, Any]:
 
 def parse_chat_turns(result: Any) -> list[ChatTurn]:
     """``hNvQHb``: turns newest first in ``r[0]``; returned oldest first."""
+    from .._account_types import ChatTurn
     from ..types import Citation, GeneratedImage, WebImage
 
     turns: list[ChatTurn] = []
@@ -337,6 +349,8 @@ def find_turn(result: Any, rid: str) -> tuple[list[CandidateSnapshot], bool] | N
 
 def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
     """``CNgdBe``: ``r[2]`` is a list of ``[id, [name, description], [prompt, ...], ...]``."""
+    from .._account_types import Gem
+
     gems: list[Gem] = []
     for item in as_list(dig(result, 2)):
         gem_id = dig(item, 0)
