@@ -16,7 +16,6 @@ import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from .protocol.generated_media import TOOLS
 from .types import Timeout
 
 if TYPE_CHECKING:
@@ -74,6 +73,8 @@ def tool_slots(tool: str | None) -> dict[int, Any] | None:
     """The inner slots of a tool (``inner[49]``, docs/protocol.md), or ``None`` without one."""
     if tool is None:
         return None
+    from .protocol.generated_media import TOOLS
+
     number = TOOLS.get(tool) if isinstance(tool, str) else None
     if number is None:
         raise ValueError(f"tool must be one of {', '.join(map(repr, TOOLS))} or None, not {tool!r}")

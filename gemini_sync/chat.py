@@ -18,12 +18,12 @@ from .models import Model, ModelLike
 from .protocol.request import METADATA_SLOTS, new_metadata
 from .protocol.thinking import Thinking, check_level
 from .stream import Stream, collected
-from .transport.upload import FileInput
 from .types import Candidate, ModelOutput, Timeout
 
 if TYPE_CHECKING:
     from ._account_types import GemLike
     from .client import GeminiClient
+    from .transport.upload import FileInput
 
 __all__ = ["ChatSession", "normalize_metadata"]
 

@@ -41,12 +41,12 @@ from .stream import Stream, StreamOptions, collected
 from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
 from .transport.session import Transport
-from .transport.upload import FileInput, prepare_files, upload_file
 from .types import GeneratedMedia, Timeout, WebImage
 
 if TYPE_CHECKING:
     from ._account_types import GemLike
     from .research import ResearchJob
+    from .transport.upload import FileInput, UploadFile
 
 __all__ = ["GeminiClient"]
 
@@ -283,7 +283,11 @@ class GeminiClient(AccountMixin):
         resolved = self._choose_model(model) if session is None else session.model_for(model)
         level = self._thinking_level(resolved, thinking if session is None else session.level_for(thinking))
         gem_id = gem_id_of(gem)
-        uploads = prepare_files(files)
+        uploads: list[UploadFile] = []
+        if files is not None:  # the upload code is imported by the first call that sends files
+            from .transport.upload import prepare_files
+
+            uploads = prepare_files(files)
         check_seconds("deadline", deadline)
         transport = self._transport
         uploaded: list[Attachment] = []
@@ -314,6 +318,8 @@ class GeminiClient(AccountMixin):
             bound = bounded_timeout(base_timeout, time_left)
             tokens = self._tokens(read_timeout(bound))
             for file in uploads[len(uploaded) :]:  # on a retry, only those not yet uploaded
+                from .transport.upload import upload_file  # imported with the first file sent
+
                 identifier = upload_file(transport, file, tokens.push_id, timeout=read_timeout(bound))
                 uploaded.append((identifier, file.name, file.content_type))
             logger.debug(

@@ -38,7 +38,6 @@ from ..types import (
     StreamChunk,
     WebImage,
 )
-from .generated_media import public_media
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, Rejection, StatusCode
 from .request import new_metadata
 from .status import QUEUED, THINKING, payload_status
@@ -189,6 +188,8 @@ class _Candidate:
         if snap.citations:
             self.citations = [Citation(c.number, c.url, c.title, c.snippet) for c in snap.citations]
         if snap.media:
+            from .generated_media import public_media  # loaded with the first media (payload.py)
+
             self.videos, self.audio = public_media(snap.media, saver)
 
     def public(self, final: bool = False) -> Candidate:

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 from ..models import Model, model_header_value
 from ..types import Candidate
 from . import thinking
-from .generated_media import public_media
 from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
 from .request import BatchCall
 from .text import final_text
@@ -303,6 +302,7 @@ def parse_chat_turns(result: Any) -> list[ChatTurn]:
     """``hNvQHb``: turns newest first in ``r[0]``; returned oldest first."""
     from .._account_types import ChatTurn
     from ..types import Citation, GeneratedImage, WebImage
+    from .generated_media import public_media
 
     turns: list[ChatTurn] = []
     for turn in as_list(dig(result, 0)):
