@@ -14,6 +14,8 @@ import sys
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
+
 from gemini_sync import (
     AccountInfo,
     Candidate,
@@ -26,6 +28,7 @@ from gemini_sync import (
 )
 from gemini_sync._json import codec
 from gemini_sync._uuid import random_uuid
+from gemini_sync.emulator import Emulator
 from gemini_sync.models import SESSION_UUID
 
 _DEFERRED = [
@@ -194,3 +197,59 @@ def test_random_uuid_is_an_upper_case_version_4_uuid() -> None:
         parsed = uuid.UUID(value)
         assert value == str(parsed).upper()
         assert parsed.version == 4 and parsed.variant == uuid.RFC_4122
+
+
+_ON_DEMAND = ["gemini_sync._account_types", "gemini_sync._research_types", "gemini_sync.transport.upload"]
+
+_CLIENT_THEN_ACCOUNT = """
+import json, sys
+from gemini_sync import GeminiClient
+on_demand = %r
+client = GeminiClient(cookies=%r, base_url=%r, auto_refresh=False, cookie_cache=False, timeout=10)
+text = "".join(chunk.delta_text for chunk in client.stream("Hello"))
+after_stream = sorted(m for m in on_demand if m in sys.modules)
+models = client.list_models()
+after_list = sorted(m for m in on_demand if m in sys.modules)
+import gemini_sync.types as types
+from gemini_sync import ResearchPlan, ResearchStep
+from gemini_sync.types import AccountInfo, Candidate, Gem
+turn = types.ChatTurn("r_1", "Hi", [Candidate("rc_1", "Hello there")])
+plan = ResearchPlan("Tides", [ResearchStep(1, "Read", "about tides")])
+print(json.dumps({
+    "text": text,
+    "after_stream": after_stream,
+    "after_list": after_list,
+    "models": sorted((m.id, type(m).__name__) for m in models),
+    "turn_round_trip": types.ChatTurn.from_json(turn.to_json()) == turn,
+    "turn_candidate": type(types.ChatTurn.from_json(turn.to_json()).candidates[0]).__name__,
+    "plan_round_trip": ResearchPlan.from_json(plan.to_json()) == plan,
+    "account_round_trip": AccountInfo.from_json(AccountInfo(1000).to_json()) == AccountInfo(1000),
+    "same_class": types.Gem is Gem and types.ResearchPlan is ResearchPlan,
+    "all_listed": all(name in types.__all__ for name in ["ChatTurn", "ResearchPlan", "GemLike", "Quota"]),
+    "after": sorted(m for m in on_demand if m in sys.modules),
+}))
+"""
+
+
+def test_a_client_that_streams_loads_no_account_research_or_upload_code(module_emu: Emulator) -> None:
+    """They load on first use: ``list_models()``, ``types.ChatTurn``, ``from gemini_sync import ...``."""
+    script = _CLIENT_THEN_ACCOUNT % (_ON_DEMAND, module_emu.cookies, module_emu.url)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    report = json.loads(result.stdout)
+    assert report["text"]
+    assert report["after_stream"] == []
+    assert report["after_list"] == ["gemini_sync._account_types"]
+    assert report["models"] == sorted([entry.model_id, "ModelInfo"] for entry in module_emu.catalogue)
+    assert report["turn_round_trip"] is True and report["turn_candidate"] == "Candidate"
+    assert report["plan_round_trip"] is True and report["account_round_trip"] is True
+    assert report["same_class"] is True and report["all_listed"] is True
+    assert report["after"] == ["gemini_sync._account_types", "gemini_sync._research_types"]
+
+
+def test_unknown_names_of_types_still_raise_attribute_error() -> None:
+    import gemini_sync.types as types
+
+    with pytest.raises(AttributeError, match="NoSuchType"):
+        types.NoSuchType  # noqa: B018 - the attribute access is the test
