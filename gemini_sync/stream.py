@@ -70,7 +70,8 @@ class Stream:
         return self
 
     def __next__(self) -> StreamChunk:
-        chunk = next(self._generator())
+        gen = self._gen  # the started generator read directly: this runs for every chunk
+        chunk = next(gen if gen is not None else self._generator())
         self._yielded = True
         return chunk
 

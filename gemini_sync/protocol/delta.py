@@ -198,15 +198,18 @@ class _Candidate:
             text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
         else:
             text, thoughts = self.text.emitted, self.thoughts.emitted
+        web, generated = self.web, self.generated
+        citations, videos, audio = self.citations, self.videos, self.audio
+        # _view inline, and a new empty list where there is nothing to copy (this runs for every chunk)
         return Candidate(
             self.rcid,
             text,
             thoughts,
-            _view(self.web),
-            _view(self.generated),
-            list(self.citations),
-            list(self.videos),
-            list(self.audio),
+            ImageView(web) if web else _NO_IMAGES,
+            ImageView(generated) if generated else _NO_IMAGES,
+            list(citations) if citations else [],
+            list(videos) if videos else [],
+            list(audio) if audio else [],
         )
 
 
@@ -333,20 +336,22 @@ class StreamAssembler:
         *,
         final: bool,
     ) -> StreamChunk:
+        web, generated = self._web, self._generated
+        # positional, in StreamChunk's field order, _view inline: this runs for every chunk
         return StreamChunk(
-            text=chosen.text.emitted,
-            delta_text=delta_text,
-            thoughts=chosen.thoughts.emitted,
-            delta_thoughts=delta_thoughts,
-            web_images=_view(self._web),
-            generated_images=_view(self._generated),
-            new_images=_view(new_images),
-            metadata=list(self._meta),
-            candidates=candidates,
-            is_final=final,
-            model_name=self.model_name if final else None,
-            model_id=self.model_id if final else None,
-            status=self.status,
+            chosen.text.emitted,
+            delta_text,
+            chosen.thoughts.emitted,
+            delta_thoughts,
+            ImageView(web) if web else _NO_IMAGES,
+            ImageView(generated) if generated else _NO_IMAGES,
+            ImageView(new_images) if new_images else _NO_IMAGES,
+            list(self._meta),
+            candidates,
+            final,
+            self.model_name if final else None,
+            self.model_id if final else None,
+            self.status,
         )
 
     def _status_chunk(self) -> StreamChunk:
@@ -386,7 +391,7 @@ class StreamAssembler:
 
     def _next_status(self, payload: Payload, delta_text: str, delta_thoughts: str) -> bool:
         """Update :attr:`status` from one payload; whether it changed."""
-        status = payload_status(payload) or self.status
+        status = (payload_status(payload) if payload.busy or payload.tool else None) or self.status
         if delta_text:
             status = None  # the service writes the answer: no longer waiting
         elif delta_thoughts and (status is None or status == QUEUED):

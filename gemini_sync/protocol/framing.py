@@ -28,7 +28,7 @@ from typing import Any
 from .._constants import MAX_BODY_CHARS, MAX_FRAME_UNITS, MAX_LENGTH_DIGITS
 from ..errors import GeminiError, ProtocolError, StreamInterrupted
 
-__all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_body", "dumps"]
+__all__ = ["XSSI_PREFIX", "FrameDecoder", "utf16_len", "encode_frame", "encode_body", "dumps", "json_decode"]
 
 XSSI_PREFIX = ")]}'"
 _WS_CHARS = " \t\r\n"
@@ -43,6 +43,11 @@ def utf16_len(text: str) -> int:
     if text.isascii():
         return len(text)
     return len(text.encode("utf-16-le", "surrogatepass")) >> 1
+
+
+# ``json.loads`` of a str is this decoder's ``decode`` behind a Python-level call and two checks;
+# every frame and payload is decoded, so they call it directly (the same errors: ValueError subclasses)
+json_decode = json.JSONDecoder().decode
 
 
 def _astral(text: str) -> int:
@@ -293,10 +298,13 @@ class FrameDecoder:
         if units < chars - 1:
             return None
         text = buf[start + 1 : newline]
-        wide = _astral(text)
+        wide = 0 if text.isascii() else _astral(text)
         if units != chars + wide and units != chars - 1 + wide:
             return None
-        return self._decode_frame(text, units)
+        try:
+            return json_decode(text)
+        except (ValueError, RecursionError):
+            return self._decode_frame(text, units)  # raises the ProtocolError that says why
 
     @staticmethod
     def _measure(buf: str, end: int, left: int) -> tuple[int, int]:
@@ -332,7 +340,7 @@ class FrameDecoder:
 
     def _decode_frame(self, text: str, units: int) -> Any:
         try:
-            return json.loads(text)
+            return json_decode(text)
         except (ValueError, RecursionError) as exc:
             raise ProtocolError(
                 f"frame {self.frames + 1} (declared length {units}) is not valid JSON: "

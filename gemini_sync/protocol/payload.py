@@ -13,12 +13,12 @@ emulator writes exactly the shapes this module reads.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..errors import ProtocolError
-from .framing import dumps
+from .framing import dumps, json_decode
 
 __all__ = [
     "dig",
@@ -245,14 +245,26 @@ def _parse_images(cand: list[Any]) -> tuple[list[RawImage], list[RawImage]]:
     return web, generated
 
 
+# the fields read from every payload and candidate, in one C call when the array is dense and long
+# enough (the usual candidate); otherwise :func:`fields_of`, which knows the sparse form
+_CANDIDATE_FIELDS = (0, 1, 8, 12, 37)
+_candidate_fields = itemgetter(*_CANDIDATE_FIELDS)
+
+
 def _parse_candidate(cand: list[Any], index: int) -> CandidateSnapshot | None:
-    rcid, text_field, status_field, media, thoughts_field = fields_of(cand, 0, 1, 8, 12, 37)
+    if len(cand) > _CANDIDATE_FIELDS[-1] and type(cand[-1]) is not dict:
+        rcid, text_field, status_field, media, thoughts_field = _candidate_fields(cand)
+    else:
+        rcid, text_field, status_field, media, thoughts_field = fields_of(cand, *_CANDIDATE_FIELDS)
     if type(rcid) is not str or not rcid:
         return None
-    text = _str(_first(text_field)) or ""
+    text = _first(text_field)
+    if type(text) is not str:
+        text = _str(text) or ""  # a str subclass stays as _str leaves it
     if text.startswith(_CARD_PREFIX):
         text = _str(dig(cand, 22, 0)) or text
-    thoughts = _str(_first(_first(thoughts_field))) or ""
+    thoughts = _str(_first(_first(thoughts_field))) if thoughts_field is not None else None
+    thoughts = thoughts or ""
     status = _first(status_field)
     if media is not None:
         web, generated = _parse_images(cand)
@@ -279,10 +291,23 @@ def parse_payload(data: Any) -> Payload:
     """
     if type(data) is not list or not data:
         return Payload()
-    meta, cands, activity, rid, token, model_id, model_name = fields_of(data, 1, 4, 6, 17, 25, 39, 42)
+    size = len(data)
+    if type(data[-1]) is dict:
+        meta, cands, activity, rid, token, model_id, model_name = fields_of(data, 1, 4, 6, 17, 25, 39, 42)
+    else:  # dense (the usual payload): the reads of fields_of, inline
+        meta = data[1] if size > 1 else None
+        cands = data[4] if size > 4 else None
+        activity = data[6] if size > 6 else None
+        rid = data[17] if size > 17 else None
+        token = data[25] if size > 25 else None
+        model_id = data[39] if size > 39 else None
+        model_name = data[42] if size > 42 else None
     cid = meta_rid = None
     if type(meta) is list:
-        cid, meta_rid = fields_of(meta, 0, 1)
+        if len(meta) > 1 and type(meta[-1]) is not dict:
+            cid, meta_rid = meta[0], meta[1]
+        else:
+            cid, meta_rid = fields_of(meta, 0, 1)
     candidates: list[CandidateSnapshot] = []
     if type(cands) is list:
         for index, cand in enumerate(cands):
@@ -291,22 +316,23 @@ def parse_payload(data: Any) -> Payload:
                 if snap is not None:
                     candidates.append(snap)
     busy = type(activity) is list  # the service reports a tool at work or a thinking headline
+    # positional, in Payload's field order; the _str checks inline (this runs for every frame)
     return Payload(
-        cid=_str(cid),
-        rid=_str(meta_rid) if type(meta_rid) is str else _str(rid),
-        candidates=candidates,
-        context_token=_str(token),
-        busy=busy,
-        model_name=_str(model_name),
-        model_id=_str(model_id),
-        activity=_str(dig(activity, 5, 0)) if busy else None,
-        tool=_str(dig(activity, 1, 0)) if busy else None,
+        cid if isinstance(cid, str) else None,
+        meta_rid if type(meta_rid) is str else rid if isinstance(rid, str) else None,
+        candidates,
+        token if isinstance(token, str) else None,
+        busy,
+        model_name if isinstance(model_name, str) else None,
+        model_id if isinstance(model_id, str) else None,
+        _str(dig(activity, 5, 0)) if busy else None,
+        _str(dig(activity, 1, 0)) if busy else None,
     )
 
 
 def _load_inner(text: str) -> Any:
     try:
-        return json.loads(text)
+        return json_decode(text)
     except (ValueError, RecursionError) as exc:
         raise ProtocolError(
             f"payload of a data envelope is not valid JSON ({exc.__class__.__name__})"
@@ -334,7 +360,11 @@ def parse_frame(frame: Any) -> list[Envelope]:
         if kind == "wrb.fr":
             inner = env[2] if len(env) > 2 else None
             if type(inner) is str:
-                events.append(parse_payload(_load_inner(inner)))
+                try:
+                    data = json_decode(inner)
+                except (ValueError, RecursionError):
+                    data = _load_inner(inner)  # raises the ProtocolError that says why
+                events.append(parse_payload(data))
             elif type(dig(env, 5)) is list:
                 events.append(_status(env))
         elif kind == "e":
