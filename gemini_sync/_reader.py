@@ -288,10 +288,19 @@ class Reader:
         """The frames the next network reads complete, as chunks (the final one at EOF), and an
         error met after them. Reads that complete no frame (a frame split across reads) loop here."""
         decode = attempt.decoder.decode
+        response = attempt.response
+        assert response is not None
+        read1, encoded = response.raw.read1, attempt.encoded
         while True:
             if self._ends is not None:
                 self._time_left()  # raises once the deadline has passed
-            data = self._read_some(attempt)
+            # one read of the body, inline (this runs for every frame); urllib3 decodes gzip/deflate
+            # (br/zstd when installed) incrementally: docs/protocol.md 4.3; a body without an
+            # encoding skips its decoding buffer (two copies of every read)
+            try:
+                data = bytes(read1(C.READ_CHUNK_SIZE, decode_content=encoded))
+            except Exception as exc:  # noqa: BLE001 (_read_failed re-raises it typed, unless the answer was whole)
+                data = self._read_failed(attempt, exc)
             self._check_cancel()
             if not data:
                 self._check_bounds()  # a close-delimited body "ends" when a bound shut its socket
@@ -299,35 +308,32 @@ class Reader:
             frames, error = decode(data)
             if frames:
                 break
-        self._call.progress()
-        payloads = attempt.assembler.data_payloads
+        call = self._call
+        call.progress()
+        assembler = attempt.assembler
+        payloads = assembler.data_payloads
         chunks, error = self._process(attempt, frames, error)
-        stall = self._options.stall_bound(attempt.assembler.busy)
-        if stall != self._call.stall:  # the service said it is thinking or queued, or stopped saying so
-            self._call.watch_stall(stall)
-        self._check_waiting(attempt, bool(chunks) or (payloads == 0 and attempt.assembler.data_payloads > 0))
+        options = self._options
+        stall = options.stall_bound(True) if assembler.busy else options.stall_timeout
+        if stall != call.stall:  # the service said it is thinking or queued, or stopped saying so
+            call.watch_stall(stall)
+        self._check_waiting(attempt, bool(chunks) or (payloads == 0 and assembler.data_payloads > 0))
         return chunks, error
 
-    def _read_some(self, attempt: _Attempt) -> bytes:
-        """The bytes of one read of the body; a failure as the typed error of the bound that fired."""
-        response = attempt.response
-        assert response is not None
-        try:
-            # urllib3 decodes gzip/deflate (br/zstd when installed) incrementally: docs/protocol.md 4.3;
-            # a body without an encoding skips its decoding buffer (two copies of every read)
-            return bytes(response.raw.read1(C.READ_CHUNK_SIZE, decode_content=attempt.encoded))
-        except Exception as exc:
-            self._check_cancel()
-            assembler = attempt.assembler
-            if assembler.ended and assembler.complete:
-                # the whole answer and the end marker arrived; only the transfer's own end was lost
-                logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
-                return b""
-            self._check_bounds()
-            error = translate_exception(exc, self._options.what)
-            if isinstance(error, TimeoutError):
-                error = self._timeout_error()
-            raise error from exc
+    def _read_failed(self, attempt: _Attempt, exc: Exception) -> bytes:
+        """A failed read of the body: ``b""`` if the answer was whole, else the typed error of the
+        bound that fired (raised)."""
+        self._check_cancel()
+        assembler = attempt.assembler
+        if assembler.ended and assembler.complete:
+            # the whole answer and the end marker arrived; only the transfer's own end was lost
+            logger.debug("connection broke after the end marker (%s)", exc.__class__.__name__)
+            return b""
+        self._check_bounds()
+        error = translate_exception(exc, self._options.what)
+        if isinstance(error, TimeoutError):
+            error = self._timeout_error()
+        raise error from exc
 
     def _at_end(self, attempt: _Attempt) -> tuple[list[StreamChunk], GeminiError | None]:
         """The body ended: the last frames and the final chunk (or why the answer is incomplete)."""

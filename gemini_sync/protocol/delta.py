@@ -88,7 +88,7 @@ class _Field:
         """Take a raw snapshot (``done``: the final one); return the new stable text."""
         if self.diverged:
             return ""
-        if self._extends(raw):
+        if raw.startswith(self.source) or self._extends(raw):  # the usual case first, without a call
             # the raw text before ``prev`` is stable: only what follows is examined and cleaned
             prev = self.stable
             cut = final_end(raw) if done else volatile_start(raw, prev)
