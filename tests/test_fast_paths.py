@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gemini_sync.errors import ProtocolError, StreamInterrupted
 from gemini_sync.protocol.delta import StreamAssembler
-from gemini_sync.protocol.framing import XSSI_PREFIX, FrameDecoder, dumps, encode_body, utf16_len
+from gemini_sync.protocol.framing import XSSI_PREFIX, FrameDecoder, dumps, encode_body, json_decode, utf16_len
 from gemini_sync.protocol.payload import (
     build_candidate,
     build_payload,
@@ -167,6 +167,53 @@ def test_dense_and_sparse_payloads_parse_alike(
     expected = parse_payload(dense)
     assert expected.candidates[0].text == text and expected.candidates[0].done == done
     assert parse_payload(json.loads(dumps(sparse))) == expected
+
+
+@given(
+    cut_payload=st.integers(0, 45),
+    cut_cand=st.integers(0, 40),
+    thoughts=st.none() | st.text(max_size=5),
+    model=st.none() | st.text(min_size=1, max_size=5),
+    busy=st.booleans(),
+)
+@settings(max_examples=80, deadline=None)
+def test_the_inline_field_reads_of_a_dense_payload_match_fields_of(
+    cut_payload: int, cut_cand: int, thoughts: str | None, model: str | None, busy: bool
+) -> None:
+    # dense arrays of every length (shorter than the fields read, or long enough for one
+    # itemgetter) against the same arrays ending with an empty object, which parse_payload
+    # reads through fields_of: the general path
+    cand = build_candidate("rc_1", "some text", thoughts=thoughts, done=True)[:cut_cand]
+    dense = build_payload(
+        "c_1", "r_1", [cand], context_token="tok", busy=busy, model_name=model, model_id=model
+    )
+    dense = [*dense, *([None] * 3), "x"][:cut_payload]  # also longer than field 42
+    general = [*dense, {}]
+    if len(dense) > 4:
+        general[4] = [[*cand, {}]]
+    if len(dense) > 1:
+        general[1] = [*dense[1], {}]
+    expected = parse_payload(general)
+    assert parse_payload(dense) == expected
+    if cut_payload > 42 and cut_cand > 1:
+        assert expected.candidates[0].text == "some text" and expected.model_name == model
+        assert (expected.cid, expected.rid) == ("c_1", "r_1")
+
+
+JSON_PIECES = ["[", "]", "{", "}", '"a"', ":", ",", "1", " ", "\ufeff", "\n"]
+
+
+@given(st.lists(st.sampled_from(JSON_PIECES), max_size=10))
+@settings(max_examples=300, deadline=None)
+def test_json_decode_is_json_loads(pieces: list[str]) -> None:
+    text = "".join(pieces)
+    try:
+        expected = json.loads(text)
+    except ValueError as exc:
+        with pytest.raises(type(exc)):
+            json_decode(text)
+    else:
+        assert json_decode(text) == expected
 
 
 def test_sparse_rid_and_meta_are_read_like_the_dense_ones() -> None:
