@@ -44,7 +44,7 @@ ROTATION_MIN_DELAY = 0.05  # never spin: the thread waits at least this long bet
 RECOVER_TIMEOUT = 30.0
 RECOVER_INTERVAL = 1.0
 
-# --- long jobs on the service: Deep Research, video and music (PROTOCOL-2026 sections 2, 4) ---
+# --- long jobs on the service: Deep Research, video and music (docs/protocol.md 11, 12) ---
 JOB_POLL_INTERVAL = 10.0  # the web app reads the history about every 10 s while a job runs
 JOB_FIRST_POLL = 1.0  # the first looks come sooner: 1, 2, 4... s apart, up to JOB_POLL_INTERVAL
 RESEARCH_TIMEOUT = 1800.0  # a research commonly takes 5-10 min, at most about an hour

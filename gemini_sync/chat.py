@@ -54,7 +54,7 @@ def normalize_metadata(metadata: Sequence[Any]) -> list[Any]:
     return meta
 
 
-_TEXT_SLOTS = frozenset({0, 1, 2, 9})  # cid, rid, rcid, context token (PROTOCOL.md 3.4)
+_TEXT_SLOTS = frozenset({0, 1, 2, 9})  # cid, rid, rcid, context token (docs/protocol.md 3.4)
 
 
 class ChatSession:

@@ -1,4 +1,4 @@
-"""Deep Research as a job that survives a process (PROTOCOL-2026 section 2).
+"""Deep Research as a job that survives a process (docs/protocol.md 11).
 
 :meth:`GeminiClient.deep_research` sends the plan turn and returns a
 :class:`ResearchJob` holding the plan. :meth:`ResearchJob.confirm` sends the

@@ -224,7 +224,7 @@ class ImageView(Sequence[_I]):
 
 @dataclass(frozen=True)
 class Citation(JsonMixin):
-    """A source the answer cites: ``[cite: number]`` in the text points to it (PROTOCOL-2026 section 3)."""
+    """A source the answer cites: ``[cite: number]`` in the text points to it (docs/protocol.md 10)."""
 
     number: int
     url: str
@@ -248,7 +248,7 @@ class MediaSaver(Protocol):
 
 @dataclass
 class GeneratedMedia(JsonMixin):
-    """A file a media tool made (PROTOCOL-2026 section 4); needs the account's cookies to download.
+    """A file a media tool made (docs/protocol.md 12); needs the account's cookies to download.
 
     Like images, it keeps a non-serialised link to its client (:meth:`attach`).
     """

@@ -71,7 +71,7 @@ class AuthState:
         self._dead: set[str] = set()
         self._generation = 1
         self.rotations = 0
-        self.refused_rotations = 0  # rotations refused for carrying other cookies (PROTOCOL 13.8)
+        self.refused_rotations = 0  # rotations refused for carrying other cookies (docs/protocol.md 2.4)
 
     @property
     def psid(self) -> str | None:

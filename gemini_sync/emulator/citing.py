@@ -1,4 +1,4 @@
-"""Answers that cite their sources (PROTOCOL-2026 section 3), as the emulator sends them.
+"""Answers that cite their sources (docs/protocol.md 10), as the emulator sends them.
 
 The text carries ``[cite: N, M]`` markers; the sources go, one group per
 marker, into field 43 of the candidate's rich block ``C[12]`` in sparse form

@@ -1,4 +1,4 @@
-"""Video and music jobs in the emulator (PROTOCOL-2026 section 4), on a scaled-down clock.
+"""Video and music jobs in the emulator (docs/protocol.md 12), on a scaled-down clock.
 
 A StreamGenerate request with ``inner[49]`` 11 (video) or 21 (music) starts
 a job as soon as it is accepted. Its stream ends quickly without completion

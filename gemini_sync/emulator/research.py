@@ -1,4 +1,4 @@
-"""Deep Research in the emulator (PROTOCOL-2026 section 2), on a scaled-down clock.
+"""Deep Research in the emulator (docs/protocol.md 11), on a scaled-down clock.
 
 A StreamGenerate request with ``inner[49] == 1`` is a research turn. The
 first one in a chat gets a plan (rich field 55, state 2) after

@@ -105,7 +105,7 @@ def handle_upload(ex: Exchange) -> None:
 def handle_rotate(ex: Exchange) -> None:
     """``POST /RotateCookies``: a new ``__Secure-1PSIDTS`` for logged-in cookies.
 
-    As the service does (PROTOCOL 13.8), a rotation that carries any cookie
+    As the service does (docs/protocol.md 2.4), a rotation that carries any cookie
     besides the two ``__Secure-1PSID*`` ones (a browser export's SID, HSID,
     ...) is refused with 401 and counted in ``AuthState.refused_rotations``.
     """

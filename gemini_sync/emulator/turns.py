@@ -111,7 +111,7 @@ class TurnFrames:
                 generated_images=generated if done else None,
             )
             if index >= len(snapshots) // 2:
-                attach_sources(cand, answer.sources)  # a citing answer's sources (PROTOCOL-2026 3)
+                attach_sources(cand, answer.sources)  # a citing answer's sources (docs/protocol.md 10)
             if modern:
                 payloads.append(cls._content(modern, cid, rid, cand, done, model_name, model_id))
             else:

@@ -1,4 +1,4 @@
-"""Citations: ``[cite: N, M]`` markers and the sources they point to (PROTOCOL-2026 section 3).
+"""Citations: ``[cite: N, M]`` markers and the sources they point to (docs/protocol.md 10).
 
 The answer's text keeps markers such as ``" [cite: 2, 3]"``; the sources sit
 in field 43 (sparse key ``"44"``) of a container: ``C[12]`` on an ordinary

@@ -1,4 +1,4 @@
-"""Generated video and music on the wire (PROTOCOL-2026 section 4): tool ids, fields 59 and 86.
+"""Generated video and music on the wire (docs/protocol.md 12): tool ids, fields 59 and 86.
 
 A tool is chosen by its id in ``inner[49]``: 11 video (Veo), 21 music
 (Lyria), 14 "Create images". The media arrive in the rich block ``C[12]``:

@@ -166,7 +166,7 @@ class CandidateSnapshot:
     web_images: list[RawImage] = field(default_factory=list)
     generated_images: list[RawImage] = field(default_factory=list)
     has_status: bool = True  # False when the completion field ``cand[8][0]`` is missing
-    citations: list[Any] = field(default_factory=list)  # RawCitation (PROTOCOL-2026 section 3)
+    citations: list[Any] = field(default_factory=list)  # RawCitation (docs/protocol.md 10)
     media: list[Any] = field(default_factory=list)  # RawMedia: generated video and music (section 4)
 
 

@@ -118,7 +118,7 @@ def generate_request(
 
     ``files`` are ``(identifier, filename[, mime])`` from uploads; ``metadata``
     is the 10-slot chat list of the conversation to continue. ``slots`` sets
-    further inner slots (a tool in slot 49, PROTOCOL-2026 sections 2 and 4);
+    further inner slots (a tool in slot 49, docs/protocol.md 11 and 12);
     with a tool the list is padded to at least :data:`TOOL_INNER_SLOTS`.
     ``thinking`` (a level name) goes to ``inner[80]``, the body then growing
     to 81 slots; the model header's level (``[15]``) is the ``model``'s own.

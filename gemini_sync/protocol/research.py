@@ -1,4 +1,4 @@
-"""Deep Research on the wire (PROTOCOL-2026 section 2): the request slots and how to read the turns.
+"""Deep Research on the wire (docs/protocol.md 11): the request slots and how to read the turns.
 
 Deep Research is an ordinary multi-turn chat. The plan turn and the confirm
 turn carry ``inner[49] = 1`` (the tool), ``inner[54]``/``inner[55]``, and a

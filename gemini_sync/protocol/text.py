@@ -1,4 +1,4 @@
-"""Text clean-up of snapshots and the rule for what is stable (PROTOCOL.md 5, 6).
+"""Text clean-up of snapshots and the rule for what is stable (docs/protocol.md 5.4, 5.5).
 
 One pipeline, applied to every snapshot before deltas are computed and to the
 final text, so streamed and collected text agree:

@@ -154,7 +154,7 @@ def resolve_cookies(
 
 
 def _rotation_cookie_header(transport: Transport) -> str:
-    """``Cookie`` header for RotateCookies: only the two ``__Secure-1PSID*`` cookies (PROTOCOL 13.8).
+    """``Cookie`` header for RotateCookies: only the two ``__Secure-1PSID*`` cookies (docs/protocol.md 2.4).
 
     The service refuses a rotation (401) that carries other Google cookies
     from a browser export (SID, HSID, ...). The values are the ones the jar

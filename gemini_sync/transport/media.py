@@ -1,4 +1,4 @@
-"""Downloading generated video and music (PROTOCOL-2026 section 4, "Download").
+"""Downloading generated video and music (docs/protocol.md 12).
 
 The file is fetched with the account's cookies and the app's Origin and
 Referer. HTTP 206 means the service is still rendering it: the download is
