@@ -28,6 +28,7 @@ __all__ = [
     "AttachmentRejected",
     "RequestRejected",
     "TemporarilyBlocked",
+    "AccountRestricted",
     "RateLimited",
     "TimeoutError",
     "StreamInterrupted",
@@ -143,6 +144,18 @@ class RequestRejected(APIError):
 
 class TemporarilyBlocked(APIError):
     """Error 1060: the IP is temporarily blocked or the region is not supported."""
+
+
+class AccountRestricted(APIError):
+    """The account may not use Gemini now: its status (``otAQ7b``) forbids it; never retried.
+
+    ``status`` is the account-status code (e.g. 1040: new terms to accept,
+    1060: region not supported); the message says what the user must do.
+    """
+
+    def __init__(self, message: str = "", *, status: int | None = None, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.status = status
 
 
 class RateLimited(APIError):
