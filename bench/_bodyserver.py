@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import long_snapshots
 from gemini_sync.protocol.app import render_app_page
 from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame
-from gemini_sync.protocol.payload import build_candidate, build_payload, data_envelope, tail_frames
 from gemini_sync.protocol.request import AppTokens
+from gemini_sync.protocol.service import build_candidate, build_payload, data_envelope, tail_frames
 
 TOKENS = AppTokens("bench-access-token", "boq_bench", "-1")
 

@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import emit_json, print_table
 from gemini_sync import RetryPolicy
 from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame
-from gemini_sync.protocol.payload import RawImage, build_candidate, build_payload, data_envelope, tail_frames
-from gemini_sync.stream import Stream, StreamOptions
-from gemini_sync.types import ModelOutput
+from gemini_sync.protocol.payload import RawImage
+from gemini_sync.protocol.service import build_candidate, build_payload, data_envelope, tail_frames
+from gemini_sync.streaming.stream import Stream, StreamOptions
+from gemini_sync.types.output import ModelOutput
 
 CID, RID = "c_bench", "r_bench"
 READ = 64 * 1024

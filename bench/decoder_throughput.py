@@ -21,13 +21,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gemini_sync.protocol.framing import FrameDecoder, encode_body
-from gemini_sync.protocol.payload import (
-    build_candidate,
-    build_payload,
-    data_envelope,
-    parse_frame,
-    tail_frames,
-)
+from gemini_sync.protocol.payload import parse_frame
+from gemini_sync.protocol.service import build_candidate, build_payload, data_envelope, tail_frames
 
 CHUNK = 16 * 1024
 SNAPSHOTS = 400

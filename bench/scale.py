@@ -31,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._common import LONG_PROMPT, EmulatorProcess, emit_json, percentile, print_table
 from gemini_sync import GeminiClient, RetryPolicy
 from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame
-from gemini_sync.protocol.payload import build_candidate, build_payload, data_envelope, tail_frames
-from gemini_sync.stream import Stream, StreamOptions
+from gemini_sync.protocol.service import build_candidate, build_payload, data_envelope, tail_frames
+from gemini_sync.streaming.stream import Stream, StreamOptions
 
 SNAPSHOTS = 50
 

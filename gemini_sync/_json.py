@@ -41,6 +41,9 @@ def _mixin() -> Any:
     """
     from dataclasses_json import DataClassJsonMixin
 
+    from ._exports import resolve_annotations
+
+    resolve_annotations()  # a class defined since the last call, e.g. on first use of the account types
     if not issubclass(JsonMixin, DataClassJsonMixin):
         DataClassJsonMixin.register(JsonMixin)
     return DataClassJsonMixin

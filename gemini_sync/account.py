@@ -7,37 +7,37 @@ calls through batchexecute (docs/protocol.md 7.3).
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-import requests
-
 from . import _constants as C
+from ._config import Timeout, check_prompt, check_seconds
 from ._log import logger
 from .catalogue import Catalogue
 from .errors import GeminiError, UsageLimitExceeded
 from .protocol import rpcs
-from .protocol.request import AppTokens, BatchCall, PreparedRequest
+from .protocol.request import BatchCall
+from .transport.api import Api
 from .transport.retry import RetryPolicy
-from .transport.rpc import batch_execute
-from .transport.session import Transport
 
 if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py): not at start-up
-    from ._account_types import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
+    from .models import Model, ModelLike
+    from .research import ResearchJob
+    from .types.account import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
+    from .types.images import WebImage
+    from .types.media import GeneratedMedia
 
 __all__ = ["AccountMixin"]
 
 
 class AccountMixin:
-    """Models, chat history and gems. Mixed into :class:`~gemini_sync.GeminiClient`."""
+    """Models, usage, chat history, gems and downloads. Mixed into :class:`~gemini_sync.GeminiClient`.
 
-    _transport: Transport
-    retry_policy: RetryPolicy
-    _post_with_auth_retry: Callable[..., requests.Response]
-    _tokens: Callable[[], AppTokens]
-    save_image: Callable[..., pathlib.Path]
+    Every request goes through the client's :class:`~gemini_sync.transport.api.Api`.
+    """
+
+    api: Api
     _catalogue: Catalogue
-    save_media: Callable[..., pathlib.Path]
+    poll_interval: float
 
     def _rpc(
         self,
@@ -47,15 +47,7 @@ class AccountMixin:
         policy: RetryPolicy | None = None,
         timeout: float | None = None,
     ) -> list[Any]:
-        bound = {} if timeout is None else {"timeout": timeout}
-
-        def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
-            # streamed: the read is bounded by batch_execute
-            return self._post_with_auth_retry(build, what, stream=True, **bound)
-
-        return batch_execute(
-            self._transport, post, calls, policy=policy or self.retry_policy, idempotent=idempotent
-        )
+        return self.api.rpc(calls, idempotent=idempotent, policy=policy, timeout=timeout)
 
     # -- account and models -------------------------------------------------
 
@@ -138,7 +130,7 @@ class AccountMixin:
 
     def list_gems(self, *, include_hidden: bool = False) -> list[Gem]:
         """Built-in gems (``predefined=True``) and the user's own."""
-        language = self._tokens().language
+        language = self.api.tokens().language
         system, custom = self._rpc(rpcs.list_gems_calls(language, include_hidden))
         return rpcs.parse_gems(system, predefined=True) + rpcs.parse_gems(custom, predefined=False)
 
@@ -152,7 +144,7 @@ class AccountMixin:
             from .errors import ProtocolError
 
             raise ProtocolError("create_gem: the answer held no gem id")
-        from ._account_types import Gem
+        from .types.account import Gem
 
         return Gem(gem_id, name, description, prompt, predefined=False)
 
@@ -169,7 +161,7 @@ class AccountMixin:
         Fields not given keep their current values (for a gem given by id, read
         from :meth:`list_gems`).
         """
-        from ._account_types import Gem
+        from .types.account import Gem
 
         current = gem if isinstance(gem, Gem) else self._find_gem(gem)
         if current.predefined:
@@ -198,7 +190,7 @@ class AccountMixin:
 
     def delete_gem(self, gem: Gem | str) -> None:
         """Delete one of the user's gems."""
-        from ._account_types import Gem
+        from .types.account import Gem
 
         if isinstance(gem, Gem) and gem.predefined:
             raise ValueError("built-in gems cannot be deleted")
@@ -206,3 +198,92 @@ class AccountMixin:
         if not gem_id:
             raise ValueError("gem must be a Gem or a gem id")
         self._rpc([rpcs.delete_gem_call(gem_id)], idempotent=False)
+
+    # -- downloads ----------------------------------------------------------
+
+    def save_image(
+        self,
+        image: WebImage,
+        path: str | pathlib.Path = ".",
+        filename: str | None = None,
+        *,
+        full_size: bool = False,
+        overwrite: bool = False,
+    ) -> pathlib.Path:
+        """Download ``image`` into directory ``path``; see :meth:`WebImage.save`."""
+        from .transport.images import save_image
+
+        transport = self.api.transport
+        return save_image(
+            transport, image, path, filename, full_size=full_size, overwrite=overwrite, rpc=self._rpc
+        )
+
+    def read_image(self, image: WebImage, *, full_size: bool = False, timeout: float | None = None) -> bytes:
+        """The bytes of ``image``; see :meth:`WebImage.read`."""
+        from .transport.images import read_image
+
+        check_seconds("timeout", timeout)
+        return read_image(self.api.transport, image, full_size=full_size, timeout=timeout, rpc=self._rpc)
+
+    def save_media(
+        self,
+        media: GeneratedMedia,
+        path: str | pathlib.Path = ".",
+        filename: str | None = None,
+        *,
+        timeout: float = C.MEDIA_TIMEOUT,
+        overwrite: bool = False,
+    ) -> pathlib.Path:
+        """Download a generated video or track into directory ``path``; see :meth:`GeneratedMedia.save`."""
+        from .transport.media import save_media
+
+        check_seconds("timeout", timeout, optional=False)
+        return save_media(
+            self.api.transport,
+            media,
+            path,
+            filename,
+            timeout=timeout,
+            overwrite=overwrite,
+            poll_interval=self.poll_interval,
+        )
+
+    def read_media(self, media: GeneratedMedia, *, timeout: float = C.MEDIA_TIMEOUT) -> bytes:
+        """The bytes of a generated video or track; see :meth:`GeneratedMedia.read`."""
+        from .transport.media import read_media
+
+        check_seconds("timeout", timeout, optional=False)
+        return read_media(self.api.transport, media, timeout=timeout, poll_interval=self.poll_interval)
+
+    # -- Deep Research (its code is imported by the first call) ---------------
+
+    def deep_research(self, prompt: str, model: ModelLike | None = None) -> ResearchJob:
+        """Ask Deep Research to plan a research on ``prompt``; returns the job with its ``plan``.
+
+        Nothing runs until ``job.confirm()``. Raises
+        :class:`~gemini_sync.errors.ResearchUnavailable` when the account or
+        model cannot use Deep Research. See :mod:`gemini_sync.research`.
+        """
+        from .research import start_research
+
+        check_prompt(prompt)
+        self.api.check_open()
+        return start_research(self, prompt, self.resolve_model(model))
+
+    def research_job(self, cid: str, model: ModelLike | None = None) -> ResearchJob:
+        """The Deep Research of conversation ``cid``, e.g. started by another process; ``wait()`` on it.
+
+        ``model`` matters only for a job still waiting for its confirmation
+        (the confirmation must use the plan's model).
+        """
+        from .research import resume_research
+
+        self.api.check_open()
+        return resume_research(self, cid, self.resolve_model(model))
+
+    def resolve_model(self, model: ModelLike | None) -> Model:  # pragma: no cover - the client's own
+        raise NotImplementedError
+
+    @property
+    def timeout(self) -> Timeout:  # pragma: no cover - the client's own
+        raise NotImplementedError

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from .models import STANDARD, Model, ModelLike, header_level, model_header_value
 
 if TYPE_CHECKING:  # imported where built: a client that streams never needs them
-    from ._account_types import AccountInfo, CatalogEntry, ModelInfo
+    from .types.account import AccountInfo, CatalogEntry, ModelInfo
 
 __all__ = ["Catalogue", "NICKNAMES"]
 
@@ -45,7 +45,7 @@ def _names(entry: CatalogEntry) -> set[str]:
 
 
 def _model_info(info: AccountInfo, entry: CatalogEntry) -> ModelInfo:
-    from ._account_types import ModelInfo
+    from .types.account import ModelInfo
 
     return ModelInfo(
         entry.model_id,

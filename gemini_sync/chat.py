@@ -14,26 +14,29 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .models import Model, ModelLike
+from ._config import Timeout
+from ._exports import publish
+from .models import Model, ModelLike, Thinking, check_level
 from .protocol.request import METADATA_SLOTS, new_metadata
-from .protocol.thinking import Thinking, check_level
-from .stream import Stream, collected
-from .types import Candidate, ModelOutput, Timeout
+from .streaming.stream import Stream, collected
+from .types.output import Candidate, ChatIds, ModelOutput
 
 if TYPE_CHECKING:
-    from ._account_types import GemLike
     from .client import GeminiClient
     from .transport.upload import FileInput
+    from .types.account import GemLike
 
 __all__ = ["ChatSession", "normalize_metadata"]
 
 
-def normalize_metadata(metadata: Sequence[Any]) -> list[Any]:
+def normalize_metadata(metadata: ChatIds | Sequence[Any]) -> list[Any]:
     """A copy of saved chat metadata, padded to the 10 slots the service expects.
 
     ``TypeError`` for a string or a non-sequence (a cid alone goes to ``cid=``),
-    ``ValueError`` for more than 10 slots.
+    ``ValueError`` for more than 10 slots. A :class:`ChatIds` gives its slots.
     """
+    if isinstance(metadata, ChatIds):
+        metadata = metadata.metadata
     if isinstance(metadata, (str, bytes)) or not isinstance(metadata, Sequence):
         raise TypeError(
             "chat metadata must be a list such as chat.metadata from an earlier session "
@@ -67,7 +70,7 @@ class ChatSession:
         model: ModelLike | None = None,
         thinking: Thinking | None = None,
         gem: GemLike | None = None,
-        metadata: Sequence[Any] | None = None,
+        metadata: ChatIds | Sequence[Any] | None = None,
         cid: str | None = None,
     ) -> None:
         self._client = client
@@ -96,7 +99,7 @@ class ChatSession:
         """The model of a turn: the chat's own; ``ValueError`` for another one (a chat keeps its model)."""
         if model is None:
             return self._model
-        chosen = self._client._choose_model(model)
+        chosen = self._client.resolve_model(model)
         if chosen.model_id != self._model.model_id:
             raise ValueError(
                 f"this chat uses the model {self._model.model_name!r}, not {chosen.model_name!r}: a chat "
@@ -115,6 +118,11 @@ class ChatSession:
     def metadata(self) -> list[Any]:
         """A copy of ``[cid, rid, rcid, None x 6, context token]``; save it to resume later."""
         return list(self._metadata)
+
+    @property
+    def ids(self) -> ChatIds:
+        """Where the conversation stands (cid, rid, rcid, token); ``start_chat(metadata=ids)`` resumes it."""
+        return ChatIds.from_metadata(self._metadata)
 
     @property
     def cid(self) -> str:
@@ -153,8 +161,8 @@ class ChatSession:
     def send_message_stream(
         self,
         prompt: str,
-        files: Sequence[FileInput] | None = None,
         *,
+        files: Sequence[FileInput] | None = None,
         model: ModelLike | None = None,
         thinking: Thinking | None = None,
         temporary: bool = False,
@@ -206,3 +214,6 @@ class ChatSession:
             self._metadata = meta
             output.chosen = index
         return candidate
+
+
+publish(globals())

@@ -15,8 +15,10 @@ import builtins
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from ._exports import publish
+
 if TYPE_CHECKING:
-    from .types import ModelOutput
+    from .types.output import ModelOutput
 
 __all__ = [
     "GeminiError",
@@ -258,3 +260,6 @@ def rejection_error(code: int | None, status: int | None = 400) -> RequestReject
         code=code,
         status_code=status or 400,
     )
+
+
+publish(globals())

@@ -8,25 +8,104 @@ string (``Model.from_name("gemini-3-flash")``) or built from a header value
 own catalogue (``otAQ7b``, see :meth:`GeminiClient.account_info`) gives
 models with the account's tier; the members here carry their last known header.
 
-Since 2026 thinking is a level of a model, not a model of its own (see
-:mod:`gemini_sync.protocol.thinking`): ``thinking=`` on a call chooses it, and
-the ``*_THINKING`` members are kept as their family's model whose default
-level is ``"extended"`` (an explicit ``thinking=`` wins over it).
+Since 2026 thinking is a level of a model, not a model of its own:
+``thinking=`` on a call chooses it, and the ``*_THINKING`` members are kept as
+their family's model whose default level is ``"extended"`` (an explicit
+``thinking=`` wins over it).
+
+Thinking levels and how they are encoded live here too, the one place that
+knows (docs/protocol.md 3.6). The level goes to two places of a StreamGenerate
+request: body slot ``inner[80]`` and slot ``[15]`` of the 17-element model
+header. What is known of the encoding:
+
+* ``"standard"`` = 1: captured in the browser's requests (certain).
+* ``"extended"`` = 2: used by a client that works against the service.
+* ``"deep"`` (Deep Think) = 3: **disputed**. One client's enum and another's
+  header say 3; the web app offers Deep Think in its Tools menu, and a fork's
+  tests send tool 20 in ``inner[49]`` instead. This release sends level 3 in
+  both places and no tool: if the service turns out to want tool 20, only
+  :func:`encode` and :data:`DEEP_THINK_TOOL` change.
+
+Where the account's catalogue (``otAQ7b``) lists the levels a model offers
+is not known either. The emulator lists them as level numbers at
+:data:`ENTRY_LEVELS_SLOT` of a model entry (its own choice); the client reads
+that slot strictly (a list of known level numbers, anything else means "not
+said"), so it checks a level only when the catalogue says which ones exist.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union, cast
 
-from .protocol import thinking as _levels
-
-if TYPE_CHECKING:
-    from ._account_types import ModelInfo
-
+from ._exports import publish
 from ._uuid import random_uuid
 
-__all__ = ["Model", "ModelLike", "model_header_value", "SESSION_UUID"]
+if TYPE_CHECKING:
+    from .types.account import ModelInfo
+
+__all__ = [
+    "Model",
+    "ModelLike",
+    "model_header_value",
+    "SESSION_UUID",
+    "Thinking",
+    "LEVELS",
+    "INNER_SLOT",
+    "HEADER_SLOT",
+    "ENTRY_LEVELS_SLOT",
+    "DEEP_THINK_TOOL",
+    "check_level",
+    "encode",
+    "decode",
+    "decode_list",
+]
+
+#: what ``thinking=`` takes (``None``: the service's default)
+Thinking = Literal["standard", "extended", "deep"]
+#: level name -> the number sent, in the order the web app offers them
+LEVELS: dict[str, int] = {"standard": 1, "extended": 2, "deep": 3}
+#: body slot of the level (``inner[80]``)
+INNER_SLOT = 80
+#: model header slot of the level
+HEADER_SLOT = 15
+#: where the emulator lists a model's levels in an ``otAQ7b`` entry (not known on the service)
+ENTRY_LEVELS_SLOT = 18
+#: Deep Think as a tool in ``inner[49]`` (a fork's reading; **not sent** by this release)
+DEEP_THINK_TOOL = 20
+
+_NAMES = {number: name for name, number in LEVELS.items()}
+
+
+def check_level(thinking: Any) -> Union[Thinking, None]:
+    """``thinking`` if it is ``None`` or a level name; ``ValueError`` naming the levels otherwise."""
+    if thinking is None:
+        return None
+    if isinstance(thinking, str) and thinking in LEVELS:
+        return cast(Thinking, thinking)
+    allowed = ", ".join(repr(name) for name in LEVELS)
+    raise ValueError(f"thinking must be None (the service's default) or one of {allowed}, not {thinking!r}")
+
+
+def encode(thinking: str) -> int:
+    """The number sent for level ``thinking`` (in ``inner[80]`` and header ``[15]``)."""
+    return LEVELS[thinking]
+
+
+def decode(number: Any) -> str | None:
+    """The level name of a number read from a request or a header, if it is a known level."""
+    return _NAMES.get(number) if type(number) is int else None
+
+
+def decode_list(value: Any) -> tuple[str, ...] | None:
+    """A catalogue entry's levels: a non-empty list of known level numbers, else ``None`` (not said)."""
+    if not isinstance(value, list) or not value:
+        return None
+    names = [decode(number) for number in value]
+    if any(name is None for name in names):
+        return None
+    return tuple(sorted({n for n in names if n is not None}, key=LEVELS.__getitem__))
+
 
 MODEL_HEADER = "x-goog-ext-525001261-jspb"
 _EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-jspb": "[0,0,0]"}
@@ -34,9 +113,9 @@ _EXTRA_MODEL_HEADERS = {"x-goog-ext-73010989-jspb": "[0]", "x-goog-ext-73010990-
 SESSION_UUID = random_uuid()
 _HEADER_SLOTS = 17
 _NUMBER_SLOT = 14
-_LEVEL_SLOT = _levels.HEADER_SLOT
+_LEVEL_SLOT = HEADER_SLOT
 _UUID_SLOT = 16
-STANDARD, EXTENDED = _levels.LEVELS["standard"], _levels.LEVELS["extended"]
+STANDARD, EXTENDED = LEVELS["standard"], LEVELS["extended"]
 
 
 def model_header_value(
@@ -147,16 +226,16 @@ class Model:
     @property
     def default_thinking(self) -> str | None:
         """The level a ``*_THINKING`` member asks for when the call gives no ``thinking=``, else ``None``."""
-        return _levels.decode(header_level(self.header_value)) if self.thinking else None
+        return decode(header_level(self.header_value)) if self.thinking else None
 
     def at_level(self, thinking: str) -> Model:
         """This model with level ``thinking`` in its header's slot ``[15]`` (a header without one is kept)."""
         if self.header_value is None:
             return self
         value = json.loads(self.header_value)
-        if len(value) <= _LEVEL_SLOT or value[_LEVEL_SLOT] == _levels.encode(thinking):
+        if len(value) <= _LEVEL_SLOT or value[_LEVEL_SLOT] == encode(thinking):
             return self
-        value[_LEVEL_SLOT] = _levels.encode(thinking)
+        value[_LEVEL_SLOT] = encode(thinking)
         header = json.dumps(value, separators=(",", ":"))
         return Model(self.model_name, header, paid=self.paid, thinking=self.thinking)
 
@@ -203,10 +282,11 @@ class Model:
             return model
         if isinstance(model, str):
             return cls.from_name(model)
-        from ._account_types import ModelInfo
-
-        if isinstance(model, ModelInfo):
-            return model.as_model()
+        as_model = getattr(model, "as_model", None)  # a ModelInfo (its module is loaded on first use)
+        if callable(as_model):
+            chosen = as_model()
+            if isinstance(chosen, Model):
+                return chosen
         raise TypeError(f"model must be a Model, a ModelInfo or a model name, not {type(model).__name__}")
 
     @classmethod
@@ -274,3 +354,5 @@ for _attr, _name, _mid, _tier, _number, _paid, _thinking in _CURRENT:
 for _attr, _name, _header, _thinking in _LEGACY:
     Model._register(_attr, Model(_name, _header, thinking=_thinking))
 del _attr, _name, _mid, _tier, _number, _paid, _thinking, _header, _value
+
+publish(globals())

@@ -1,6 +1,6 @@
 """Deep Research as a job that survives a process (docs/protocol.md 11).
 
-:meth:`GeminiClient.deep_research` sends the plan turn and returns a
+:meth:`_Owner.deep_research` sends the plan turn and returns a
 :class:`ResearchJob` holding the plan. :meth:`ResearchJob.confirm` sends the
 confirmation turn, exactly once: it is never retried after it was sent,
 whatever happens, since a second one would start a second research. The
@@ -18,12 +18,11 @@ import itertools
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import _constants as C
+from ._exports import publish
 from ._log import logger
-from ._once import send_turn_once
-from ._research_types import ResearchPlan, ResearchProgress, ResearchReport
 from .errors import (
     APIError,
     AuthError,
@@ -40,20 +39,36 @@ from .models import Model
 from .protocol import rpcs
 from .protocol.request import new_metadata
 from .protocol.research import STATE_PLAN, ResearchScan, parse_plan, research_slots, scan_turns, turn_views
+from .streaming.once import send_turn_once
+from .types.research import ResearchPlan, ResearchProgress, ResearchReport
 
 if TYPE_CHECKING:
-    from .client import GeminiClient
+    from ._config import Timeout
+    from .transport.api import Api
 
 __all__ = ["ResearchJob", "ResearchWorker", "start_research", "resume_research"]
+
+
+class _Owner(Protocol):
+    """What a research job needs of its client: the authenticated calls and the pace of polling."""
+
+    api: Api
+    poll_interval: float
+
+    @property
+    def timeout(self) -> Timeout: ...
+
 
 _ids = itertools.count(1)
 ProgressFn = Callable[[ResearchProgress], Any]
 
 
-def start_research(client: GeminiClient, prompt: str, model: Model) -> ResearchJob:
+def start_research(client: _Owner, prompt: str, model: Model) -> ResearchJob:
     """Send the plan turn; a job holding the plan, or :class:`ResearchUnavailable`."""
     try:
-        reply = send_turn_once(client, prompt, model=model, metadata=None, slots=research_slots())
+        reply = send_turn_once(
+            client.api, prompt, timeout=client.timeout, model=model, metadata=None, slots=research_slots()
+        )
     except ModelInvalid as exc:
         raise ResearchUnavailable(
             f"Deep Research is not available with this model ({exc})", code=exc.code
@@ -68,11 +83,11 @@ def start_research(client: GeminiClient, prompt: str, model: Model) -> ResearchJ
     return ResearchJob(client, reply.metadata, model, plan)
 
 
-def resume_research(client: GeminiClient, cid: str, model: Model) -> ResearchJob:
+def resume_research(client: _Owner, cid: str, model: Model) -> ResearchJob:
     """A job rebuilt from conversation ``cid``'s history (plan, and whether it was confirmed)."""
     if not isinstance(cid, str) or not cid:
         raise ValueError("cid must be a conversation id such as 'c_...'")
-    (result,) = client._rpc([rpcs.read_chat_call(cid, C.RESEARCH_TURNS)])
+    (result,) = client.api.rpc([rpcs.read_chat_call(cid, C.RESEARCH_TURNS)])
     views = turn_views(result)
     scan = scan_turns(views)
     if scan.plan is None and not scan.done and scan.state is None:
@@ -95,7 +110,7 @@ class ResearchJob:
     ``client.research_job(cid)`` after a restart.
     """
 
-    def __init__(self, client: GeminiClient, metadata: list[Any], model: Model, plan: ResearchPlan) -> None:
+    def __init__(self, client: _Owner, metadata: list[Any], model: Model, plan: ResearchPlan) -> None:
         self._client = client
         self._metadata = list(metadata)
         self._model = model
@@ -135,8 +150,9 @@ class ResearchJob:
             self._confirm_sent = True
         try:
             send_turn_once(
-                self._client,
+                self._client.api,
                 self.plan.confirm_label,
+                timeout=self._client.timeout,
                 model=self._model,
                 metadata=self._metadata,
                 slots=research_slots(),
@@ -163,8 +179,8 @@ class ResearchJob:
     def wait(
         self,
         timeout: float | None = C.RESEARCH_TIMEOUT,
-        on_progress: ProgressFn | None = None,
         *,
+        on_progress: ProgressFn | None = None,
         poll_interval: float | None = None,
     ) -> ResearchReport:
         """Follow the research until its report is written; return it.
@@ -229,7 +245,7 @@ class ResearchJob:
     # -- internals ---------------------------------------------------------
 
     def _poll(self) -> ResearchScan:
-        (result,) = self._client._rpc([rpcs.read_chat_call(self.cid, C.RESEARCH_TURNS)])
+        (result,) = self._client.api.rpc([rpcs.read_chat_call(self.cid, C.RESEARCH_TURNS)])
         return scan_turns(turn_views(result))
 
     def _poll_tolerant(self) -> ResearchScan | None:
@@ -323,7 +339,7 @@ class ResearchWorker:
         report: ResearchReport | None = None
         error: BaseException | None = None
         try:
-            report = self.job.wait(self._timeout, self._progress)
+            report = self.job.wait(self._timeout, on_progress=self._progress)
         except BaseException as exc:  # noqa: BLE001 - handed to on_error and result()
             error = exc
         self._call(lambda: self._finish(report, error))
@@ -339,3 +355,6 @@ class ResearchWorker:
             error, report = exc, None
         self._report, self._error = report, error
         self._done.set()
+
+
+publish(globals())

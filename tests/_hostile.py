@@ -19,8 +19,8 @@ from typing import Any
 from gemini_sync import GeminiClient, RetryPolicy
 from gemini_sync.protocol.app import render_app_page
 from gemini_sync.protocol.framing import XSSI_PREFIX, encode_frame
-from gemini_sync.protocol.payload import tail_frames
 from gemini_sync.protocol.request import AppTokens
+from gemini_sync.protocol.service import tail_frames
 from tests._wire import answer_frames
 
 TOKEN = "AJvLN6M-hostile-token:1713000000000"

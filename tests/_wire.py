@@ -7,7 +7,7 @@ from typing import Any
 from gemini_sync import GeminiClient, RetryPolicy
 from gemini_sync.emulator import Emulator
 from gemini_sync.protocol.framing import encode_body
-from gemini_sync.protocol.payload import (
+from gemini_sync.protocol.service import (
     build_candidate,
     build_payload,
     data_envelope,
@@ -62,5 +62,7 @@ def make_client(emu: Emulator, **overrides: Any) -> GeminiClient:
         "stall_timeout": 5,
         "retry": RetryPolicy(2, initial=0.01, maximum=0.02),
     }
+    if "max_retries" in overrides:  # the quick delays, with that many retries (both at once is a TypeError)
+        options["retry"] = RetryPolicy(overrides.pop("max_retries"), initial=0.01, maximum=0.02)
     options.update(overrides)
     return GeminiClient(**options)

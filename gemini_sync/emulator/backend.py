@@ -13,12 +13,12 @@ import socket
 import threading
 from dataclasses import dataclass, field
 
+from .. import models as thinking
 from ..models import Model, model_header_value
-from ..protocol import thinking
 from ..protocol.payload import RawImage
 from ..protocol.request import AppTokens
 from ..protocol.rpcs import capacity
-from ..types import CatalogEntry
+from ..types.account import CatalogEntry
 from .answers import ImageSpec, ScriptBook
 from .auth import AuthState, new_second_token, new_tokens, next_build
 from .catalogue import AUGUST_2026, DEFAULT_SERVED, PAID_2026, PLAN_FLAGS

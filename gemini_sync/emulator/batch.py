@@ -13,10 +13,17 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from ..protocol.payload import batch_envelope, dig, error_envelope
+from ..protocol.jspb import dig
 from ..protocol.request import attachment_refs
-from ..protocol.rpcs import build_account, build_chat_turn, build_chats, build_gems
-from ..types import CatalogEntry
+from ..protocol.service import (
+    batch_envelope,
+    build_account,
+    build_chat_turn,
+    build_chats,
+    build_gems,
+    error_envelope,
+)
+from ..types.account import CatalogEntry
 from .backend import Backend, image_path
 from .catalogue import PLAN_FLAGS
 from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, UNKNOWN_IMAGE

@@ -16,7 +16,7 @@ nothing the account has (the service's own answer is not known).
 
 from __future__ import annotations
 
-from ..types import CatalogEntry
+from ..types.account import CatalogEntry
 
 __all__ = ["AUGUST_2026", "PAID_2026", "DEFAULT_SERVED", "PLAN_FLAGS"]
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..protocol.citations import MARKER, SOURCES_FIELD, RawCitation, build_sources
+from ..protocol.citations import MARKER, SOURCES_FIELD, RawCitation
+from ..protocol.service import build_sources
 
 __all__ = ["SOURCES", "SourceSpec", "source_groups", "attach_sources", "cited_text", "wants_citations"]
 

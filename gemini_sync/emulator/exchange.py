@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from .._log import logger
-from ..protocol.payload import rejection_envelope
+from ..protocol.service import rejection_envelope
 from .backend import Backend
 from .faults import Fault
 from .records import Disconnect, RecordedRequest

@@ -27,8 +27,9 @@ from typing import Any
 
 from ..models import MODEL_HEADER, header_tier
 from ..protocol.generated_media import TOOLS
-from ..protocol.payload import RawImage, data_envelope, error_envelope
+from ..protocol.payload import RawImage
 from ..protocol.research import RESEARCH_TOOL
+from ..protocol.service import data_envelope, error_envelope
 from .answers import Answer, AttachedFile, add_flicker, default_answer
 from .backend import Backend
 from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM, USAGE_LIMIT

@@ -20,8 +20,14 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.generated_media import build_music_field, build_video_field
-from ..protocol.payload import build_candidate, build_payload, data_envelope, error_envelope
+from ..protocol.service import (
+    build_candidate,
+    build_music_field,
+    build_payload,
+    build_video_field,
+    data_envelope,
+    error_envelope,
+)
 from .state import Turn
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.rpcs import QUOTA_NAMES, build_quota_item
+from ..protocol.rpcs import QUOTA_NAMES
+from ..protocol.service import build_quota_item
 
 __all__ = ["Bucket", "QuotaBook", "DEFAULT_PERIOD"]
 

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
 from .._constants import BATCH_EXEC_PATH, GENERATE_PATH
+from ..models import INNER_SLOT as THINKING_INNER_SLOT
 from ..models import MODEL_HEADER, header_level
-from ..protocol.request import FreqError, RecordedCall, loads_lenient, parse_batch_freq, parse_generate_freq
-from ..protocol.thinking import INNER_SLOT as THINKING_INNER_SLOT
+from ..protocol.service import FreqError, RecordedCall, loads_lenient, parse_batch_freq, parse_generate_freq
 
 if TYPE_CHECKING:
     from .faults import Fault

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..protocol.payload import build_candidate, build_payload, data_envelope, error_envelope
+from ..protocol.service import build_candidate, build_payload, data_envelope, error_envelope
 from .citing import SOURCES, source_groups
 from .state import Turn
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..protocol.payload import RawImage, build_candidate
+from ..protocol.payload import RawImage
+from ..protocol.service import build_candidate
 from .answers import IMAGE_PLACEHOLDER
 from .citing import attach_sources
 

@@ -22,13 +22,8 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from ..protocol.payload import (
-    RawImage,
-    activity_field,
-    build_candidate,
-    build_payload,
-    sparse_payload,
-)
+from ..protocol.payload import RawImage
+from ..protocol.service import activity_field, build_candidate, build_payload, sparse_payload
 from .answers import Answer
 from .citing import attach_sources
 

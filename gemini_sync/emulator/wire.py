@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..protocol.framing import XSSI_PREFIX, encode_frame
-from ..protocol.payload import tail_frames
+from ..protocol.service import tail_frames
 
 __all__ = [
     "BodyWriter",

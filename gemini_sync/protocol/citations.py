@@ -23,7 +23,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .payload import as_list, dig
+from ..types.output import CITE_MARKER
+from .jspb import as_list, dig
 
 __all__ = [
     "RawCitation",
@@ -31,15 +32,13 @@ __all__ = [
     "parse_sources",
     "candidate_citations",
     "document_citations",
-    "build_sources",
     "MARKER",
-    "link_citations",
 ]
 
 #: the field of a container that holds the source groups (sparse key "44")
 SOURCES_FIELD = 43
 #: a citation marker in the text: ``[cite: 1]``, ``[cite: 2, 3]``
-MARKER = re.compile(r"\[cite:\s*([0-9][0-9,\s]*)\]")
+MARKER = CITE_MARKER
 _NUMBER = re.compile(r"\d+")
 _DOC_SOURCES_MIRROR = 17
 _DOC_SOURCES = 5
@@ -122,37 +121,3 @@ def document_citations(doc: Any) -> list[RawCitation]:
 
 
 # --- encoder (used by the emulator) ------------------------------------------
-
-
-def build_sources(groups: list[tuple[list[int], list[RawCitation]]]) -> list[Any]:
-    """A sources field: one group per marker, ``(numbers, entries)`` zipped positionally."""
-    out: list[Any] = []
-    for numbers, entries in groups:
-        marker = "[cite: " + ", ".join(str(n) for n in numbers) + "]"
-        out.append(
-            [
-                [marker],
-                [[None, None, None, [["", c.url, c.title, None, None, c.snippet]]] for c in entries],
-            ]
-        )
-    return out
-
-
-def link_citations(text: str, citations: Any) -> str:
-    """``text`` with each ``[cite: N, M]`` marker rendered as markdown links ``[[N]](url) [[M]](url)``.
-
-    ``citations`` is any iterable of objects with ``number`` and ``url``
-    (e.g. ``output.citations``). A number with no known source stays as
-    plain ``[N]``; text without markers is returned unchanged.
-    """
-    urls = {c.number: c.url for c in citations}
-
-    def render(match: re.Match[str]) -> str:
-        parts = []
-        for raw in _NUMBER.findall(match.group(1)):
-            number = int(raw)
-            url = urls.get(number)
-            parts.append(f"[[{number}]]({url})" if url else f"[{number}]")
-        return " ".join(parts)
-
-    return MARKER.sub(render, text)

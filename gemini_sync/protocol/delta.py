@@ -23,194 +23,20 @@ final chunk).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any
 
 from ..errors import APIError, StreamDiverged, StreamInterrupted, error_for_code, rejection_error
-from ..types import (
-    Candidate,
-    Citation,
-    GeneratedAudio,
-    GeneratedImage,
-    GeneratedVideo,
-    ImageView,
-    ModelOutput,
-    Status,
-    StreamChunk,
-    WebImage,
-)
+from ..types.images import GeneratedImage, ImageView, WebImage
+from ..types.output import Candidate, ModelOutput, Status, StreamChunk
+from .delta_state import NO_IMAGES, CandidateState
 from .payload import CandidateSnapshot, EndMarker, Envelope, Payload, RawImage, Rejection, StatusCode
 from .request import new_metadata
 from .status import QUEUED, THINKING, payload_status
-from .text import clean, final_end, final_text, volatile_start
+from .text import final_text
 
 __all__ = ["StreamAssembler"]
 
-_I = TypeVar("_I", bound=WebImage)
-
 _CONTEXT_SLOT = 9
-_NO_IMAGES: ImageView[Any] = ImageView(())  # immutable, so one empty view can serve every chunk
-
-
-def _view(images: list[_I]) -> ImageView[_I]:
-    """A view of the images so far (O(1)); the shared empty one when there are none."""
-    return ImageView(images) if images else _NO_IMAGES
-
-
-class _Field:
-    """Delivered text of one field (text or thoughts) of one candidate.
-
-    ``source[:stable]`` is the raw prefix whose cleaned form is ``emitted``;
-    ``source`` is the snapshot it was cut from, so the prefix is kept without
-    a copy of it. When a new snapshot extends it (the usual case), only the
-    new part is examined and cleaned: the cumulative text is not re-processed
-    for every frame. While clean-up has changed nothing (``verbatim``),
-    ``emitted`` is a slice of the snapshot, the snapshot itself when nothing is
-    held back: no second copy of the text is built.
-    """
-
-    __slots__ = ("diverged", "emitted", "source", "stable", "verbatim")
-
-    def __init__(self) -> None:
-        self.emitted = ""
-        self.source = ""
-        self.stable = 0
-        self.diverged = False
-        self.verbatim = True  # emitted == source[:stable]
-
-    def _extends(self, raw: str) -> bool:
-        """Whether ``raw`` starts with the stable raw prefix (no copy when it extends the whole snapshot)."""
-        source = self.source
-        if raw.startswith(source):
-            return True
-        return raw.startswith(source[: self.stable])  # a held-back tail was taken back
-
-    def advance_raw(self, raw: str, done: bool) -> str:
-        """Take a raw snapshot (``done``: the final one); return the new stable text."""
-        if self.diverged:
-            return ""
-        if raw.startswith(self.source) or self._extends(raw):  # the usual case first, without a call
-            # the raw text before ``prev`` is stable: only what follows is examined and cleaned
-            prev = self.stable
-            cut = final_end(raw) if done else volatile_start(raw, prev)
-            self.source = raw
-            if cut == prev:
-                return ""
-            piece_raw = raw[prev:cut]
-            piece = clean(piece_raw)
-            self.stable = cut
-            if self.verbatim and piece is piece_raw:
-                self.emitted = raw[:cut]  # ``raw`` itself when nothing is held back
-            else:
-                self.verbatim = False
-                self.emitted += piece
-            return piece
-        # the raw text changed before the point already streamed: compare cleaned texts
-        cut = final_end(raw) if done else volatile_start(raw)
-        stable = clean(raw[:cut])
-        delta = self.advance(stable)
-        if delta:
-            self.source, self.stable = raw, cut
-        return delta
-
-    def advance(self, stable: str) -> str:
-        emitted = self.emitted
-        if self.diverged or len(stable) <= len(emitted):
-            if not self.diverged and not emitted.startswith(stable):
-                self.diverged = True
-            return ""
-        if not stable.startswith(emitted):
-            self.diverged = True
-            return ""
-        self.emitted = stable
-        self.verbatim = False
-        return stable[len(emitted) :]
-
-    def show(self, raw: str, done: bool) -> bool:
-        """Follow ``raw`` wherever it goes (a candidate that is not streamed); whether the text changed."""
-        if self.advance_raw(raw, done):
-            return True
-        if not self.diverged:
-            return False
-        before = self.emitted
-        cut = final_end(raw) if done else volatile_start(raw)
-        self.source, self.stable = raw, cut
-        self.emitted = clean(raw[:cut])
-        self.verbatim = False
-        self.diverged = False
-        return self.emitted != before
-
-    def finish(self, final: str) -> str | None:
-        """Release the rest of ``final``; ``None`` if it contradicts what was emitted."""
-        emitted = self.emitted
-        if not final.startswith(emitted):
-            return None
-        self.emitted = final
-        self.verbatim = False
-        return final[len(emitted) :]
-
-
-class _Candidate:
-    """What is known of one candidate; ``web``/``generated`` only ever grow or are replaced whole."""
-
-    __slots__ = (
-        "audio",
-        "citations",
-        "done",
-        "generated",
-        "has_status",
-        "index",
-        "raw_text",
-        "raw_thoughts",
-        "rcid",
-        "text",
-        "thoughts",
-        "videos",
-        "web",
-    )
-
-    def __init__(self, rcid: str, index: int) -> None:
-        self.rcid = rcid
-        self.index = index
-        self.raw_text = ""
-        self.raw_thoughts = ""
-        self.done = False
-        self.has_status = False  # whether any snapshot carried the completion field
-        self.text = _Field()
-        self.thoughts = _Field()
-        self.web: list[WebImage] = []
-        self.generated: list[GeneratedImage] = []
-        self.citations: list[Citation] = []
-        self.videos: list[GeneratedVideo] = []
-        self.audio: list[GeneratedAudio] = []
-
-    def take_extras(self, snap: CandidateSnapshot, saver: Any) -> None:
-        """Keep the sources and media of the latest snapshot that has any (a later one may omit them)."""
-        if snap.citations:
-            self.citations = [Citation(c.number, c.url, c.title, c.snippet) for c in snap.citations]
-        if snap.media:
-            from .generated_media import public_media  # loaded with the first media (payload.py)
-
-            self.videos, self.audio = public_media(snap.media, saver)
-
-    def public(self, final: bool = False) -> Candidate:
-        """A new :class:`Candidate` of the current state (images as views: O(1))."""
-        if final:
-            text, thoughts = final_text(self.raw_text), final_text(self.raw_thoughts)
-        else:
-            text, thoughts = self.text.emitted, self.thoughts.emitted
-        web, generated = self.web, self.generated
-        citations, videos, audio = self.citations, self.videos, self.audio
-        # _view inline, and a new empty list where there is nothing to copy (this runs for every chunk)
-        return Candidate(
-            self.rcid,
-            text,
-            thoughts,
-            ImageView(web) if web else _NO_IMAGES,
-            ImageView(generated) if generated else _NO_IMAGES,
-            list(citations) if citations else [],
-            list(videos) if videos else [],
-            list(audio) if audio else [],
-        )
 
 
 class StreamAssembler:
@@ -223,9 +49,9 @@ class StreamAssembler:
 
     def __init__(self, saver: Any = None) -> None:
         self._saver = saver
-        self._cands: dict[str, _Candidate] = {}
-        self._chosen: _Candidate | None = None
-        self._changed: dict[str, _Candidate] = {}  # candidates changed since the last chunk
+        self._cands: dict[str, CandidateState] = {}
+        self._chosen: CandidateState | None = None
+        self._changed: dict[str, CandidateState] = {}  # candidates changed since the last chunk
         self._image_urls: set[str] = set()
         self._web: list[WebImage] = []  # append-only: chunks hold views of a prefix
         self._generated: list[GeneratedImage] = []
@@ -328,7 +154,7 @@ class StreamAssembler:
 
     def _chunk(
         self,
-        chosen: _Candidate,
+        chosen: CandidateState,
         delta_text: str,
         delta_thoughts: str,
         new_images: list[WebImage],
@@ -343,9 +169,9 @@ class StreamAssembler:
             delta_text,
             chosen.thoughts.emitted,
             delta_thoughts,
-            ImageView(web) if web else _NO_IMAGES,
-            ImageView(generated) if generated else _NO_IMAGES,
-            ImageView(new_images) if new_images else _NO_IMAGES,
+            ImageView(web) if web else NO_IMAGES,
+            ImageView(generated) if generated else NO_IMAGES,
+            ImageView(new_images) if new_images else NO_IMAGES,
             list(self._meta),
             candidates,
             final,
@@ -361,7 +187,7 @@ class StreamAssembler:
             return StreamChunk(metadata=list(self._meta), status=self.status)
         return self._chunk(chosen, "", "", [], self._changed_candidates(chosen), final=False)
 
-    def _changed_candidates(self, chosen: _Candidate) -> list[Candidate]:
+    def _changed_candidates(self, chosen: CandidateState) -> list[Candidate]:
         """The candidates a non-final chunk lists: those changed since the last chunk, the chosen one too."""
         changed = self._changed
         changed[chosen.rcid] = chosen
@@ -374,7 +200,7 @@ class StreamAssembler:
 
     # -- internals --------------------------------------------------------
 
-    def _ordered(self) -> list[_Candidate]:
+    def _ordered(self) -> list[CandidateState]:
         return sorted(self._cands.values(), key=lambda c: c.index)
 
     def _on_status(self, event: StatusCode) -> StreamChunk | None:
@@ -432,7 +258,7 @@ class StreamAssembler:
         for snap in payload.candidates:
             state = self._cands.get(snap.rcid)
             if state is None:
-                state = self._cands[snap.rcid] = _Candidate(snap.rcid, snap.index)
+                state = self._cands[snap.rcid] = CandidateState(snap.rcid, snap.index)
                 self._changed[snap.rcid] = state
                 if self._chosen is None:
                     self._chosen = state
@@ -450,7 +276,9 @@ class StreamAssembler:
         cands = self._changed_candidates(chosen)
         return self._chunk(chosen, delta_text, delta_thoughts, new_images, cands, final=False)
 
-    def _advance_chosen(self, state: _Candidate, snap: CandidateSnapshot) -> tuple[str, str, list[WebImage]]:
+    def _advance_chosen(
+        self, state: CandidateState, snap: CandidateSnapshot
+    ) -> tuple[str, str, list[WebImage]]:
         done = state.done or snap.done
         state.has_status = state.has_status or snap.has_status
         if snap.citations or snap.media:
@@ -469,7 +297,7 @@ class StreamAssembler:
             new_images = self._add_images(state, snap)
         return delta_text, delta_thoughts, new_images
 
-    def _update_other(self, state: _Candidate, snap: CandidateSnapshot) -> bool:
+    def _update_other(self, state: CandidateState, snap: CandidateSnapshot) -> bool:
         """Follow a candidate that is not streamed; whether what it shows changed."""
         done = state.done or snap.done
         state.take_extras(snap, self._saver)
@@ -496,11 +324,11 @@ class StreamAssembler:
 
     def _generated_image(self, raw: RawImage, rcid: str) -> GeneratedImage:
         turn = [str(self._meta[0] or ""), str(self._meta[1] or ""), rcid]
-        return GeneratedImage(raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=turn).attach(
-            self._saver
-        )
+        return GeneratedImage(
+            raw.url, raw.title, raw.alt, image_id=raw.image_id or "", turn_ids=tuple(turn)
+        ).attach(self._saver)
 
-    def _add_images(self, state: _Candidate, snap: CandidateSnapshot) -> list[WebImage]:
+    def _add_images(self, state: CandidateState, snap: CandidateSnapshot) -> list[WebImage]:
         """Append the images not seen before (to lists chunks only see prefixes of); return them."""
         new: list[WebImage] = []
         for raw in snap.web_images:

@@ -17,22 +17,33 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..types import GeneratedAudio, GeneratedVideo
-from .payload import as_list, dig
+from ..types.media import GeneratedAudio, GeneratedVideo
+from .jspb import as_list, dig
 
 __all__ = [
     "TOOLS",
+    "tool_slots",
     "RawMedia",
     "parse_media",
     "public_media",
-    "build_video_field",
-    "build_music_field",
     "VIDEO_FIELD",
     "MUSIC_FIELD",
 ]
 
 #: the tool ids of ``inner[49]``, by the names ``client.stream(tool=...)`` takes
 TOOLS = {"video": 11, "music": 21, "image": 14}
+
+
+def tool_slots(tool: str | None) -> dict[int, Any] | None:
+    """The inner slots of a tool (``inner[49]``, docs/protocol.md), or ``None`` without one."""
+    if tool is None:
+        return None
+    number = TOOLS.get(tool) if isinstance(tool, str) else None
+    if number is None:
+        raise ValueError(f"tool must be one of {', '.join(map(repr, TOOLS))} or None, not {tool!r}")
+    return {49: number}
+
+
 VIDEO_FIELD = 59
 MUSIC_FIELD = 86
 _SEARCH_DEPTH = 8
@@ -107,13 +118,3 @@ def public_media(media: list[RawMedia], saver: Any) -> tuple[list[GeneratedVideo
 
 
 # --- encoders (used by the emulator) -------------------------------------------
-
-
-def build_video_field(url: str, thumbnail_url: str) -> list[Any]:
-    """Field 59: ``[[[info]]]`` with ``info[0][7] = [thumbnail_url, url]``."""
-    return [[[[[None] * 7 + [[thumbnail_url, url]]]]]]
-
-
-def build_music_field(mp3_url: str, mp4_url: str, thumbnail_url: str) -> list[Any]:
-    """Field 86: the mp3 entry, then the mp4 entry, each ``[null, [.. x7, [thumbnail_url, url]]]``."""
-    return [[None, [None] * 7 + [[thumbnail_url, url]]] for url in (mp3_url, mp4_url)]

@@ -5,19 +5,17 @@ Pure functions: they return what to send and never send it.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Union
 
 from .._constants import BATCH_EXEC_PATH, GEMINI_ORIGIN, GENERATE_PATH
 from .._uuid import random_uuid
+from ..models import INNER_SLOT as _THINKING_SLOT
 from ..models import Model
+from ..models import encode as _encode_level
 from .framing import dumps
 from .media import mime_type
-from .payload import dig
-from .thinking import INNER_SLOT as _THINKING_SLOT
-from .thinking import encode as _encode_level
 
 __all__ = [
     "AppTokens",
@@ -31,11 +29,6 @@ __all__ = [
     "BatchCall",
     "Attachment",
     "attachment_refs",
-    "FreqError",
-    "RecordedCall",
-    "loads_lenient",
-    "parse_generate_freq",
-    "parse_batch_freq",
 ]
 
 #: an uploaded file: ``(identifier, filename)`` or ``(identifier, filename, mime type)``
@@ -212,84 +205,3 @@ def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> 
 
 
 # --- reading requests back (the emulator's side of the same codec) -----------
-
-
-class FreqError(ValueError):
-    """``f.req`` is missing or malformed; the message says how."""
-
-
-@dataclass
-class RecordedCall:
-    """One RPC of a recorded batchexecute request."""
-
-    rpcid: str
-    raw_payload: str
-    payload: Any
-    identifier: str = "generic"
-
-
-def loads_lenient(text: str) -> Any:
-    """``json.loads``, falling back to single quotes read as double quotes.
-
-    The web app sends some payloads with single-quoted strings (e.g. the gem
-    list's ``[4,['en'],0]``), which is not JSON.
-    """
-    try:
-        return json.loads(text)
-    except ValueError:
-        return json.loads(text.replace("'", '"'))
-
-
-def _load_freq(form: Mapping[str, str]) -> Any:
-    """The decoded ``f.req`` field of a form, or :class:`FreqError` saying why it is unusable."""
-    raw = form.get("f.req")
-    if raw is None:
-        raise FreqError("f.req is missing")
-    try:
-        return json.loads(raw)
-    except ValueError:
-        raise FreqError("f.req is not JSON") from None
-
-
-def parse_generate_freq(form: Mapping[str, str]) -> list[Any]:
-    """The inner list of a StreamGenerate ``f.req`` (docs/protocol.md 3.4), or :class:`FreqError`."""
-    outer = _load_freq(form)
-    if not isinstance(outer, list) or len(outer) < 2 or outer[0] is not None or not isinstance(outer[1], str):
-        raise FreqError('f.req must be [null, "<inner JSON>"]')
-    try:
-        inner = json.loads(outer[1])
-    except ValueError:
-        raise FreqError("the inner f.req string is not JSON") from None
-    if not isinstance(inner, list):
-        raise FreqError("the inner f.req must be a list")
-    prompt = dig(inner, 0, 0)
-    if not isinstance(prompt, str) or not prompt:
-        raise FreqError("inner[0][0] must be a non-empty prompt string")
-    meta = dig(inner, 2)
-    if meta is not None and not isinstance(meta, list):
-        raise FreqError("inner[2] (chat metadata) must be a list")
-    files = dig(inner, 0, 3)
-    if files is not None and not isinstance(files, list):
-        raise FreqError("inner[0][3] (file data) must be a list")
-    return inner
-
-
-def parse_batch_freq(form: Mapping[str, str]) -> list[RecordedCall]:
-    """The calls of a batchexecute ``f.req`` (docs/protocol.md 7.1), or :class:`FreqError`."""
-    outer = _load_freq(form)
-    calls = dig(outer, 0)
-    if not isinstance(calls, list) or not calls:
-        raise FreqError("f.req must be [[[rpcid, payload, null, identifier], ...]]")
-    parsed: list[RecordedCall] = []
-    for call in calls:
-        rpcid, payload = dig(call, 0), dig(call, 1)
-        if not isinstance(rpcid, str) or not rpcid or not isinstance(payload, str):
-            raise FreqError("each call must be [rpcid, payload string, null, identifier]")
-        identifier = dig(call, 3)
-        try:
-            value: Any = loads_lenient(payload)
-        except ValueError:
-            value = None
-        identifier = identifier if isinstance(identifier, str) else "generic"
-        parsed.append(RecordedCall(rpcid, payload, value, identifier))
-    return parsed

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
 
-from .._research_types import ResearchPlan, ResearchProgress, ResearchSource, ResearchStep, ResearchThought
-from ..types import Citation
+from ..types.output import Citation
+from ..types.research import ResearchPlan, ResearchProgress, ResearchSource, ResearchStep, ResearchThought
 from .citations import document_citations
-from .payload import as_list, dig
+from .jspb import as_list, dig
 
 __all__ = [
     "RESEARCH_TOOL",

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .. import models as thinking
 from ..models import Model, model_header_value
-from ..types import Candidate
-from . import thinking
-from .payload import CandidateSnapshot, RawImage, as_list, dig, parse_payload
+from ..types.output import Candidate
+from .jspb import as_list, dig
+from .payload import CandidateSnapshot, RawImage, parse_payload
 from .request import BatchCall
 from .text import final_text
 
 if TYPE_CHECKING:  # imported where they are built: not needed to construct a client or stream
-    from .._account_types import AccountInfo, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
+    from ..types.account import AccountInfo, CatalogEntry, ChatInfo, ChatTurn, Gem, Quota
 
 __all__ = [
     "RPC",
@@ -33,7 +34,6 @@ __all__ = [
     "full_size_call",
     "quota_calls",
     "parse_quotas",
-    "build_quota_item",
     "QUOTA_NAMES",
     "parse_account",
     "parse_chats",
@@ -41,11 +41,6 @@ __all__ = [
     "parse_gems",
     "find_turn",
     "capacity",
-    "build_catalog_entry",
-    "build_account",
-    "build_chats",
-    "build_chat_turn",
-    "build_gems",
 ]
 
 
@@ -160,7 +155,7 @@ def parse_quotas(results: list[Any]) -> list[Quota]:
     (a working client's reading; the reset time's unit, Unix seconds, is a
     guess). A key seen in several results is reported once.
     """
-    from .._account_types import Quota
+    from ..types.account import Quota
 
     quotas: list[Quota] = []
     seen: set[tuple[int, int]] = set()
@@ -184,14 +179,6 @@ def parse_quotas(results: list[Any]) -> list[Quota]:
     return quotas
 
 
-def build_quota_item(
-    key: tuple[int, int], used_percent: float, resets_at: float, total: int, remaining: int
-) -> list[Any]:
-    """One ``qpEbW`` item as :func:`parse_quotas` reads it (used by the emulator)."""
-    seconds = int(resets_at)
-    return [list(key), None, used_percent, [seconds, int((resets_at - seconds) * 1e9)], total, remaining]
-
-
 def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
     """(capacity, proto field) from tier and capability flags (docs/protocol.md 7.3)."""
     if 21 in tiers:
@@ -207,32 +194,32 @@ def capacity(tiers: list[Any], capabilities: list[Any]) -> tuple[int, int]:
     return 1, 12
 
 
-_ENTRY_SLOTS = 18
-_VERSION_SLOT = 11
-_NUMBER_SLOT = 17
-_LEVELS_SLOT = thinking.ENTRY_LEVELS_SLOT  # the emulator's choice (docs/protocol.md 3.6)
+ENTRY_SLOTS = 18
+ENTRY_VERSION_SLOT = 11
+ENTRY_NUMBER_SLOT = 17
+ENTRY_LEVELS_SLOT = thinking.ENTRY_LEVELS_SLOT  # the emulator's choice (docs/protocol.md 3.6)
 
 
 def _catalog_entry(item: Any) -> CatalogEntry | None:
-    from .._account_types import CatalogEntry
+    from ..types.account import CatalogEntry
 
     model_id, name = dig(item, 0), dig(item, 1)
     if not isinstance(model_id, str) or not model_id:
         return None
-    description, version, number = dig(item, 2), dig(item, _VERSION_SLOT), dig(item, _NUMBER_SLOT)
+    description, version, number = dig(item, 2), dig(item, ENTRY_VERSION_SLOT), dig(item, ENTRY_NUMBER_SLOT)
     return CatalogEntry(
         model_id,
         name if isinstance(name, str) and name else model_id,
         description if isinstance(description, str) else "",
         version if isinstance(version, str) and version else None,
         number if type(number) is int else None,
-        thinking.decode_list(dig(item, _LEVELS_SLOT)),
+        thinking.decode_list(dig(item, ENTRY_LEVELS_SLOT)),
     )
 
 
 def parse_account(result: Any) -> AccountInfo:
     """``otAQ7b``: status at ``r[14]``, models at ``r[15]``, flags at ``r[16]``/``r[17]``."""
-    from .._account_types import AccountInfo
+    from ..types.account import AccountInfo
 
     status = dig(result, 14)
     tiers = [t for t in as_list(dig(result, 16)) if isinstance(t, int)]
@@ -250,33 +237,9 @@ def parse_account(result: Any) -> AccountInfo:
     return AccountInfo(status if isinstance(status, int) else None, models, catalogue, tier, tier_field)
 
 
-def build_catalog_entry(entry: CatalogEntry) -> list[Any]:
-    """A model entry as ``otAQ7b`` lists it (the inverse of :func:`parse_account`'s reader)."""
-    item: list[Any] = [None] * _ENTRY_SLOTS
-    item[0], item[1], item[2] = entry.model_id, entry.name, entry.description
-    item[_VERSION_SLOT] = entry.version
-    item[_NUMBER_SLOT] = entry.number
-    if entry.thinking_levels:
-        item += [None] * (_LEVELS_SLOT + 1 - len(item))
-        item[_LEVELS_SLOT] = [thinking.encode(level) for level in entry.thinking_levels]
-    return item
-
-
-def build_account(
-    status: int, catalogue: list[CatalogEntry], tiers: list[int] | None = None, caps: list[int] | None = None
-) -> list[Any]:
-    """An ``otAQ7b`` result: status, catalogue and tier flags."""
-    result: list[Any] = [None] * 18
-    result[14] = status
-    result[15] = [build_catalog_entry(entry) for entry in catalogue]
-    result[16] = list(tiers or [])
-    result[17] = list(caps or [])
-    return result
-
-
 def parse_chats(result: Any, *, pinned: bool = False) -> list[ChatInfo]:
     """``MaZiqc``: ``r[2]`` is a list of ``[cid, title, is_pinned, ?, ?, [sec, nanos], ...]``."""
-    from .._account_types import ChatInfo
+    from ..types.account import ChatInfo
 
     chats: list[ChatInfo] = []
     for item in as_list(dig(result, 2)):
@@ -300,8 +263,9 @@ def _image_kwargs(raw: RawImage) -> dict[str, Any]:
 
 def parse_chat_turns(result: Any) -> list[ChatTurn]:
     """``hNvQHb``: turns newest first in ``r[0]``; returned oldest first."""
-    from .._account_types import ChatTurn
-    from ..types import Citation, GeneratedImage, WebImage
+    from ..types.account import ChatTurn
+    from ..types.images import GeneratedImage, WebImage
+    from ..types.output import Citation
     from .generated_media import public_media
 
     turns: list[ChatTurn] = []
@@ -349,7 +313,7 @@ def find_turn(result: Any, rid: str) -> tuple[list[CandidateSnapshot], bool] | N
 
 def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
     """``CNgdBe``: ``r[2]`` is a list of ``[id, [name, description], [prompt, ...], ...]``."""
-    from .._account_types import Gem
+    from ..types.account import Gem
 
     gems: list[Gem] = []
     for item in as_list(dig(result, 2)):
@@ -370,35 +334,3 @@ def parse_gems(result: Any, *, predefined: bool) -> list[Gem]:
 
 
 # --- results as the service writes them (the emulator's side of this codec) ---------------
-
-
-def _timestamp(seconds: float) -> list[int]:
-    return [int(seconds), int((seconds % 1) * 1e9)]
-
-
-def build_chats(rows: list[tuple[str, str, bool, float, str | None]]) -> list[Any]:
-    """``MaZiqc``: ``(cid, title, pinned, updated, last rid)`` rows, as :func:`parse_chats` reads them."""
-    items = [
-        [cid, title, pinned, None, None, _timestamp(updated), [[cid, rid]]]
-        for cid, title, pinned, updated, rid in rows
-    ]
-    return [None, None, items]
-
-
-def build_chat_turn(
-    ids: tuple[str, str, str],
-    prompt: str,
-    attachments: list[Any] | None,
-    candidate: list[Any],
-    created: float,
-) -> list[Any]:
-    """One ``hNvQHb`` turn: ``[[cid, rid], [cid, rid, rcid], [[prompt, ...]], [[candidate]], [s, ns]]``."""
-    cid, rid, rcid = ids
-    message = [prompt, 0, None, attachments, None, None, 0]
-    return [[cid, rid], [cid, rid, rcid], [message], [[candidate]], _timestamp(created)]
-
-
-def build_gems(rows: list[tuple[str, str, str, str | None]]) -> list[Any]:
-    """``CNgdBe``: ``(id, name, description, prompt)`` rows, as :func:`parse_gems` reads them."""
-    items = [[gem_id, [name, desc], [prompt] if prompt else None] for gem_id, name, desc, prompt in rows]
-    return [None, None, items]

@@ -24,7 +24,7 @@ The emulator writes these frames with :func:`.payload.activity_field` and
 
 from __future__ import annotations
 
-from ..types import Status
+from ..types.output import Status
 from .payload import Payload
 
 __all__ = ["QUEUED", "THINKING", "payload_status"]

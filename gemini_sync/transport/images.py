@@ -26,13 +26,21 @@ from .._constants import FILE_BLOCK_SIZE, MAX_FILE_NAME, MAX_IMAGE_BYTES, MAX_IM
 from .._log import logger
 from ..errors import GeminiError, ProtocolError
 from ..protocol import rpcs
-from ..protocol.payload import dig
+from ..protocol.jspb import dig
 from ..protocol.request import BatchCall
-from ..types import GeneratedImage, WebImage
+from ..types.images import GeneratedImage, WebImage
 from .errors import translate_exception
 from .session import Transport, read_body
 
-__all__ = ["save_image", "full_size_url", "resolve_full_size", "shorten_name", "RpcFn"]
+__all__ = [
+    "save_image",
+    "read_image",
+    "read_blocks",
+    "full_size_url",
+    "resolve_full_size",
+    "shorten_name",
+    "RpcFn",
+]
 
 RpcFn = Callable[[list[BatchCall]], list[Any]]
 
@@ -85,13 +93,15 @@ def _target(directory: pathlib.Path, name: str) -> pathlib.Path:
     return target
 
 
-def _get(transport: Transport, url: str, what: str, *, cookies: bool) -> requests.Response:
+def _get(
+    transport: Transport, url: str, what: str, *, cookies: bool, timeout: float | None = None
+) -> requests.Response:
     """GET an image URL, streamed; ``cookies``: the image is the account's (generated), so its
     https image host gets the service's cookies (see :meth:`Transport.cookie_header`)."""
     headers = {"Referer": "https://gemini.google.com/"}
     if cookies:
         headers.update(transport.cookie_header(url))
-    return transport.request("GET", url, what, stream=True, headers=headers, redirects="any")
+    return transport.request("GET", url, what, stream=True, headers=headers, redirects="any", timeout=timeout)
 
 
 def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -> str | None:
@@ -113,25 +123,15 @@ def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -
     return target if target.startswith(("http://", "https://")) else None
 
 
-def save_image(
-    transport: Transport,
-    image: WebImage,
-    path: str | os.PathLike[str] = ".",
-    filename: str | None = None,
-    *,
-    full_size: bool = False,
-    overwrite: bool = False,
-    rpc: RpcFn | None = None,
-) -> pathlib.Path:
-    """Download ``image`` into directory ``path``; return the written file's path.
+def _open_image(
+    transport: Transport, image: WebImage, full_size: bool, rpc: RpcFn | None, timeout: float | None
+) -> tuple[requests.Response, str]:
+    """The response of the image's URL (full size if asked and possible) and its checked content type.
 
     ``full_size`` on a generated image asks the service for the full-size URL
     (through ``rpc``, a batchexecute caller) and falls back to the ``=s2048-rj``
     rendition if that fails.
     """
-    directory = pathlib.Path(path)
-    if filename is not None:
-        _target(directory, filename)  # refuse a bad name before any I/O
     url = image.url
     if full_size and isinstance(image, GeneratedImage):
         resolved = None
@@ -143,12 +143,31 @@ def save_image(
         url = resolved or full_size_url(image)
     # web images are public pages' pictures: never send the account's cookies there
     generated = isinstance(image, GeneratedImage)
-    response = _get(transport, url, "downloading an image", cookies=generated)
+    response = _get(transport, url, "downloading an image", cookies=generated, timeout=timeout)
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type and not content_type.startswith("image/"):
+        response.close()
+        shown = repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "another type"
+        raise GeminiError(f"the image URL returned {shown}, not an image")
+    return response, content_type
+
+
+def save_image(
+    transport: Transport,
+    image: WebImage,
+    path: str | os.PathLike[str] = ".",
+    filename: str | None = None,
+    *,
+    full_size: bool = False,
+    overwrite: bool = False,
+    rpc: RpcFn | None = None,
+) -> pathlib.Path:
+    """Download ``image`` into directory ``path``; return the written file (see :func:`_open_image`)."""
+    directory = pathlib.Path(path)
+    if filename is not None:
+        _target(directory, filename)  # refuse a bad name before any I/O
+    response, content_type = _open_image(transport, image, full_size, rpc, None)
     try:
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type and not content_type.startswith("image/"):
-            shown = repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "another type"
-            raise GeminiError(f"the image URL returned {shown}, not an image")
         extension = _EXTENSIONS.get(content_type, "")
         name = filename or _default_name(image.url)
         if extension and not os.path.splitext(name)[1]:
@@ -161,6 +180,34 @@ def save_image(
         return target
     finally:
         response.close()
+
+
+def read_image(
+    transport: Transport,
+    image: WebImage,
+    *,
+    full_size: bool = False,
+    timeout: float | None = None,
+    rpc: RpcFn | None = None,
+) -> bytes:
+    """The bytes of ``image``, with the rules and size limit of :func:`save_image`."""
+    response, _ = _open_image(transport, image, full_size, rpc, timeout)
+    try:
+        return read_blocks(response, MAX_IMAGE_BYTES, "downloading an image")
+    finally:
+        response.close()
+
+
+def read_blocks(response: requests.Response, limit: int, what: str) -> bytes:
+    """The whole (decoded) body, refused with :class:`ProtocolError` past ``limit`` bytes."""
+    parts: list[bytes] = []
+    size = 0
+    for block in _blocks(response, what):
+        size += len(block)
+        if size > limit:
+            raise ProtocolError(f"{what}: the file exceeds the limit of {limit} bytes")
+        parts.append(block)
+    return b"".join(parts)
 
 
 def _download(

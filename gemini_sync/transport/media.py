@@ -21,11 +21,11 @@ import requests
 from .._constants import GEMINI_ORIGIN, JOB_FIRST_POLL, MAX_MEDIA_BYTES
 from .._log import logger
 from ..errors import MediaFailed, TimeoutError
-from ..types import GeneratedMedia
-from .images import _default_name, _download, _target
+from ..types.media import GeneratedMedia
+from .images import _default_name, _download, _target, read_blocks
 from .session import Transport
 
-__all__ = ["save_media", "RENDERING"]
+__all__ = ["save_media", "read_media", "RENDERING"]
 
 #: the status of a file the service is still rendering
 RENDERING = 206
@@ -68,6 +68,38 @@ def _ready_response(
             raise MediaFailed("the download was cancelled")
 
 
+def _open_media(
+    transport: Transport,
+    media: GeneratedMedia,
+    timeout: float,
+    poll_interval: float,
+    cancelled: threading.Event | None,
+) -> tuple[requests.Response, str]:
+    """The file's response once rendered, and its content type (refused if it is not media)."""
+    response = _ready_response(transport, media.url, timeout, poll_interval, cancelled)
+    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type.startswith(("text/", "image/")):
+        response.close()
+        raise MediaFailed(f"the file's URL answered with {content_type}, not a video or audio file")
+    return response, content_type
+
+
+def read_media(
+    transport: Transport,
+    media: GeneratedMedia,
+    *,
+    timeout: float,
+    poll_interval: float,
+    cancelled: threading.Event | None = None,
+) -> bytes:
+    """The bytes of ``media`` once rendered (waiting through 206 as :func:`save_media`), size-limited."""
+    response, _ = _open_media(transport, media, timeout, poll_interval, cancelled)
+    try:
+        return read_blocks(response, MAX_MEDIA_BYTES, _WHAT)
+    finally:
+        response.close()
+
+
 def save_media(
     transport: Transport,
     media: GeneratedMedia,
@@ -83,11 +115,8 @@ def save_media(
     directory = pathlib.Path(path)
     if filename is not None:
         _target(directory, filename)  # refuse a bad name before any I/O
-    response = _ready_response(transport, media.url, timeout, poll_interval, cancelled)
+    response, content_type = _open_media(transport, media, timeout, poll_interval, cancelled)
     try:
-        content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type.startswith(("text/", "image/")):
-            raise MediaFailed(f"the file's URL answered with {content_type}, not a video or audio file")
         name = filename or _default_name(media.url)
         extension = _EXTENSIONS.get(content_type, "")
         if extension and not os.path.splitext(name)[1]:

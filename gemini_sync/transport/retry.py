@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _constants as C
+from .._exports import publish
 from .._log import logger
 from ..errors import APIError, GeminiError, RateLimited, StreamInterrupted, TimeoutError
 
@@ -123,3 +124,6 @@ def call_with_retries(
             if exc.args:
                 exc.args = (f"{exc.args[0]} (after {attempts} attempts)", *exc.args[1:])
         raise
+
+
+publish(globals())

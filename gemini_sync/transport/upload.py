@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Union
 
 from .._constants import FILE_BLOCK_SIZE, GEMINI_ORIGIN, MAX_UPLOAD_ANSWER_BYTES
+from .._exports import publish
 from ..errors import APIError, UploadError
 from ..protocol.media import SNIFF_BYTES, extension_for, mime_type, sniff_mime
 from .images import shorten_name
@@ -231,3 +232,6 @@ def upload_file(transport: Transport, file: UploadFile, push_id: str, *, timeout
             f"uploading {file.name!r} returned no file identifier", status_code=response.status_code
         )
     return identifier
+
+
+publish(globals())

@@ -1,0 +1,134 @@
+"""The authenticated calls every feature makes: the page's tokens, the POST that refreshes once, RPCs.
+
+An :class:`Api` belongs to one :class:`~gemini_sync.GeminiClient`
+(``client.api``); the features (chats, the account, Deep Research, the
+send-once turns) make their requests through it and never reach into the
+client. It owns the rule of docs/protocol.md 2.3: a request the service
+refused without acting on it (401/403 cookies, 405 stale build label, 400
+stale access token) is sent once more after one refresh, shared by every
+thread refused at the same time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import requests
+
+from .._log import logger
+from ..errors import APIError, AuthError, GeminiError, RequestRejected
+from ..protocol.request import AppTokens, BatchCall, PreparedRequest
+from .auth import CookieRefresher
+from .retry import RetryPolicy
+from .rpc import batch_execute
+from .session import Transport
+
+__all__ = ["Api"]
+
+#: HTTP statuses meaning "the page values are stale": 405 build label, 400 access token
+_STALE_PAGE_STATUSES = frozenset({400, 405})
+
+
+class Api:
+    """Tokens, the authenticated POST and batchexecute calls of one client (thread-safe)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        refresher: CookieRefresher,
+        *,
+        retry_policy: RetryPolicy,
+        auto_refresh: bool,
+    ) -> None:
+        self.transport = transport
+        self.refresher = refresher
+        self.retry_policy = retry_policy
+        self.auto_refresh = auto_refresh
+        self._refresh_lock = threading.Lock()
+        self.closed = False
+
+    def __repr__(self) -> str:
+        return f"<Api {self.transport.endpoints.base_url or 'gemini.google.com'}>"
+
+    def check_open(self) -> None:
+        """``RuntimeError`` once the client is closed."""
+        if self.closed:
+            raise RuntimeError("this GeminiClient is closed")
+
+    def close(self) -> None:
+        """Stop cookie rotation and close the session (if the client created it). Idempotent."""
+        if not self.closed:
+            self.closed = True
+            self.refresher.stop()
+            self.transport.close()
+
+    def tokens(self, timeout: float | None = None) -> AppTokens:
+        """The access token (bootstrapping once), and the rotation thread started lazily."""
+        self.check_open()
+        self.refresher.sync()  # a cookie another process rotated, if any (one stat)
+        tokens = self.transport.tokens(timeout)
+        if self.auto_refresh:
+            self.refresher.start()
+        return tokens
+
+    def refresh_auth(self) -> None:
+        """Take a newer cookie (another process's rotation) or rotate, then read the app page again."""
+        self.check_open()
+        try:
+            self.refresher.rotate_now()
+        except GeminiError as exc:
+            logger.info("cookie rotation before re-bootstrap failed: %s", exc.__class__.__name__)
+        self.transport.reset_tokens()
+        self.transport.tokens()
+
+    def post(
+        self, build: Callable[[AppTokens], PreparedRequest], what: str, **kwargs: Any
+    ) -> requests.Response:
+        """POST; on a refusal that means "nothing was done", refresh once and send again.
+
+        401/403: rotate the cookies and read the app page again. 405 (a stale
+        build label) and 400 without an ``"er"`` frame (a stale access token):
+        read the app page again, so a long-running process survives the
+        service's deploys. Safe to resend: the service did not act on the
+        request, and nothing of it reached the caller. When many threads are
+        refused at once, one of them refreshes and the others use its new
+        page values.
+        """
+        tokens = self.tokens()
+        try:
+            return self.transport.post(build(tokens), what, **kwargs)
+        except AuthError:
+            with self._refresh_lock:
+                if self.transport.tokens() is tokens:  # nobody refreshed since this request started
+                    logger.info("%s was refused; refreshing cookies and token once", what)
+                    self.refresh_auth()
+        except APIError as exc:
+            if exc.status_code not in _STALE_PAGE_STATUSES or isinstance(exc, RequestRejected):
+                raise
+            with self._refresh_lock:
+                if self.transport.tokens() is tokens:
+                    logger.info("%s got HTTP %s: reading the app page again once", what, exc.status_code)
+                    self.transport.reset_tokens()
+                    self.transport.tokens()
+        return self.transport.post(build(self.transport.tokens()), what, **kwargs)
+
+    def rpc(
+        self,
+        calls: list[BatchCall],
+        *,
+        idempotent: bool = True,
+        policy: RetryPolicy | None = None,
+        timeout: float | None = None,
+    ) -> list[Any]:
+        """The results of batchexecute ``calls``, in order (retried per ``policy`` when ``idempotent``)."""
+        bound = {} if timeout is None else {"timeout": timeout}
+
+        def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:
+            # streamed: the read is bounded by batch_execute
+            return self.post(build, what, stream=True, **bound)
+
+        return batch_execute(
+            self.transport, post, calls, policy=policy or self.retry_policy, idempotent=idempotent
+        )

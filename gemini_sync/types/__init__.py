@@ -1,0 +1,39 @@
+"""Result values: what the client's calls return (no protocol, transport or client code here).
+
+* :mod:`.output`: a turn's results (``StreamChunk``, ``ModelOutput``,
+  ``Candidate``, ``Status``, ``Citation``, ``ChatIds``);
+* :mod:`.images`, :mod:`.media`: images, generated video and music (frozen
+  values; their downloader is kept apart);
+* :mod:`.account`, :mod:`.research`: the account, history, usage and Deep
+  Research results, imported on first use (a streaming client never needs them).
+
+Every name is also importable from ``gemini_sync`` itself, the documented place.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from . import images, media, output
+from .images import *  # noqa: F403
+from .media import *  # noqa: F403
+from .output import *  # noqa: F403
+
+_LATER = ("account", "research")  # defined on first use: see the module docstring
+
+
+def __getattr__(name: str) -> Any:
+    """``types.ChatTurn``: import the submodule that defines it on first use (``__all__``: all of them)."""
+    if name == "__all__":
+        later = [importlib.import_module(f".{module}", __name__) for module in _LATER]
+        names = [*images.__all__, *media.__all__, *output.__all__, *(n for m in later for n in m.__all__)]
+        globals()["__all__"] = names
+        return names
+    for module in _LATER:
+        loaded = importlib.import_module(f".{module}", __name__)
+        if name in loaded.__all__:
+            value = getattr(loaded, name)
+            globals()[name] = value
+            return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
