@@ -36,7 +36,10 @@ __all__ = [
     "cache_file",
     "load_cookies",
     "load_state",
+    "load_entries",
+    "cookie_entries",
     "save_cookies",
+    "save_entries",
     "newest_cache",
     "cache_age",
 ]
@@ -119,18 +122,39 @@ def load_cookies(path: pathlib.Path, *, now: float | None = None) -> dict[str, s
     return load_state(path, now=now).cookies
 
 
-def save_cookies(
+def load_entries(path: pathlib.Path, *, now: float | None = None) -> list[dict[str, Any]]:
+    """The unexpired entries of ``path`` as written (name, value, domain, path, expires, ...).
+
+    What a coordinator publishes to other hosts: the cookies with their scope,
+    not only their values. Empty if the file is missing or unreadable.
+    """
+    now = time.time() if now is None else now
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    if not isinstance(entries, list):
+        return []
+    kept: list[dict[str, Any]] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+            continue
+        expires = entry.get("expires")
+        if isinstance(expires, (int, float)) and expires <= now:
+            continue
+        kept.append(entry)
+    return kept
+
+
+def cookie_entries(
     cookies: Iterable[Cookie],
-    psid: str,
-    *,
-    directory: pathlib.Path | None = None,
     domains: tuple[str, ...] = ("google.com",),
+    *,
     generation: int = 0,
     rotated_at: float | None = None,
-) -> pathlib.Path | None:
-    """Write the account's cookies atomically (0700 directory, 0600 file); the path, or ``None``.
+) -> list[dict[str, Any]]:
+    """The cache entries of ``cookies``: those of ``domains`` that are an auth cookie or expire.
 
-    Kept: cookies of ``domains`` that are the two auth cookies or have an expiry.
     ``generation`` and ``rotated_at`` are recorded with every entry.
     """
     now = time.time()
@@ -147,6 +171,31 @@ def save_cookies(
         }
         if cookie.value is not None and _keep(entry, now, domains):
             entries.append(entry)
+    return entries
+
+
+def save_cookies(
+    cookies: Iterable[Cookie],
+    psid: str,
+    *,
+    directory: pathlib.Path | None = None,
+    domains: tuple[str, ...] = ("google.com",),
+    generation: int = 0,
+    rotated_at: float | None = None,
+) -> pathlib.Path | None:
+    """Write the account's cookies atomically (0700 directory, 0600 file); the path, or ``None``.
+
+    Kept: cookies of ``domains`` that are the two auth cookies or have an expiry.
+    ``generation`` and ``rotated_at`` are recorded with every entry.
+    """
+    entries = cookie_entries(cookies, domains, generation=generation, rotated_at=rotated_at)
+    return save_entries(entries, psid, directory=directory)
+
+
+def save_entries(
+    entries: list[dict[str, Any]], psid: str, *, directory: pathlib.Path | None = None
+) -> pathlib.Path | None:
+    """Write cache ``entries`` (as :func:`cookie_entries` makes them) atomically; the path, or ``None``."""
     directory = directory or cache_dir()
     try:
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -16,6 +16,12 @@ file), never by file times: :meth:`AccountCache.write` refuses to replace a
 file whose generation is the same or newer. Requests never take the lock:
 before each request a client only compares the file's ``stat`` with the last
 one it saw (:meth:`AccountCache.changed`), and reads it when it changed.
+
+What a rotating client needs of this is the :class:`RotationCoordinator`
+protocol; :class:`AccountCache` (one host, a file lock) is the default one.
+Another coordinator (``gemini_sync.pool.RedisState(...).rotation``, several
+hosts through Redis) is made per account by a :data:`CoordinatorFactory`
+from the account's ``__Secure-1PSID`` and the cache directory.
 """
 
 from __future__ import annotations
@@ -24,13 +30,43 @@ import contextlib
 import os
 import pathlib
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from http.cookiejar import Cookie
+from typing import Any, Protocol
 
 from .._log import logger
 from . import cache
 
-__all__ = ["AccountCache"]
+__all__ = ["AccountCache", "RotationCoordinator", "CoordinatorFactory"]
+
+
+class RotationCoordinator(Protocol):
+    """Who rotates one account's cookies, and where the newest rotated cookie is found.
+
+    The methods of :class:`AccountCache`, with its meaning: :meth:`changed`
+    is cheap (called before every request), :meth:`locked` is held around a
+    rotation (``True`` held, ``False`` held elsewhere, ``None`` no lock can be
+    had: rotate uncoordinated), :meth:`write` never replaces a newer generation.
+    :meth:`baseline` is the state a new client counts as already known (its
+    own cookies are at least as new); :meth:`read` may then give a newer one.
+    """
+
+    def baseline(self) -> cache.CacheState: ...
+
+    def changed(self) -> bool: ...
+
+    def read(self) -> cache.CacheState: ...
+
+    def locked(self, timeout: float) -> AbstractContextManager[bool | None]: ...
+
+    def write(
+        self, cookies: Iterable[Cookie], generation: int, rotated_at: float, domains: tuple[str, ...]
+    ) -> bool: ...
+
+
+#: makes the coordinator of one account: ``factory(psid, cache_directory)``
+CoordinatorFactory = Callable[[str, pathlib.Path], RotationCoordinator]
 
 
 class AccountCache:
@@ -66,6 +102,10 @@ class AccountCache:
     def read(self) -> cache.CacheState:
         """The file's cookies and generation (an empty state when there is no file)."""
         return cache.load_state(self.path)
+
+    def baseline(self) -> cache.CacheState:
+        """What a new client counts as known: the file as it is (only a later write is taken)."""
+        return self.read()
 
     @contextlib.contextmanager
     def locked(self, timeout: float) -> Iterator[bool | None]:
@@ -120,3 +160,12 @@ class AccountCache:
             rotated_at=rotated_at,
         )
         return written is not None
+
+    def write_entries(self, entries: list[dict[str, Any]], generation: int) -> bool:
+        """Write cache entries another host published (as ``generation``), unless the file is as new.
+
+        Call it holding the lock, like :meth:`write`.
+        """
+        if self.read().generation >= generation:
+            return False
+        return cache.save_entries(entries, self._psid, directory=self.directory) is not None
