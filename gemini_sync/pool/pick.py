@@ -130,7 +130,7 @@ def candidates(
 
     def load(member: Member) -> tuple[Any, ...]:
         view = views[member.key]
-        return (view.in_flight, view.used_percent(bucket), member.served)
+        return (view.in_flight, view.used_percent(bucket, now), member.served)
 
     if strategy != "round_robin":
         usable.sort(key=load)  # stable: ties keep the rotated order

@@ -61,11 +61,13 @@ class AccountView:
         times = [t for name, t in self.cooldowns.items() if name in (bucket, ALL_BUCKETS)]
         return max(times) if times else None
 
-    def used_percent(self, bucket: str) -> float:
-        """The used share of ``bucket`` at the last usage reading (0 when unknown)."""
+    def used_percent(self, bucket: str, now: float) -> float:
+        """The used share of ``bucket`` at the last usage reading (0 when unknown or reset since)."""
         for quota in self.quotas:
-            if quota.get("name") == bucket and isinstance(quota.get("used_percent"), (int, float)):
-                return float(quota["used_percent"])
+            used, resets_at = quota.get("used_percent"), quota.get("resets_at")
+            if quota.get("name") != bucket or not isinstance(used, (int, float)):
+                continue
+            return 0.0 if isinstance(resets_at, (int, float)) and resets_at <= now else float(used)
         return 0.0
 
 
