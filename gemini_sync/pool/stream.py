@@ -102,6 +102,22 @@ class _Tries:
         self.tried.add(lease.member.key)
         return lease
 
+    def may_retry(self, member: Member, error: GeminiError, *, content_seen: bool) -> bool:
+        """Learn from ``error``; whether the request may now go to another member (logged if so)."""
+        self.pool._learn(member, error, self.bucket)
+        if not self.failover or self.cancelled:
+            return False
+        if not may_fail_over(error, content_seen=content_seen, time_left=self.time_left()):
+            return False
+        if not self.pool._has_other(self.bucket, frozenset(self.tried)):
+            return False
+        logger.info(
+            "pool: %s failed before any content (%s); sending the request to another account",
+            member.name,
+            error.__class__.__name__,
+        )
+        return True
+
     def chunks(self) -> Iterator[StreamChunk]:
         """Every try's chunks, failing over until one ends or may not be replaced."""
         while True:
@@ -115,19 +131,8 @@ class _Tries:
                     )
                     yield chunk
             except GeminiError as exc:
-                self.pool._learn(lease.member, exc, self.bucket)
-                if (
-                    not self.failover
-                    or self.cancelled
-                    or not may_fail_over(exc, content_seen=content_seen, time_left=self.time_left())
-                    or not self.pool._has_other(self.bucket, frozenset(self.tried))
-                ):
+                if not self.may_retry(lease.member, exc, content_seen=content_seen):
                     raise
-                logger.info(
-                    "pool: %s failed before any content (%s); sending the request to another account",
-                    lease.member.name,
-                    exc.__class__.__name__,
-                )
                 self.inner.close()
                 self.inner = None
                 continue
@@ -145,19 +150,8 @@ class _Tries:
             try:
                 output = self.inner.collect()
             except GeminiError as exc:
-                self.pool._learn(lease.member, exc, self.bucket)
-                if (
-                    not self.failover
-                    or self.cancelled
-                    or not may_fail_over(exc, content_seen=False, time_left=self.time_left())
-                    or not self.pool._has_other(self.bucket, frozenset(self.tried))
-                ):
+                if not self.may_retry(lease.member, exc, content_seen=False):
                     raise
-                logger.info(
-                    "pool: %s failed before any content (%s); trying another account",
-                    lease.member.name,
-                    exc.__class__.__name__,
-                )
                 self.inner.close()
                 self.inner = None
                 continue
