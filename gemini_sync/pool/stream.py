@@ -290,7 +290,11 @@ class PoolStream:
 
         def pieces() -> Iterator[str]:
             try:
-                for chunk in self:
+                while True:
+                    try:
+                        chunk = next(self)
+                    except StopIteration:
+                        return
                     piece: str = getattr(chunk, name)
                     if piece:
                         yield piece

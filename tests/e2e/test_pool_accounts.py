@@ -231,3 +231,18 @@ def test_processes_sharing_the_state_directory_share_what_they_learnt(
     for n in range(3):
         other.generate_content(f"knows {n}")
     assert len(_prompts(a)) == 1 and len(_prompts(b)) == 4
+
+
+def test_a_pool_stream_reads_like_a_stream(emus: tuple[Emulator, Emulator], make_pool: Any) -> None:
+    a, b = emus
+    pool = make_pool(usage_interval=None)
+    assert "".join(pool.stream("in pieces").text_stream) == default_answer("in pieces").text
+    stream = pool.stream("partly read")
+    next(iter(stream))
+    assert stream.collect().text == default_answer("partly read").text
+    pool.member("b").served = 100  # A first
+    a.fail_next(code=1013, n=5)  # A fails before any content (retries included): B answers
+    pieces: list[str] = []
+    worker = pool.stream("on a worker").start(on_text=pieces.append)
+    assert worker.result(10).text == default_answer("on a worker").text == "".join(pieces)
+    assert _prompts(b)[-1] == "on a worker"
