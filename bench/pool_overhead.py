@@ -23,9 +23,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from _common import EmulatorProcess  # bench/ is first on sys.path when a bench runs
-from redis_rotation import start_redis
-
+from bench._common import EmulatorProcess
+from bench.redis_rotation import start_redis
 from gemini_sync import GeminiClient
 from gemini_sync.pool import AccountPool, LocalState, Member, MemoryState
 

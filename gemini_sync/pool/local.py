@@ -5,10 +5,12 @@ Every process of a host (gunicorn or Celery workers, scripts) that opens a
 out, streams in flight and usage seen. The file is ``.pool_state.json``; a lock
 file next to it (``.pool_state.lock``) is held for each change, the same
 discipline as the cookie rotation (:mod:`gemini_sync.transport.rotation`): an
-operating-system lock through ``filelock``, dropped by the kernel when its
-process dies, and a change is read-modify-write under it, written atomically
-(a temporary file replaced), 0600 in a 0700 directory. Reads take no lock:
-the file is parsed again only when its ``stat`` changed.
+operating-system lock (``flock``, or ``filelock`` where there is none), dropped
+by the kernel when its process dies; a change is read-modify-write under it,
+in a 0600 file. Reads take no lock:
+the file is parsed again when its ``stat`` changed (or a moment later). A
+change is written in place (no temporary file: a reader that meets one half
+written keeps the last whole one).
 
 If no lock or file can be had there (a read-only directory) the state stays
 in this process (:class:`~gemini_sync.pool.state.MemoryState`), said once in
@@ -22,10 +24,14 @@ import contextlib
 import json
 import os
 import pathlib
-import tempfile
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
+
+if sys.platform != "win32":
+    import fcntl
 
 from .._log import logger
 from ..transport import cache
@@ -35,6 +41,69 @@ __all__ = ["LocalState"]
 
 _T = TypeVar("_T")
 _LOCK_TIMEOUT = 2.0  # a change holds the lock for a read and a write: milliseconds
+_MAX_AGE = 0.2  # seconds a parse of the file is trusted while its stat looks the same
+
+
+def _read_all(fd: int) -> bytes:
+    """The whole file behind ``fd``, from its start."""
+    parts: list[bytes] = []
+    offset = 0
+    while True:
+        part = os.pread(fd, 65536, offset)
+        if not part:
+            return b"".join(parts)
+        parts.append(part)
+        offset += len(part)
+
+
+class _KernelLock:
+    """An operating-system lock on ``path`` held through one open descriptor, kept between changes.
+
+    ``flock`` where there is one (Linux, macOS): one system call per change, where
+    ``filelock`` opens and closes the file each time; elsewhere ``filelock``. Either
+    way the kernel drops it when the process dies. The descriptor belongs to the
+    process that opened it (``pid``): a forked child must open its own, as a shared
+    descriptor would share the lock.
+    """
+
+    def __init__(self, path: pathlib.Path) -> None:
+        self.pid = os.getpid()
+        self._fd = -1
+        self._other: Any = None
+        if sys.platform == "win32":  # pragma: no cover
+            import filelock
+
+            self._other = filelock.FileLock(str(path), mode=0o600)
+        else:
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    def acquire(self, timeout: float) -> bool:
+        """Take the lock within ``timeout`` seconds; ``False`` if another process held it that long."""
+        if sys.platform == "win32":  # pragma: no cover
+            import filelock
+
+            try:
+                self._other.acquire(timeout=timeout)
+            except filelock.Timeout:
+                return False
+            return True
+        end = time.monotonic() + timeout
+        pause = 0.0005
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() >= end:
+                    return False
+                time.sleep(pause)  # another process holds it for a read and a write: very briefly
+                pause = min(pause * 2, 0.02)
+
+    def release(self) -> None:
+        if sys.platform == "win32":  # pragma: no cover
+            self._other.release()
+        else:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 class LocalState:
@@ -51,9 +120,12 @@ class LocalState:
         self._seen: tuple[int, int, int] | None = None
         self._book = Book()
         self._read_lock = threading.Lock()
+        self._parsed_at = -float("inf")
+        self._data_fd: int | None = None
+        self._data_pid = 0
         self._fallback = MemoryState()
         self._broken = False  # no lock or file here: everything stays in this process
-        self._lock: Any = None
+        self._lock: _KernelLock | None = None
 
     def __repr__(self) -> str:
         return f"<LocalState {self.path}>"
@@ -67,20 +139,36 @@ class LocalState:
             return None
         return (info.st_mtime_ns, info.st_size, info.st_ino)
 
-    def _load(self) -> Book:
+    @staticmethod
+    def _parse(raw: bytes) -> Book | None:
+        """The data of ``raw``; ``None`` if it is not whole (read while a change was written)."""
+        if not raw.strip():
+            return Book()
         try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
+            data = json.loads(raw)
+        except ValueError:
+            return None
         return Book(data if isinstance(data, dict) else None)
 
     def _current(self) -> Book:
-        """The file's data, parsed again only if its ``stat`` changed since the last look."""
+        """The file's data, parsed again when its ``stat`` changed or the last parse is a moment old.
+
+        Changes are written in place, so two within the file system's time
+        resolution may leave the same ``stat``: the age bound catches them.
+        """
         signature = self._signature()
+        now = time.monotonic()
         with self._read_lock:
-            if signature != self._seen:
-                self._book = self._load() if signature is not None else Book()
-                self._seen = signature
+            if signature == self._seen and now - self._parsed_at < _MAX_AGE:
+                return self._book
+        try:
+            raw = self.path.read_bytes() if signature is not None else b""
+        except OSError:
+            raw = b""
+        book = self._parse(raw)
+        with self._read_lock:
+            if book is not None:  # a torn read keeps the last whole one, and is read again next time
+                self._book, self._seen, self._parsed_at = book, signature, now
             return self._book
 
     def views(self, keys: Sequence[str], now: float) -> dict[str, AccountView]:
@@ -97,23 +185,21 @@ class LocalState:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[bool]:
         """Hold the file lock: ``True``, or ``False`` when it cannot be had (the change stays here)."""
-        import filelock  # imported by the first change, as rotation does
-
         with self._thread_lock:
             try:
-                if self._lock is None:
+                if self._lock is None or self._lock.pid != os.getpid():  # a forked child opens its own
                     self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                    self._lock = filelock.FileLock(str(self.lock_path), mode=0o600)
-                self._lock.acquire(timeout=self._lock_timeout)
-            except filelock.Timeout:
+                    self._lock = _KernelLock(self.lock_path)
+                held = self._lock.acquire(self._lock_timeout)
+            except OSError as exc:
+                self._break(exc)
+                yield False
+                return
+            if not held:
                 logger.warning(
                     "the pool state lock %s is held too long; this change stays in this process",
                     self.lock_path,
                 )
-                yield False
-                return
-            except OSError as exc:
-                self._break(exc)
                 yield False
                 return
             try:
@@ -136,29 +222,32 @@ class LocalState:
         with self._locked() as held:
             if not held:
                 return fallback(self._fallback)
-            book = self._load()
-            result = apply(book)
-            book.prune(now)
             try:
-                self._write(book)
+                fd = self._data()
+                book = self._parse(_read_all(fd)) or Book()
+                result = apply(book)
+                book.prune(now)
+                self._write(fd, book)
             except OSError as exc:
                 self._break(exc)
                 return fallback(self._fallback)
             return result
 
-    def _write(self, book: Book) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-pool", dir=self.directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(book.data, handle, separators=(",", ":"))
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+    def _data(self) -> int:
+        """The data file's descriptor, opened once per process (0600)."""
+        if self._data_fd is None or self._data_pid != os.getpid():
+            self._data_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._data_pid = os.getpid()
+        return self._data_fd
+
+    def _write(self, fd: int, book: Book) -> None:
+        """Write ``book`` over the file, in place (the lock is held: no other writer)."""
+        raw = json.dumps(book.data, separators=(",", ":")).encode()
+        os.pwrite(fd, raw, 0)
+        os.ftruncate(fd, len(raw))
         signature = self._signature()
         with self._read_lock:  # our own write: no need to parse it again
-            self._book, self._seen = book, signature
+            self._book, self._seen, self._parsed_at = book, signature, time.monotonic()
 
     def cool_down(self, key: str, bucket: str, until: float, now: float) -> None:
         self._change(

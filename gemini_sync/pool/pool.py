@@ -123,6 +123,7 @@ class AccountPool(Accounting):
         self.usage_interval = usage_interval
         self.clock = clock
         self._turn = 0
+        self._last_pick: Member | None = None
         self._turn_lock = threading.Lock()
         self._freed = threading.Condition()
         self._reading_usage: set[str] = set()
@@ -175,6 +176,7 @@ class AccountPool(Accounting):
             for member in order:
                 token = self.state.acquire(member.key, member.max_concurrent, now, _SLOT_TTL)
                 if token is not None:
+                    self._last_pick = member
                     return Lease(self, member, token)
             left = end - time.monotonic()
             if left <= 0:
@@ -263,12 +265,10 @@ class AccountPool(Accounting):
             return member.client.stream(prompt, deadline=time_left, **options)
 
         tries = _Tries(self, make, bucket, pinned, pinned is None and tool is None and replayable, deadline)
-        first = pinned or next(
-            iter(candidates(self.members, self._views(), bucket, self.clock(), self.strategy, self._turn)),
-            None,
-        )
-        if first is not None:  # the client checks the call's arguments now, as client.stream does
-            tries.inner, tries.member = make(first, deadline), first
+        # the client checks the call's arguments now, as client.stream does; the member that takes
+        # the request is chosen when it is read (this one if it is still the best)
+        first = pinned or self._last_pick or self.members[0]
+        tries.inner, tries.member = make(first, deadline), first
         return PoolStream(tries)
 
     generate_content_stream = stream
