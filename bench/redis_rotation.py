@@ -38,15 +38,7 @@ threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).sta
 cookies = {"__Secure-1PSID": "emulator-psid", "__Secure-1PSIDTS": "emulator-psidts"}
 state = RedisState(redis_url, secret_key="bench secret key, 16+ bytes", sync_interval=0.05)
 options = {"rotation": state.rotation} if coordinated else {}
-try:
-    client = GeminiClient(cookies=cookies, base_url=url, refresh_interval=interval, **options)
-except TypeError:  # a checkout whose GeminiClient has no rotation= yet: attach the coordinator
-    client = GeminiClient(cookies=cookies, base_url=url, refresh_interval=interval)
-    if coordinated:
-        refresher = client._refresher
-        refresher._shared = state.rotation(refresher._psid, cache.cache_dir())
-        refresher.generation = refresher._shared.baseline().generation
-        refresher._shared.changed()
+client = GeminiClient(cookies=cookies, base_url=url, refresh_interval=interval, **options)
 first, failed = True, 0
 while not stop.is_set():
     try:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from .errors import GeminiError as GeminiError
     from .errors import MediaFailed as MediaFailed
     from .errors import ModelInvalid as ModelInvalid
+    from .errors import NoAccountAvailable as NoAccountAvailable
     from .errors import ProtocolError as ProtocolError
     from .errors import RateLimited as RateLimited
     from .errors import RequestRejected as RequestRejected

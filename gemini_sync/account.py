@@ -13,7 +13,7 @@ from . import _constants as C
 from ._config import Timeout, check_prompt, check_seconds
 from ._log import logger
 from .catalogue import Catalogue
-from .errors import GeminiError, UsageLimitExceeded
+from .errors import GeminiError, ModelInvalid, UsageLimitExceeded
 from .protocol import rpcs
 from .protocol.request import BatchCall
 from .transport.api import Api
@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py)
     from .types.media import GeneratedMedia
 
 __all__ = ["AccountMixin"]
+
+_MODEL_REJECTED = 1052  # the service refused the model id (docs/protocol.md 6.3)
 
 
 class AccountMixin:
@@ -80,6 +82,17 @@ class AccountMixin:
     def usage(self) -> list[Quota]:
         """The account's usage buckets (``qpEbW``): per model or feature, used %, remaining, reset time."""
         return rpcs.parse_quotas(self._rpc(rpcs.quota_calls()))
+
+    def _explain_model_error(self, error: GeminiError) -> None:
+        """On 1052 (model id rejected): read the account's models once and name them in the error."""
+        if not isinstance(error, ModelInvalid) or error.code != _MODEL_REJECTED:
+            return
+        try:
+            self.account_info()
+        except GeminiError as exc:
+            logger.info("reading the account's models after 1052 failed: %s", exc.__class__.__name__)
+            return
+        error.args = (f"{error}; {self._catalogue.describe()}",)
 
     def _learn_reset(self, error: GeminiError) -> None:
         """After a 1037, find when the used-up quota resets (one lookup, never retried; a guess).

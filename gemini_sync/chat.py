@@ -88,6 +88,11 @@ class ChatSession:
     def __repr__(self) -> str:
         return f"<ChatSession cid={self.cid!r} model={self.model.model_name!r}>"
 
+    @property
+    def client(self) -> GeminiClient:
+        """The client whose account holds this conversation (a chat continues only there)."""
+        return self._client
+
     # -- model and thinking ------------------------------------------------
 
     @property

@@ -34,7 +34,7 @@ from ._log import logger
 from .account import AccountMixin
 from .catalogue import Catalogue
 from .chat import ChatSession, normalize_metadata
-from .errors import AuthError, GeminiError, ModelInvalid
+from .errors import AuthError, GeminiError
 from .models import Model, ModelLike, Thinking, check_level
 from .protocol import rpcs
 from .protocol.payload import CandidateSnapshot
@@ -46,13 +46,12 @@ from .transport.retry import RetryPolicy
 from .transport.session import Transport
 
 if TYPE_CHECKING:
+    from .transport.rotation import CoordinatorFactory
     from .transport.upload import FileInput, UploadFile
     from .types.account import GemLike
     from .types.output import ChatIds
 
 __all__ = ["GeminiClient"]
-
-_MODEL_REJECTED = 1052
 
 
 def retry_policy_of(retry: RetryPolicy | None, max_retries: Any) -> RetryPolicy:
@@ -81,6 +80,12 @@ class GeminiClient(AccountMixin):
     ``base_url`` sends every request under one URL (an emulator); without it,
     ``GEMINI_BASE_URL`` is used if set, else the real service.
 
+    ``rotation`` decides who rotates the cookies among the processes and
+    hosts that share the account: by default the cookie cache directory's
+    lock (the processes of one host); ``rotation=RedisState(url,
+    secret_key=...).rotation`` coordinates every host through Redis (see
+    :mod:`gemini_sync.pool`).
+
     ``poll_interval`` is how often a long job on the service (Deep Research,
     a video or music job) is looked up in the history, in seconds: the web
     app's pace by default; a test against the emulator may lower it.
@@ -107,6 +112,7 @@ class GeminiClient(AccountMixin):
         retry: RetryPolicy | None = None,
         refresh_interval: float = C.DEFAULT_REFRESH_INTERVAL,
         cookie_cache: bool = True,
+        rotation: CoordinatorFactory | None = None,
     ) -> None:
         self.timeouts = merge_timeouts(
             timeouts,
@@ -119,6 +125,8 @@ class GeminiClient(AccountMixin):
         )
         check_seconds("refresh_interval", refresh_interval, optional=False)
         policy = retry_policy_of(retry, max_retries)
+        if rotation is not None and not cookie_cache:
+            raise ValueError("rotation= coordinates the cookie cache; it needs cookie_cache=True")
         if base_url is None:  # e.g. GEMINI_BASE_URL=http://127.0.0.1:8765 for a running emulator
             base_url = os.environ.get(C.ENV_BASE_URL) or None
         try:
@@ -141,7 +149,11 @@ class GeminiClient(AccountMixin):
         )
         # rotation is used by the background thread (auto_refresh) and by the one refresh after a 401
         self._refresher = CookieRefresher(
-            self._transport, chosen.cookies[C.PSID], interval=refresh_interval, write_cache=cookie_cache
+            self._transport,
+            chosen.cookies[C.PSID],
+            interval=refresh_interval,
+            write_cache=cookie_cache,
+            coordinator=rotation,
         )
         self.api = Api(self._transport, self._refresher, retry_policy=policy, auto_refresh=auto_refresh)
         self._catalogue = Catalogue()
@@ -349,17 +361,6 @@ class GeminiClient(AccountMixin):
         if level is not None:
             self._catalogue.check_thinking(model, level)
         return level
-
-    def _explain_model_error(self, error: GeminiError) -> None:
-        """On 1052 (model id rejected): read the account's models once and name them in the error."""
-        if not isinstance(error, ModelInvalid) or error.code != _MODEL_REJECTED:
-            return
-        try:
-            self.account_info()
-        except GeminiError as exc:
-            logger.info("reading the account's models after 1052 failed: %s", exc.__class__.__name__)
-            return
-        error.args = (f"{error}; {self._catalogue.describe()}",)
 
     def _read_turn(self, cid: str, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
         """Turn ``rid`` of ``cid`` as raw candidates (for stream recovery), if the history has it."""

@@ -12,6 +12,7 @@ subclasses the builtin one, so ``except TimeoutError`` catches it either way.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -32,6 +33,7 @@ __all__ = [
     "TemporarilyBlocked",
     "AccountRestricted",
     "RateLimited",
+    "NoAccountAvailable",
     "TimeoutError",
     "StreamInterrupted",
     "Cancelled",
@@ -158,6 +160,22 @@ class AccountRestricted(APIError):
     def __init__(self, message: str = "", *, status: int | None = None, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.status = status
+
+
+class NoAccountAvailable(GeminiError):
+    """No member of the pool may take the request now: all are taken out, cooling down or busy.
+
+    ``reasons`` maps each member's name to why it was passed over;
+    ``resets_at`` (Unix seconds) is the earliest time a member cooling down
+    for this request's quota comes back, or ``None`` when none is.
+    """
+
+    def __init__(
+        self, message: str = "", *, reasons: Mapping[str, str] | None = None, resets_at: float | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reasons = dict(reasons or {})
+        self.resets_at = resets_at
 
 
 class RateLimited(APIError):

@@ -17,7 +17,7 @@ from ..errors import AccountRestricted, AuthError, GeminiError, RateLimited, Usa
 from .state import ALL_BUCKETS, AccountView, PoolState
 
 if TYPE_CHECKING:
-    from .._account_types import Quota
+    from ..types.account import Quota
     from .pick import Member
 
 __all__ = ["Accounting", "MemberStatus"]
@@ -79,7 +79,7 @@ class Accounting:
         try:
             quotas = member.client.usage()
         except GeminiError as exc:
-            self._learn(member, exc, None)
+            self.learn(member, exc, None)
             logger.info("pool: reading the usage of %s failed (%s)", member.name, exc.__class__.__name__)
             return None
         finally:
@@ -99,7 +99,7 @@ class Accounting:
                 )
         return quotas
 
-    def _learn(self, member: Member, error: GeminiError, bucket: str | None) -> None:
+    def learn(self, member: Member, error: GeminiError, bucket: str | None) -> None:
         """Record what ``error`` says of ``member``'s account (see the module docstring)."""
         now = self.clock()
         if isinstance(error, UsageLimitExceeded) and bucket is not None:

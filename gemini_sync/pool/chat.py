@@ -13,11 +13,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .._config import Timeout
     from ..chat import ChatSession
-    from ..models import Model, ModelLike
-    from ..protocol.thinking import Thinking
+    from ..models import Model, ModelLike, Thinking
     from ..transport.upload import FileInput
-    from ..types import Candidate, ModelOutput, Timeout
+    from ..types.output import Candidate, ModelOutput
     from .pick import Member
     from .pool import AccountPool
     from .stream import PoolStream

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .._constants import PSID
-from ..errors import GeminiError
+from ..errors import NoAccountAvailable
 from ..models import Model
 from .state import AccountView
 
@@ -34,22 +34,6 @@ __all__ = ["Member", "NoAccountAvailable", "STRATEGIES", "quota_bucket", "candid
 
 STRATEGIES = ("least_used", "round_robin", "guest_first")
 _THINKING_LEVELS = frozenset({"extended", "deep"})
-
-
-class NoAccountAvailable(GeminiError):
-    """No member of the pool may take the request now: all are taken out, cooling down or busy.
-
-    ``reasons`` maps each member's name to why it was passed over;
-    ``resets_at`` (Unix seconds) is the earliest time a member cooling down
-    for this request's quota comes back, or ``None`` when none is.
-    """
-
-    def __init__(
-        self, message: str = "", *, reasons: Mapping[str, str] | None = None, resets_at: float | None = None
-    ) -> None:
-        super().__init__(message)
-        self.reasons = dict(reasons or {})
-        self.resets_at = resets_at
 
 
 def account_key(client: GeminiClient, guest: bool, name: str) -> str:

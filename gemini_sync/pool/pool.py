@@ -34,13 +34,13 @@ from .pick import STRATEGIES, Member, account_key, candidates, passed_over, quot
 from .state import PoolState
 
 if TYPE_CHECKING:
-    from .._account_types import GemLike, ModelInfo, Quota
-    from ..models import ModelLike
-    from ..protocol.thinking import Thinking
+    from .._config import Timeout
+    from ..models import ModelLike, Thinking
     from ..research import ResearchJob
-    from ..stream import Stream
+    from ..streaming.stream import Stream
     from ..transport.upload import FileInput
-    from ..types import ModelOutput, Timeout
+    from ..types.account import GemLike, ModelInfo, Quota
+    from ..types.output import ModelOutput
     from .chat import PoolChat
     from .stream import PoolStream
 
@@ -146,7 +146,7 @@ class AccountPool(Accounting):
 
     # -- picking -----------------------------------------------------------
 
-    def _has_other(self, bucket: str, tried: frozenset[str]) -> bool:
+    def has_other(self, bucket: str, tried: frozenset[str]) -> bool:
         """Whether a member not yet tried may take a request for ``bucket`` now."""
         return bool(candidates(self.members, self._views(), bucket, self.clock(), self.strategy, 0, tried))
 
@@ -155,7 +155,7 @@ class AccountPool(Accounting):
             self._turn += 1
             return self._turn - 1
 
-    def _lease(
+    def lease(
         self, bucket: str, pinned: Member | None, tried: frozenset[str], time_left: float | None
     ) -> Lease:
         """A slot on the best member for ``bucket`` (``pinned``: that one only), waiting for one if busy."""
@@ -238,7 +238,7 @@ class AccountPool(Accounting):
         if isinstance(chat, PoolChat):
             pinned = chat.member
         elif isinstance(chat, ChatSession):
-            pinned = next((m for m in self.members if m.client is chat._client), None)
+            pinned = next((m for m in self.members if m.client is chat.client), None)
             if pinned is None:
                 raise ValueError("this chat belongs to a client that is not a member of the pool")
         elif chat is not None and pinned is None:
@@ -316,7 +316,7 @@ class AccountPool(Accounting):
 
     def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """The models any account offers (the first account listing a model id wins), cached in the state."""
-        from .._account_types import ModelInfo
+        from ..types.account import ModelInfo
 
         found: dict[str, ModelInfo] = {}
         failure: GeminiError | None = None
@@ -329,7 +329,7 @@ class AccountPool(Accounting):
                 try:
                     models = member.client.list_models(refresh=refresh)
                 except GeminiError as exc:
-                    self._learn(member, exc, None)
+                    self.learn(member, exc, None)
                     failure = exc
                     continue
                 self.state.cache_models(member.key, [m.to_dict() for m in models], now + 3600.0, now)

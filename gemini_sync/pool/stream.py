@@ -28,11 +28,12 @@ from ..errors import (
     TimeoutError,
     UploadError,
 )
-from ..types import ModelOutput, Status, StreamChunk, WebImage
+from ..types.images import WebImage
+from ..types.output import ModelOutput, Status, StreamChunk
 
 if TYPE_CHECKING:
-    from ..stream import Stream
-    from ..worker import StreamWorker
+    from ..streaming.stream import Stream
+    from ..streaming.worker import StreamWorker
     from .pick import Member
     from .pool import AccountPool, Lease
 
@@ -93,7 +94,7 @@ class _Tries:
 
     def open(self) -> Lease:
         """Take a slot on the next member to try and make its stream."""
-        lease = self.pool._lease(self.bucket, self.pinned, frozenset(self.tried), self.time_left())
+        lease = self.pool.lease(self.bucket, self.pinned, frozenset(self.tried), self.time_left())
         if self.inner is None or self.member is not lease.member:
             if self.inner is not None:
                 self.inner.close()
@@ -104,12 +105,12 @@ class _Tries:
 
     def may_retry(self, member: Member, error: GeminiError, *, content_seen: bool) -> bool:
         """Learn from ``error``; whether the request may now go to another member (logged if so)."""
-        self.pool._learn(member, error, self.bucket)
+        self.pool.learn(member, error, self.bucket)
         if not self.failover or self.cancelled:
             return False
         if not may_fail_over(error, content_seen=content_seen, time_left=self.time_left()):
             return False
-        if not self.pool._has_other(self.bucket, frozenset(self.tried)):
+        if not self.pool.has_other(self.bucket, frozenset(self.tried)):
             return False
         logger.info(
             "pool: %s failed before any content (%s); sending the request to another account",
@@ -315,7 +316,7 @@ class PoolStream:
         on_status: Callable[[Status | None], Any] | None = None,
     ) -> StreamWorker:
         """Run the stream on a worker thread with callbacks, as :meth:`Stream.start`."""
-        from ..worker import StreamWorker
+        from ..streaming.worker import StreamWorker
 
         if self._iterated or self._closed:
             raise RuntimeError("start() needs a fresh stream; this one was already iterated or closed")

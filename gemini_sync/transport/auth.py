@@ -30,7 +30,7 @@ from .. import _constants as C
 from .._log import logger, register_secret
 from ..errors import AuthError, GeminiError
 from . import cache
-from .rotation import AccountCache
+from .rotation import AccountCache, CoordinatorFactory, RotationCoordinator
 from .session import Transport
 
 __all__ = ["CookieSet", "resolve_cookies", "rotate_cookies", "CookieRefresher", "ROTATE_BODY"]
@@ -208,7 +208,9 @@ class CookieRefresher:
     the holder rotates only if nobody did meanwhile; the others take the new
     cookie from the cache before their next request (:meth:`sync`). A failed
     rotation is logged and retried with a doubled delay (up to 8x the
-    interval); it never touches streams in flight.
+    interval); it never touches streams in flight. ``coordinator`` makes
+    another :class:`~.rotation.RotationCoordinator` than the file lock
+    (``RedisState(...).rotation``: one rotation per interval across hosts).
     """
 
     def __init__(
@@ -221,13 +223,17 @@ class CookieRefresher:
         wait: Callable[[threading.Event, float], bool] | None = None,
         write_cache: bool = True,
         clock: Callable[[], float] = time.time,
+        coordinator: CoordinatorFactory | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("refresh interval must be positive")
         self._transport = transport
         self._psid = psid
         self.interval = interval
-        self._shared = AccountCache(psid, cache_dir or cache.cache_dir()) if write_cache else None
+        make = coordinator or AccountCache  # who rotates: this host's file lock, or e.g. Redis
+        self._shared: RotationCoordinator | None = (
+            make(psid, cache_dir or cache.cache_dir()) if write_cache else None
+        )
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
         self._clock = clock
         self._stop = threading.Event()
@@ -238,7 +244,7 @@ class CookieRefresher:
         self._thread: threading.Thread | None = None
         self._last_rotated = clock()  # by this process; the cache's time wins when there is one
         # the cache as it is now is the baseline: only a later write is taken over our own cookies
-        self.generation = self._shared.read().generation if self._shared else 0
+        self.generation = self._shared.baseline().generation if self._shared else 0
         if self._shared:
             self._shared.changed()
         self.rotations = 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
 
 from gemini_sync import GeminiClient, errors
 from gemini_sync._constants import PSID, PSIDTS
@@ -30,15 +29,6 @@ SECRET = "tests-only secret key of the multi-host pool"
 def psid_of(index: int) -> str:
     """The ``__Secure-1PSID`` of account ``index`` (its emulator is started with it)."""
     return f"host-test-psid-{index}"
-
-
-def use_rotation(client: GeminiClient, state: RedisState) -> None:
-    """Give ``client`` the state's rotation coordinator (what ``GeminiClient(rotation=...)`` does)."""
-    refresher: Any = client._refresher
-    coordinator = state.rotation(refresher._psid, cache.cache_dir())
-    refresher._shared = coordinator
-    refresher.generation = coordinator.baseline().generation
-    coordinator.changed()
 
 
 def main(argv: list[str]) -> int:
@@ -61,9 +51,10 @@ def main(argv: list[str]) -> int:
     members = []
     for index, url in enumerate(argv[4:]):
         cookies = {PSID: psid_of(index), PSIDTS: Emulator.PSIDTS}
-        client = GeminiClient(cookies=cookies, base_url=url, refresh_interval=interval, max_retries=0)
+        client = GeminiClient(
+            cookies=cookies, base_url=url, refresh_interval=interval, max_retries=0, rotation=state.rotation
+        )
         client.session.headers["X-Worker-Pid"] = str(os.getpid())
-        use_rotation(client, state)
         members.append(Member(client, name=f"account-{index}"))
     pool = AccountPool(members, state=state, strategy="round_robin", usage_interval=None)
     print("ready", flush=True)

@@ -18,7 +18,6 @@ from gemini_sync._constants import PSID, PSIDTS
 from gemini_sync.emulator import Emulator
 from gemini_sync.pool import AccountPool, LocalState, Member, RedisState
 from gemini_sync.transport.rotation import AccountCache
-from tests._support.pool_host import use_rotation
 from tests._support.redis import RedisServer, serve
 
 pytestmark = pytest.mark.timeout(60)
@@ -117,9 +116,11 @@ def test_redis_down_means_local_state_said_once_and_written_back_when_it_returns
     assert other.views(["acct"], NOW)["acct"].cooldowns == {"pro": NOW + 200}
 
 
-def _client(emu: Emulator, cache_dir: Path) -> GeminiClient:
+def _client(emu: Emulator, state: RedisState) -> GeminiClient:
     cookies = {PSID: emu.psid or Emulator.PSID, PSIDTS: Emulator.PSIDTS}
-    return GeminiClient(cookies=cookies, base_url=emu.url, auto_refresh=False, max_retries=0)
+    return GeminiClient(
+        cookies=cookies, base_url=emu.url, auto_refresh=False, max_retries=0, rotation=state.rotation
+    )
 
 
 def test_a_cookie_rotated_on_one_host_is_used_on_another_and_stored_sealed(
@@ -127,13 +128,11 @@ def test_a_cookie_rotated_on_one_host_is_used_on_another_and_stored_sealed(
 ) -> None:
     with Emulator(pace=0.001, psid="sealed-psid", psidts=Emulator.PSIDTS) as emu:
         monkeypatch.setenv("GEMINI_COOKIE_PATH", str(tmp_path / "host-a"))
-        a = _client(emu, tmp_path / "host-a")
         state_a = hosts("a", secret_key=SECRET, sync_interval=0)
-        use_rotation(a, state_a)
+        a = _client(emu, state_a)
         monkeypatch.setenv("GEMINI_COOKIE_PATH", str(tmp_path / "host-b"))
-        b = _client(emu, tmp_path / "host-b")
         state_b = hosts("b", secret_key=SECRET, sync_interval=0)
-        use_rotation(b, state_b)
+        b = _client(emu, state_b)
         a.init()
         b.init()
         assert a._refresher.rotate_now() and a._refresher.rotate_now()  # B's first cookie is refused now

@@ -7,11 +7,11 @@ from typing import Any
 import pytest
 
 from gemini_sync import Model, errors
-from gemini_sync._account_types import ModelInfo
 from gemini_sync.pool.pick import Member, candidates, quota_bucket, refusal
 from gemini_sync.pool.state import AccountView
 from gemini_sync.pool.stream import may_fail_over
-from gemini_sync.types import Candidate, ModelOutput
+from gemini_sync.types.account import ModelInfo
+from gemini_sync.types.output import Candidate, ModelOutput
 
 NOW = 1000.0
 
