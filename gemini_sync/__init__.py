@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from .types.account import GemLike as GemLike
     from .types.account import ModelInfo as ModelInfo
     from .types.account import Quota as Quota
+    from .types.ids import ChatIds as ChatIds
     from .types.images import GeneratedImage as GeneratedImage
     from .types.images import Image as Image
     from .types.images import ImageSaver as ImageSaver
@@ -66,7 +67,6 @@ if TYPE_CHECKING:
     from .types.media import GeneratedVideo as GeneratedVideo
     from .types.media import MediaSaver as MediaSaver
     from .types.output import Candidate as Candidate
-    from .types.output import ChatIds as ChatIds
     from .types.output import Citation as Citation
     from .types.output import ModelOutput as ModelOutput
     from .types.output import Status as Status

@@ -19,34 +19,35 @@ from __future__ import annotations
 import importlib
 import inspect
 import pathlib
-import re
 import typing
 from typing import Any
 
 __all__ = ["table", "load", "publish", "resolve_annotations", "PACKAGE"]
 
 PACKAGE = "gemini_sync"
-_BLOCK = re.compile(r"^if TYPE_CHECKING:[^\n]*\n((?:[ \t]+[^\n]*\n|\n)+)", re.MULTILINE)
-_IMPORT = re.compile(r"from (\.[\w.]*) import (\([^)]*\)|[^\n]*)")
-_NAME = re.compile(r"(\w+)(?:\s+as\s+(\w+))?")
 _table: dict[str, str] | None = None
 
 
 def table() -> dict[str, str]:
-    """Every public name -> the module that defines it (absolute), in the order written."""
+    """Every public name -> the module that defines it (absolute), in the order written.
+
+    The list is one ``from .module import Name as Name`` line per name (ruff
+    keeps aliased imports apart), under the first ``if TYPE_CHECKING:``.
+    """
     global _table
     if _table is None:
-        source = (pathlib.Path(__file__).with_name("__init__.py")).read_text(encoding="utf-8")
-        block = _BLOCK.search(source)
-        if block is None:  # pragma: no cover - the package is broken
-            raise ImportError("gemini_sync/__init__.py has no export list")
+        source = pathlib.Path(__file__).with_name("__init__.py").read_text(encoding="utf-8")
+        block = source.partition("\nif TYPE_CHECKING:")[2]
         names: dict[str, str] = {}
-        for module, listed in _IMPORT.findall(block.group(1)):
-            home = PACKAGE + module if module != "." else PACKAGE
-            for line in listed.strip("()").split(","):
-                match = _NAME.search(line.split("#")[0])
-                if match:
-                    names[match.group(2) or match.group(1)] = home
+        for line in block.splitlines()[1:]:
+            if line and not line[0].isspace():
+                break  # the end of the block
+            words = line.split()
+            if len(words) == 6 and words[0] == "from" and words[2] == "import" and words[4] == "as":
+                module = words[1]
+                names[words[5]] = PACKAGE if module == "." else PACKAGE + module
+        if not names:  # pragma: no cover - the package is broken
+            raise ImportError("gemini_sync/__init__.py has no export list")
         _table = names
     return _table
 
@@ -91,10 +92,20 @@ def publish(namespace: dict[str, Any]) -> None:
 _unresolved: list[tuple[type, dict[str, Any]]] = []
 
 
+class _Public(dict[str, Any]):
+    """Names an annotation uses that its module imports only for type checking: the public objects."""
+
+    def __missing__(self, name: str) -> Any:
+        try:
+            return load(name)
+        except AttributeError:
+            raise KeyError(name) from None
+
+
 def resolve_annotations() -> None:
     """Resolve the field annotations of every published dataclass in its defining module (once each)."""
     while _unresolved:
         cls, namespace = _unresolved.pop(0)
         own = inspect.get_annotations(cls)
-        hints = typing.get_type_hints(cls, globalns=namespace)
+        hints = typing.get_type_hints(cls, globalns=namespace, localns=_Public())
         cls.__annotations__ = {key: hints[key] for key in own}

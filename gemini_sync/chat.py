@@ -19,12 +19,13 @@ from ._exports import publish
 from .models import Model, ModelLike, Thinking, check_level
 from .protocol.request import METADATA_SLOTS, new_metadata
 from .streaming.stream import Stream, collected
-from .types.output import Candidate, ChatIds, ModelOutput
+from .types.output import Candidate, ModelOutput
 
 if TYPE_CHECKING:
     from .client import GeminiClient
     from .transport.upload import FileInput
     from .types.account import GemLike
+    from .types.ids import ChatIds
 
 __all__ = ["ChatSession", "normalize_metadata"]
 
@@ -35,6 +36,8 @@ def normalize_metadata(metadata: ChatIds | Sequence[Any]) -> list[Any]:
     ``TypeError`` for a string or a non-sequence (a cid alone goes to ``cid=``),
     ``ValueError`` for more than 10 slots. A :class:`ChatIds` gives its slots.
     """
+    from .types.ids import ChatIds  # defined on first use
+
     if isinstance(metadata, ChatIds):
         metadata = metadata.metadata
     if isinstance(metadata, (str, bytes)) or not isinstance(metadata, Sequence):
@@ -127,6 +130,8 @@ class ChatSession:
     @property
     def ids(self) -> ChatIds:
         """Where the conversation stands (cid, rid, rcid, token); ``start_chat(metadata=ids)`` resumes it."""
+        from .types.ids import ChatIds
+
         return ChatIds.from_metadata(self._metadata)
 
     @property

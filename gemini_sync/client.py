@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from .transport.rotation import CoordinatorFactory
     from .transport.upload import FileInput, UploadFile
     from .types.account import GemLike
-    from .types.output import ChatIds
+    from .types.ids import ChatIds
 
 __all__ = ["GeminiClient"]
 

@@ -28,14 +28,14 @@ COOKIES_EXPIRED = (
     "GEMINI_SECURE_1PSID / GEMINI_SECURE_1PSIDTS)."
 )
 
-_CONFIG_START = re.compile(r"WIZ_global_data\s*=\s*")
+# patterns compiled on first use (by re's cache): reading a page is the first request's work, not import's
+_CONFIG_START = r"WIZ_global_data\s*=\s*"
 _KEYS = ("SNlM0e", "thykhd", "cfb2h", "FdrFJe", "TuX5cc", "qKIAYe", "S06Grb", "oPEP7c")
-_PATTERNS = {key: re.compile(rf'"{key}":\s*"(.*?)"') for key in _KEYS}
 
 
 def page_config(html: str) -> dict[str, Any]:
     """The ``WIZ_global_data`` object of an app page (``{}`` when the page has none)."""
-    found = _CONFIG_START.search(html)
+    found = re.search(_CONFIG_START, html)
     if found is not None:
         try:
             value, _ = json.JSONDecoder().raw_decode(html, found.end())
@@ -45,8 +45,8 @@ def page_config(html: str) -> dict[str, Any]:
             return value
     # not JSON (or cut): fall back to one pattern per known string key
     config: dict[str, Any] = {}
-    for key, pattern in _PATTERNS.items():
-        match = pattern.search(html)
+    for key in _KEYS:
+        match = re.search(rf'"{key}":\s*"(.*?)"', html)
         if match:
             config[key] = match.group(1)
     return config

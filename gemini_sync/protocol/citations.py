@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ..types.output import CITE_MARKER
+from ..types.output import CITE_PATTERN
 from .jspb import as_list, dig
 
 __all__ = [
@@ -38,7 +38,7 @@ __all__ = [
 #: the field of a container that holds the source groups (sparse key "44")
 SOURCES_FIELD = 43
 #: a citation marker in the text: ``[cite: 1]``, ``[cite: 2, 3]``
-MARKER = CITE_MARKER
+MARKER = re.compile(CITE_PATTERN)
 _NUMBER = re.compile(r"\d+")
 _DOC_SOURCES_MIRROR = 17
 _DOC_SOURCES = 5

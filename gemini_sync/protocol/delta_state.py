@@ -7,13 +7,15 @@ extras; :class:`~.delta.StreamAssembler` drives them (docs/protocol.md 5.4).
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..types.images import GeneratedImage, ImageView, WebImage
-from ..types.media import GeneratedAudio, GeneratedVideo
 from ..types.output import Candidate, Citation
 from .payload import CandidateSnapshot
 from .text import clean, final_end, final_text, volatile_start
+
+if TYPE_CHECKING:
+    from ..types.media import GeneratedAudio, GeneratedVideo
 
 __all__ = ["FieldState", "CandidateState", "image_view", "NO_IMAGES"]
 

@@ -3,7 +3,7 @@
 * :mod:`.output`: a turn's results (``StreamChunk``, ``ModelOutput``,
   ``Candidate``, ``Status``, ``Citation``, ``ChatIds``);
 * :mod:`.images`, :mod:`.media`: images, generated video and music (frozen
-  values; their downloader is kept apart);
+  values; their downloader is kept apart; media defined on first use);
 * :mod:`.account`, :mod:`.research`: the account, history, usage and Deep
   Research results, imported on first use (a streaming client never needs them).
 
@@ -15,19 +15,18 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import images, media, output
+from . import images, output
 from .images import *  # noqa: F403
-from .media import *  # noqa: F403
 from .output import *  # noqa: F403
 
-_LATER = ("account", "research")  # defined on first use: see the module docstring
+_LATER = ("media", "ids", "account", "research")  # defined on first use: see the module docstring
 
 
 def __getattr__(name: str) -> Any:
     """``types.ChatTurn``: import the submodule that defines it on first use (``__all__``: all of them)."""
     if name == "__all__":
         later = [importlib.import_module(f".{module}", __name__) for module in _LATER]
-        names = [*images.__all__, *media.__all__, *output.__all__, *(n for m in later for n in m.__all__)]
+        names = [*images.__all__, *output.__all__, *(n for m in later for n in m.__all__)]
         globals()["__all__"] = names
         return names
     for module in _LATER:

@@ -8,21 +8,24 @@ protocol, the transport or the client: these are plain values.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .._exports import publish
 from .._json import JsonMixin
 from .images import IMAGES_CODEC, GeneratedImage, WebImage
-from .media import GeneratedAudio, GeneratedVideo
+
+if TYPE_CHECKING:  # defined on first use (a stream with media imports them): see _exports.resolve_annotations
+    from .ids import ChatIds
+    from .media import GeneratedAudio, GeneratedVideo
 
 __all__ = [
     "Citation",
     "link_citations",
-    "CITE_MARKER",
-    "ChatIds",
+    "CITE_PATTERN",
     "Candidate",
     "ModelOutput",
     "Status",
@@ -31,12 +34,15 @@ __all__ = [
 ]
 
 _TEXT_PREVIEW = 40
-_METADATA_SLOTS = 10
-_CONTEXT_SLOT = 9
 
 #: a citation marker in the text: ``[cite: 2]``, ``[cite: 2, 3]`` (docs/protocol.md 10)
-CITE_MARKER = re.compile(r"\[cite:\s*([0-9][0-9,\s]*)\]")
-_NUMBER = re.compile(r"\d+")
+CITE_PATTERN = r"\[cite:\s*([0-9][0-9,\s]*)\]"
+
+
+@functools.cache
+def _patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The marker and number patterns, compiled on first use (a stream needs neither)."""
+    return re.compile(CITE_PATTERN), re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -57,51 +63,17 @@ def link_citations(text: str, citations: Iterable[Any]) -> str:
     plain ``[N]``; text without markers is returned unchanged.
     """
     urls = {c.number: c.url for c in citations}
+    marker, number_pattern = _patterns()
 
     def render(match: re.Match[str]) -> str:
         parts = []
-        for raw in _NUMBER.findall(match.group(1)):
+        for raw in number_pattern.findall(match.group(1)):
             number = int(raw)
             url = urls.get(number)
             parts.append(f"[[{number}]]({url})" if url else f"[{number}]")
         return " ".join(parts)
 
-    return CITE_MARKER.sub(render, text)
-
-
-@dataclass(frozen=True)
-class ChatIds(JsonMixin):
-    """Where a conversation stands: its id, the last reply's ids and the context token.
-
-    ``client.start_chat(metadata=ids)`` continues from it (``output.ids``,
-    ``chat.ids``); it is the documented form of the ``metadata`` list
-    ``[cid, rid, rcid, None x 6, context token]``, which keeps working.
-    """
-
-    cid: str = ""
-    rid: str = ""
-    rcid: str = ""
-    context_token: str = ""
-
-    @classmethod
-    def from_metadata(cls, metadata: Sequence[Any]) -> ChatIds:
-        """The ids held by a ``metadata`` list (missing or empty slots become ``""``)."""
-
-        def slot(index: int) -> str:
-            value = metadata[index] if len(metadata) > index else None
-            return value if isinstance(value, str) else ""
-
-        return cls(slot(0), slot(1), slot(2), slot(_CONTEXT_SLOT))
-
-    @property
-    def metadata(self) -> list[Any]:
-        """The same ids as the service's 10-slot metadata list."""
-        meta: list[Any] = [self.cid, self.rid, self.rcid] + [None] * (_METADATA_SLOTS - 3)
-        meta[_CONTEXT_SLOT] = self.context_token
-        return meta
-
-    def __bool__(self) -> bool:
-        return bool(self.cid)
+    return marker.sub(render, text)
 
 
 @dataclass
@@ -198,6 +170,8 @@ class ModelOutput(JsonMixin):
     @property
     def ids(self) -> ChatIds:
         """The conversation's ids after this answer: what a chat needs to continue from it."""
+        from .ids import ChatIds  # defined on first use
+
         return ChatIds.from_metadata(self.metadata)
 
     @property
