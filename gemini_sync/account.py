@@ -1,7 +1,9 @@
 """The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, usage, chat history, gems.
 
 Kept apart from generation (``client.py``): these are plain request/response
-calls through batchexecute (docs/protocol.md 7.3).
+calls through batchexecute (docs/protocol.md 7.3). Their readers
+(:mod:`.protocol.rpcs`) are imported by the first such call: a client that
+only streams never needs them.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from ._config import Timeout, check_prompt, check_seconds
 from ._log import logger
 from .catalogue import Catalogue
 from .errors import GeminiError, ModelInvalid, UsageLimitExceeded
-from .protocol import rpcs
 from .protocol.request import BatchCall
 from .transport.api import Api
 from .transport.retry import RetryPolicy
@@ -59,6 +60,8 @@ class AccountMixin:
         The listing is remembered: from then on a :class:`Model` whose id it
         lists is sent with this account's header (tier, model number).
         """
+        from .protocol import rpcs
+
         (result,) = self._rpc([rpcs.status_call()])
         info = rpcs.parse_account(result)
         self._catalogue.update(info)
@@ -81,6 +84,8 @@ class AccountMixin:
 
     def usage(self) -> list[Quota]:
         """The account's usage buckets (``qpEbW``): per model or feature, used %, remaining, reset time."""
+        from .protocol import rpcs
+
         return rpcs.parse_quotas(self._rpc(rpcs.quota_calls()))
 
     def _explain_model_error(self, error: GeminiError) -> None:
@@ -100,6 +105,8 @@ class AccountMixin:
         The error frame carries no time, so the client asks ``qpEbW`` and takes
         the reset time of the exhausted bucket (the latest, if several are).
         """
+        from .protocol import rpcs
+
         if not isinstance(error, UsageLimitExceeded) or error.resets_at is not None:
             return
         try:
@@ -115,11 +122,15 @@ class AccountMixin:
 
     def list_chats(self) -> list[ChatInfo]:
         """Conversations in the history: pinned first, then the others."""
+        from .protocol import rpcs
+
         pinned, others = self._rpc(rpcs.list_chats_calls())
         return rpcs.parse_chats(pinned, pinned=True) + rpcs.parse_chats(others)
 
     def read_chat(self, cid: str, limit: int = 10) -> list[ChatTurn]:
         """The last ``limit`` turns of conversation ``cid``, oldest first (their images can ``save()``)."""
+        from .protocol import rpcs
+
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")
         (result,) = self._rpc([rpcs.read_chat_call(cid, limit)])
@@ -134,6 +145,8 @@ class AccountMixin:
 
     def delete_chat(self, cid: str) -> None:
         """Delete conversation ``cid`` from the history."""
+        from .protocol import rpcs
+
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")
         for call in rpcs.delete_chat_calls(cid):
@@ -143,12 +156,16 @@ class AccountMixin:
 
     def list_gems(self, *, include_hidden: bool = False) -> list[Gem]:
         """Built-in gems (``predefined=True``) and the user's own."""
+        from .protocol import rpcs
+
         language = self.api.tokens().language
         system, custom = self._rpc(rpcs.list_gems_calls(language, include_hidden))
         return rpcs.parse_gems(system, predefined=True) + rpcs.parse_gems(custom, predefined=False)
 
     def create_gem(self, name: str, prompt: str, description: str = "") -> Gem:
         """Create a gem; returns it with its new id."""
+        from .protocol import rpcs
+
         if not name or not prompt:
             raise ValueError("a gem needs a name and a prompt")
         (result,) = self._rpc([rpcs.create_gem_call(name, prompt, description)], idempotent=False)
@@ -174,6 +191,7 @@ class AccountMixin:
         Fields not given keep their current values (for a gem given by id, read
         from :meth:`list_gems`).
         """
+        from .protocol import rpcs
         from .types.account import Gem
 
         current = gem if isinstance(gem, Gem) else self._find_gem(gem)
@@ -203,6 +221,7 @@ class AccountMixin:
 
     def delete_gem(self, gem: Gem | str) -> None:
         """Delete one of the user's gems."""
+        from .protocol import rpcs
         from .types.account import Gem
 
         if isinstance(gem, Gem) and gem.predefined:

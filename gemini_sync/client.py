@@ -36,7 +36,6 @@ from .catalogue import Catalogue
 from .chat import ChatSession, normalize_metadata
 from .errors import AuthError, GeminiError
 from .models import Model, ModelLike, Thinking, check_level
-from .protocol import rpcs
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
 from .streaming.stream import Stream, StreamOptions, collected
@@ -364,6 +363,8 @@ class GeminiClient(AccountMixin):
 
     def _read_turn(self, cid: str, rid: str) -> tuple[list[CandidateSnapshot], bool] | None:
         """Turn ``rid`` of ``cid`` as raw candidates (for stream recovery), if the history has it."""
+        from .protocol import rpcs
+
         (result,) = self.api.rpc([rpcs.read_chat_call(cid, 2)])
         return rpcs.find_turn(result, rid)
 

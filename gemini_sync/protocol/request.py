@@ -15,7 +15,6 @@ from ..models import INNER_SLOT as _THINKING_SLOT
 from ..models import Model
 from ..models import encode as _encode_level
 from .framing import dumps
-from .media import mime_type
 
 __all__ = [
     "AppTokens",
@@ -166,7 +165,12 @@ def attachment_refs(files: Sequence[Attachment]) -> list[Any] | None:
     refs = []
     for item in files:
         identifier, name = item[0], item[1]
-        mime = item[2] if len(item) > 2 else mime_type(name, b"")
+        if len(item) > 2:
+            mime = item[2]
+        else:  # only a request with files needs the MIME rules
+            from .media import mime_type
+
+            mime = mime_type(name, b"")
         refs.append([[identifier, _FILE_KIND, None, mime], name, None, None, None, None, None, None, [0]])
     return refs or None
 

@@ -22,7 +22,6 @@ from ..errors import APIError, AuthError, GeminiError, RequestRejected
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest
 from .auth import CookieRefresher
 from .retry import RetryPolicy
-from .rpc import batch_execute
 from .session import Transport
 
 __all__ = ["Api"]
@@ -123,6 +122,8 @@ class Api:
         timeout: float | None = None,
     ) -> list[Any]:
         """The results of batchexecute ``calls``, in order (retried per ``policy`` when ``idempotent``)."""
+        from .rpc import batch_execute  # imported by the first RPC: a client that only streams needs none
+
         bound = {} if timeout is None else {"timeout": timeout}
 
         def post(build: Callable[[AppTokens], PreparedRequest], what: str) -> requests.Response:

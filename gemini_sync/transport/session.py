@@ -34,7 +34,6 @@ from requests.adapters import HTTPAdapter
 from .. import _constants as C
 from .._log import logger, register_secret
 from ..errors import APIError, AuthError, GeminiError, ProtocolError
-from ..protocol.app import read_app_page
 from ..protocol.request import AppTokens, PreparedRequest
 from .endpoints import Endpoints
 from .errors import error_for_status, translate_exception
@@ -255,6 +254,8 @@ class Transport:
         A page served by any host other than the app's (a sign-in page after a
         redirect) never yields a token.
         """
+        from ..protocol.app import read_app_page  # the page's reader loads with the first request
+
         page, url = self.fetch_app_page(timeout)
         tokens = read_app_page(page, url, self.endpoints.app)
         register_secret(tokens.access_token)

@@ -15,21 +15,25 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import images, output
-from .images import *  # noqa: F403
-from .output import *  # noqa: F403
-
-_LATER = ("media", "ids", "account", "research")  # defined on first use: see the module docstring
+_MODULES = (
+    "images",
+    "output",
+    "media",
+    "ids",
+    "account",
+    "research",
+)  # defined on first use: see the module docstring
 
 
 def __getattr__(name: str) -> Any:
-    """``types.ChatTurn``: import the submodule that defines it on first use (``__all__``: all of them)."""
+    """``types.ModelOutput``: import the submodule that defines it on first use (``__all__``: all of them)."""
     if name == "__all__":
-        later = [importlib.import_module(f".{module}", __name__) for module in _LATER]
-        names = [*images.__all__, *output.__all__, *(n for m in later for n in m.__all__)]
+        names = [n for module in _MODULES for n in importlib.import_module(f".{module}", __name__).__all__]
         globals()["__all__"] = names
         return names
-    for module in _LATER:
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    for module in _MODULES:
         loaded = importlib.import_module(f".{module}", __name__)
         if name in loaded.__all__:
             value = getattr(loaded, name)
