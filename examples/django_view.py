@@ -7,6 +7,9 @@ Run it against the bundled emulator (no account needed)::
 then ``curl -N 'http://127.0.0.1:8000/stream?prompt=hello'`` (the text arrives as
 it is generated) or ``curl 'http://127.0.0.1:8000/answer?prompt=hello'`` (JSON).
 A missing prompt or an unknown ``model=`` is a 400 with a JSON ``{"error": ...}``.
+``/answer`` lists the answer's images as links to ``/images/<id>``, which this
+app serves itself from ``image.read()`` (a browser has no account cookies; see
+``image_store.py``).
 ``GEMINI_BASE_URL=http://127.0.0.1:8765`` points it at a running emulator;
 with neither variable it talks to gemini.google.com with your cookies.
 
@@ -41,11 +44,13 @@ if not settings.configured:
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.urls import path
 from example_client import make_client
+from image_store import ImageStore, content_type
 
 from gemini_sync import GeminiClient, errors
 
 _client: GeminiClient | None = None
 _client_lock = threading.Lock()
+_images = ImageStore()
 
 
 def get_client() -> GeminiClient:
@@ -113,12 +118,28 @@ def answer_view(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"error": str(exc), "type": "UsageLimitExceeded"}, status=429)
     except errors.GeminiError as exc:
         return JsonResponse({"error": str(exc), "type": exc.__class__.__name__}, status=502)
-    return JsonResponse({"text": output.text, "thoughts": output.thoughts, "cid": output.cid})
+    links = [{"url": f"/images/{_images.add(image)}", "alt": image.alt} for image in output.images]
+    return JsonResponse(
+        {"text": output.text, "thoughts": output.thoughts, "cid": output.cid, "images": links}
+    )
+
+
+def image_view(request: HttpRequest, image_id: str) -> HttpResponse:
+    """``GET /images/<id>``: an image of a recent answer, with the content type its bytes say."""
+    image = _images.get(image_id)
+    if image is None:
+        return JsonResponse({"error": "no such image"}, status=404)
+    try:
+        data = image.read(timeout=30)
+    except errors.GeminiError as exc:
+        return JsonResponse({"error": f"the image could not be fetched: {exc}"}, status=502)
+    return HttpResponse(data, content_type=content_type(data))
 
 
 urlpatterns = [
     path("stream", stream_view),
     path("answer", answer_view),
+    path("images/<str:image_id>", image_view),
 ]
 
 

@@ -11,7 +11,9 @@ without either it talks to gemini.google.com with your cookies.)
 event per chunk (``{"text", "thoughts", "images", "final"}``, all deltas), then
 ``event: done`` with the whole answer, or ``event: failure`` with the error.
 An empty prompt or an unknown model is a 400 with a JSON ``{"error": ...}``.
-``GET /`` is a page that shows them with ``EventSource``.
+``GET /`` is a page that shows them with ``EventSource``. Images are served by
+the app itself (``GET /images/<id>``, see ``image_store.py``): a visitor's browser
+has none of the account's cookies, so the image host's URL would not load there.
 
 One ``GeminiClient`` is made by :func:`create_app` and shared by every request
 thread. When the browser goes away (tab closed, ``EventSource.close()``), the
@@ -33,6 +35,7 @@ from typing import Any
 
 from example_client import make_client
 from flask import Flask, Response, request
+from image_store import ImageStore, content_type
 
 from gemini_sync import GeminiClient, StreamChunk, errors
 
@@ -95,11 +98,12 @@ def sse(data: Any, event: str | None = None) -> str:
     return f"{head}data: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-def chunk_json(chunk: StreamChunk) -> dict[str, Any]:
+def chunk_json(chunk: StreamChunk, images: ImageStore) -> dict[str, Any]:
+    """A chunk's deltas; its new images as links to this app's ``/images/<id>``."""
     return {
         "text": chunk.delta_text,
         "thoughts": chunk.delta_thoughts,
-        "images": [{"url": image.url, "alt": image.alt} for image in chunk.new_images],
+        "images": [{"url": f"/images/{images.add(image)}", "alt": image.alt} for image in chunk.new_images],
         "final": chunk.is_final,
     }
 
@@ -109,6 +113,7 @@ def create_app(client: GeminiClient | None = None, *, emulator: bool | None = No
     app = Flask(__name__)
     gemini = client if client is not None else make_client(emulator=emulator)
     app.extensions["gemini_client"] = gemini
+    images = app.extensions["gemini_images"] = ImageStore()
 
     @app.get("/")
     def index() -> Response:
@@ -129,7 +134,7 @@ def create_app(client: GeminiClient | None = None, *, emulator: bool | None = No
             with stream:  # closed on every way out, including the client going away (GeneratorExit)
                 try:
                     for chunk in stream:
-                        yield sse(chunk_json(chunk))
+                        yield sse(chunk_json(chunk, images))
                     output = stream.collect()
                     yield sse({"text": output.text, "thoughts": output.thoughts, "cid": output.cid}, "done")
                 except errors.GeminiError as exc:
@@ -140,6 +145,17 @@ def create_app(client: GeminiClient | None = None, *, emulator: bool | None = No
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},  # no proxy buffering
         )
+
+    @app.get("/images/<image_id>")
+    def image_view(image_id: str) -> Response | tuple[dict[str, str], int]:
+        image = images.get(image_id)
+        if image is None:
+            return {"error": "no such image (only the app's recent answers' images are served)"}, 404
+        try:
+            data = image.read(timeout=30)
+        except errors.GeminiError as exc:
+            return {"error": f"the image could not be fetched: {exc}"}, 502
+        return Response(data, mimetype=content_type(data), headers={"Cache-Control": "private, max-age=3600"})
 
     return app
 

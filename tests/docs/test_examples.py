@@ -464,3 +464,18 @@ def test_tk_chat_window_streams_and_stops(display: str | None, emu: Emulator, cl
         # not whenever some worker thread happens to trigger the garbage collector
         app = None
         gc.collect()
+
+
+def test_django_serves_an_answers_images_itself_with_the_type_its_bytes_say(
+    emu: Emulator, django_view: ModuleType
+) -> None:
+    from django.test import Client
+
+    answer = Client().get("/answer", {"prompt": "Generate an image of a cat"}).json()
+    (link,) = answer["images"]
+    assert link["url"].startswith("/images/") and "googleusercontent" not in link["url"]
+    image = Client().get(link["url"])
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+    missing = Client().get("/images/never-handed-out")
+    assert missing.status_code == 404
