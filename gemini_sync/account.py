@@ -9,14 +9,13 @@ only streams never needs them.
 from __future__ import annotations
 
 import pathlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from . import _constants as C
 from ._config import Timeout, check_prompt, check_seconds
 from ._log import logger
 from .catalogue import Catalogue
 from .errors import GeminiError, ModelInvalid, UsageLimitExceeded
-from .protocol.request import BatchCall
 from .transport.api import Api
 from .transport.retry import RetryPolicy
 
@@ -42,16 +41,6 @@ class AccountMixin:
     _catalogue: Catalogue
     poll_interval: float
 
-    def _rpc(
-        self,
-        calls: list[BatchCall],
-        *,
-        idempotent: bool = True,
-        policy: RetryPolicy | None = None,
-        timeout: float | None = None,
-    ) -> list[Any]:
-        return self.api.rpc(calls, idempotent=idempotent, policy=policy, timeout=timeout)
-
     # -- account and models -------------------------------------------------
 
     def account_info(self) -> AccountInfo:
@@ -62,7 +51,7 @@ class AccountMixin:
         """
         from .protocol import rpcs
 
-        (result,) = self._rpc([rpcs.status_call()])
+        (result,) = self.api.rpc([rpcs.status_call()])
         info = rpcs.parse_account(result)
         self._catalogue.update(info)
         return info
@@ -86,7 +75,7 @@ class AccountMixin:
         """The account's usage buckets (``qpEbW``): per model or feature, used %, remaining, reset time."""
         from .protocol import rpcs
 
-        return rpcs.parse_quotas(self._rpc(rpcs.quota_calls()))
+        return rpcs.parse_quotas(self.api.rpc(rpcs.quota_calls()))
 
     def _explain_model_error(self, error: GeminiError) -> None:
         """On 1052 (model id rejected): read the account's models once and name them in the error."""
@@ -110,7 +99,7 @@ class AccountMixin:
         if not isinstance(error, UsageLimitExceeded) or error.resets_at is not None:
             return
         try:
-            results = self._rpc(rpcs.quota_calls(), policy=RetryPolicy(0), timeout=C.QUOTA_LOOKUP_TIMEOUT)
+            results = self.api.rpc(rpcs.quota_calls(), policy=RetryPolicy(0), timeout=C.QUOTA_LOOKUP_TIMEOUT)
         except GeminiError as exc:
             logger.info("reading the quotas after 1037 failed: %s", exc.__class__.__name__)
             return
@@ -124,7 +113,7 @@ class AccountMixin:
         """Conversations in the history: pinned first, then the others."""
         from .protocol import rpcs
 
-        pinned, others = self._rpc(rpcs.list_chats_calls())
+        pinned, others = self.api.rpc(rpcs.list_chats_calls())
         return rpcs.parse_chats(pinned, pinned=True) + rpcs.parse_chats(others)
 
     def read_chat(self, cid: str, limit: int = 10) -> list[ChatTurn]:
@@ -133,7 +122,7 @@ class AccountMixin:
 
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")
-        (result,) = self._rpc([rpcs.read_chat_call(cid, limit)])
+        (result,) = self.api.rpc([rpcs.read_chat_call(cid, limit)])
         turns = rpcs.parse_chat_turns(result)
         for turn in turns:
             for candidate in turn.candidates:
@@ -150,7 +139,7 @@ class AccountMixin:
         if not isinstance(cid, str) or not cid:
             raise ValueError("cid must be a conversation id such as 'c_...'")
         for call in rpcs.delete_chat_calls(cid):
-            self._rpc([call], idempotent=False)
+            self.api.rpc([call], idempotent=False)
 
     # -- gems ---------------------------------------------------------------
 
@@ -159,7 +148,7 @@ class AccountMixin:
         from .protocol import rpcs
 
         language = self.api.tokens().language
-        system, custom = self._rpc(rpcs.list_gems_calls(language, include_hidden))
+        system, custom = self.api.rpc(rpcs.list_gems_calls(language, include_hidden))
         return rpcs.parse_gems(system, predefined=True) + rpcs.parse_gems(custom, predefined=False)
 
     def create_gem(self, name: str, prompt: str, description: str = "") -> Gem:
@@ -168,7 +157,7 @@ class AccountMixin:
 
         if not name or not prompt:
             raise ValueError("a gem needs a name and a prompt")
-        (result,) = self._rpc([rpcs.create_gem_call(name, prompt, description)], idempotent=False)
+        (result,) = self.api.rpc([rpcs.create_gem_call(name, prompt, description)], idempotent=False)
         gem_id = result[0] if isinstance(result, list) and result and isinstance(result[0], str) else None
         if gem_id is None:
             from .errors import ProtocolError
@@ -205,7 +194,7 @@ class AccountMixin:
         )
         if not updated.name or not updated.prompt:
             raise ValueError("a gem needs a name and a prompt")
-        self._rpc(
+        self.api.rpc(
             [rpcs.update_gem_call(updated.id, updated.name, updated.prompt, updated.description)],
             idempotent=False,
         )
@@ -229,7 +218,7 @@ class AccountMixin:
         gem_id = gem.id if isinstance(gem, Gem) else gem
         if not gem_id:
             raise ValueError("gem must be a Gem or a gem id")
-        self._rpc([rpcs.delete_gem_call(gem_id)], idempotent=False)
+        self.api.rpc([rpcs.delete_gem_call(gem_id)], idempotent=False)
 
     # -- downloads ----------------------------------------------------------
 
@@ -247,7 +236,7 @@ class AccountMixin:
 
         transport = self.api.transport
         return save_image(
-            transport, image, path, filename, full_size=full_size, overwrite=overwrite, rpc=self._rpc
+            transport, image, path, filename, full_size=full_size, overwrite=overwrite, rpc=self.api.rpc
         )
 
     def read_image(self, image: WebImage, *, full_size: bool = False, timeout: float | None = None) -> bytes:
@@ -255,7 +244,7 @@ class AccountMixin:
         from .transport.images import read_image
 
         check_seconds("timeout", timeout)
-        return read_image(self.api.transport, image, full_size=full_size, timeout=timeout, rpc=self._rpc)
+        return read_image(self.api.transport, image, full_size=full_size, timeout=timeout, rpc=self.api.rpc)
 
     def save_media(
         self,

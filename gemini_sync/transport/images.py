@@ -200,14 +200,7 @@ def read_image(
 
 def read_blocks(response: requests.Response, limit: int, what: str) -> bytes:
     """The whole (decoded) body, refused with :class:`ProtocolError` past ``limit`` bytes."""
-    parts: list[bytes] = []
-    size = 0
-    for block in _blocks(response, what):
-        size += len(block)
-        if size > limit:
-            raise ProtocolError(f"{what}: the file exceeds the limit of {limit} bytes")
-        parts.append(block)
-    return b"".join(parts)
+    return b"".join(_blocks(response, what, limit))
 
 
 def _download(
@@ -225,11 +218,7 @@ def _download(
     temp, handle = _temp_file(target.parent)
     try:
         with handle:
-            size = 0
-            for block in _blocks(response, what):
-                size += len(block)
-                if size > limit:
-                    raise ProtocolError(f"{what}: the file exceeds the limit of {limit} bytes")
+            for block in _blocks(response, what, limit):
                 handle.write(block)
         if overwrite:
             os.replace(temp, target)
@@ -261,12 +250,17 @@ def _temp_file(directory: pathlib.Path) -> tuple[pathlib.Path, IO[bytes]]:
         return temp, os.fdopen(fd, "wb")
 
 
-def _blocks(response: requests.Response, what: str) -> Iterator[bytes]:
+def _blocks(response: requests.Response, what: str, limit: int) -> Iterator[bytes]:
+    """The decoded body in blocks; :class:`ProtocolError` once it passes ``limit`` bytes."""
+    size = 0
     try:
         while True:
             block = response.raw.read(FILE_BLOCK_SIZE, decode_content=True)
             if not block:
                 return
+            size += len(block)
+            if size > limit:
+                raise ProtocolError(f"{what}: the file exceeds the limit of {limit} bytes")
             yield block
     except GeminiError:
         raise
