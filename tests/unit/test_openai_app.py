@@ -114,6 +114,7 @@ def test_leaving_a_stream_early_closes_the_upstream_stream_and_frees_the_slot() 
     assert b"assistant" in next(iter(response.body))
     response.body.close()  # what a WSGI server does when the client leaves
     assert backend.streams[0].closed.is_set()
+    backend.gate = None
     assert call(app, "POST", CHAT, chat_body()).status_code == 200  # the slot was given back
 
 
