@@ -43,7 +43,9 @@ def add_arguments(parser: argparse.ArgumentParser, *, connection: bool = True) -
     if connection:
         parser.add_argument("--emulator", action="store_true", help="serve a bundled emulator (no account)")
         parser.add_argument("--base-url", default=None, help="send every request under this URL")
-        parser.add_argument("--pace", type=float, default=0.02, help="with --emulator: seconds between frames")
+        parser.add_argument(
+            "--pace", type=float, default=0.02, help="with --emulator: seconds between frames"
+        )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=_DEFAULT_PORT, help="port to listen on (0: any free one)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes sharing the socket")
@@ -69,10 +71,10 @@ class Server:
     """
 
     def __init__(self, app: Any, sockets: Sequence[socket.socket], threads: int, poll: float = 1.0) -> None:
-        import waitress
+        from waitress.server import create_server
 
         self._map: dict[int, Any] = {}
-        self._server = waitress.create_server(
+        self._server: Any = create_server(
             app,
             map=self._map,
             sockets=list(sockets),

@@ -113,7 +113,11 @@ TOOLS = [
         "function": {
             "name": "get_weather",
             "description": "The weather in a city",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
         },
     }
 ]
@@ -122,7 +126,9 @@ CALL_TEXT = 'Let me check.\n<tool_call>{"name": "get_weather", "arguments": {"ci
 
 def test_tool_round_trip_streamed(oai: openai.OpenAI, gemini_emulator: Emulator) -> None:
     gemini_emulator.script(lambda p: "<tool_result" in p, text="It is sunny in Paris.")
-    gemini_emulator.script(lambda p: "tool_result" not in p, text=CALL_TEXT, chunks=len(CALL_TEXT))  # 1 char a frame
+    gemini_emulator.script(
+        lambda p: "tool_result" not in p, text=CALL_TEXT, chunks=len(CALL_TEXT)
+    )  # 1 char a frame
     messages: list[dict[str, Any]] = [{"role": "user", "content": "Weather in Paris?"}]
     stream = oai.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS, stream=True)  # type: ignore[arg-type]
     content, calls, finish = "", {}, None
@@ -143,14 +149,18 @@ def test_tool_round_trip_streamed(oai: openai.OpenAI, gemini_emulator: Emulator)
             "role": "assistant",
             "content": content,
             "tool_calls": [
-                {"id": call["id"], "type": "function", "function": {"name": "get_weather", "arguments": call["arguments"]}}
+                {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": "get_weather", "arguments": call["arguments"]},
+                }
             ],
         }
     )
     messages.append({"role": "tool", "tool_call_id": call["id"], "content": '{"sky": "sunny"}'})
     answer = oai.chat.completions.create(model=MODEL, messages=messages, tools=TOOLS)  # type: ignore[arg-type]
     assert answer.choices[0].message.content == "It is sunny in Paris."
-    (chat,) = gemini_emulator.conversations  # the tool result went into the same web chat
+    assert len(gemini_emulator.conversations) == 1  # the tool result went into the same web chat
     second = _prompts(gemini_emulator)[1]
     assert '{"sky": "sunny"}' in second and "Weather in Paris?" not in second
 
@@ -158,7 +168,10 @@ def test_tool_round_trip_streamed(oai: openai.OpenAI, gemini_emulator: Emulator)
 def test_tool_call_non_streamed(oai: openai.OpenAI, gemini_emulator: Emulator) -> None:
     gemini_emulator.script(lambda p: "get_weather" in p, text=CALL_TEXT)
     answer = oai.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Weather?"}], tools=TOOLS, tool_choice="required"  # type: ignore[arg-type]
+        model=MODEL,
+        messages=[{"role": "user", "content": "Weather?"}],
+        tools=TOOLS,
+        tool_choice="required",  # type: ignore[arg-type]
     )
     message = answer.choices[0].message
     assert answer.choices[0].finish_reason == "tool_calls"
@@ -176,11 +189,15 @@ PERSON = {
 JSON_FORMAT = {"type": "json_schema", "json_schema": {"name": "person", "schema": PERSON}}
 
 
-def test_json_schema_output_is_checked_and_corrected_once(oai: openai.OpenAI, gemini_emulator: Emulator) -> None:
+def test_json_schema_output_is_checked_and_corrected_once(
+    oai: openai.OpenAI, gemini_emulator: Emulator
+) -> None:
     gemini_emulator.script("Your previous answer was not usable", text='{"name": "Ada", "age": 36}')
     gemini_emulator.script("Who", text='Here you go:\n```json\n{"name": "Ada", "age": "36"}\n```')
     answer = oai.chat.completions.create(
-        model=MODEL, messages=[{"role": "user", "content": "Who wrote the first program?"}], response_format=JSON_FORMAT  # type: ignore[arg-type]
+        model=MODEL,
+        messages=[{"role": "user", "content": "Who wrote the first program?"}],
+        response_format=JSON_FORMAT,  # type: ignore[arg-type]
     )
     assert json.loads(answer.choices[0].message.content or "") == {"name": "Ada", "age": 36}
     first, second = gemini_emulator.generate_requests
@@ -189,11 +206,15 @@ def test_json_schema_output_is_checked_and_corrected_once(oai: openai.OpenAI, ge
     assert len(gemini_emulator.conversations) == 1
 
 
-def test_json_still_invalid_after_the_correction_is_a_502(oai: openai.OpenAI, gemini_emulator: Emulator) -> None:
+def test_json_still_invalid_after_the_correction_is_a_502(
+    oai: openai.OpenAI, gemini_emulator: Emulator
+) -> None:
     gemini_emulator.script(lambda p: True, text="I would rather not.")
     with pytest.raises(openai.InternalServerError) as caught:
         oai.chat.completions.create(
-            model=MODEL, messages=[{"role": "user", "content": "Who?"}], response_format={"type": "json_object"}
+            model=MODEL,
+            messages=[{"role": "user", "content": "Who?"}],
+            response_format={"type": "json_object"},
         )
     assert caught.value.status_code == 502
     assert "not valid JSON" in caught.value.message
@@ -206,7 +227,10 @@ def test_image_parts_are_uploaded_and_generated_images_are_served(
     import base64
 
     data_url = "data:image/png;base64," + base64.b64encode(PNG).decode()
-    content = [{"type": "text", "text": "What is this?"}, {"type": "image_url", "image_url": {"url": data_url}}]
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": data_url}},
+    ]
     oai.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": content}])  # type: ignore[arg-type]
     (request,) = gemini_emulator.generate_requests
     ((identifier, name),) = request.files
@@ -271,6 +295,6 @@ def test_responses_stream_and_previous_response_id(oai: openai.OpenAI, gemini_em
     second = oai.responses.create(model=MODEL, input="Another", previous_response_id=first.id)
     assert second.output_text == "Green."
     assert second.usage is not None and second.usage.output_tokens > 0
-    (chat,) = gemini_emulator.conversations
+    assert len(gemini_emulator.conversations) == 1
     first_prompt, second_prompt = _prompts(gemini_emulator)
     assert "Be brief." in first_prompt and second_prompt == "Another"

@@ -13,7 +13,9 @@ from gemini_sync.types import Candidate
 class FakeStream:
     """Yields ``pieces`` as chunks; waits on ``gate`` (if any) after the first one."""
 
-    def __init__(self, chat: FakeChat, pieces: Sequence[str], gate: threading.Event | None, error: Exception | None):
+    def __init__(
+        self, chat: FakeChat, pieces: Sequence[str], gate: threading.Event | None, error: Exception | None
+    ):
         self._chat, self._pieces, self._gate, self._error = chat, pieces, gate, error
         self.closed = threading.Event()
 
@@ -21,7 +23,9 @@ class FakeStream:
         text = ""
         for index, piece in enumerate(self._pieces):
             text += piece
-            yield StreamChunk(text=text, delta_text=piece, is_final=index == len(self._pieces) - 1 and not self._error)
+            yield StreamChunk(
+                text=text, delta_text=piece, is_final=index == len(self._pieces) - 1 and not self._error
+            )
             if index == 0 and self._gate is not None:
                 assert self._gate.wait(10), "the test never opened the gate"
         if self._error is not None:
@@ -67,7 +71,9 @@ class FakeBackend:
         self.chats: list[FakeChat] = []
         self.streams: list[FakeStream] = []
 
-    def start_chat(self, *, model: Any = None, thinking: Any = None, gem: Any = None, metadata: Any = None) -> FakeChat:
+    def start_chat(
+        self, *, model: Any = None, thinking: Any = None, gem: Any = None, metadata: Any = None
+    ) -> FakeChat:
         if self.start_error is not None:
             raise self.start_error
         return FakeChat(self, metadata)

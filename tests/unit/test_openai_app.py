@@ -37,7 +37,9 @@ class Response:
         return json.loads(self.read())
 
 
-def call(app: Any, method: str, path: str, body: Any = None, *, key: str | None = KEY, raw: bytes | None = None) -> Response:
+def call(
+    app: Any, method: str, path: str, body: Any = None, *, key: str | None = KEY, raw: bytes | None = None
+) -> Response:
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     environ: dict[str, Any] = {"REQUEST_METHOD": method, "PATH_INFO": path, "CONTENT_LENGTH": str(len(data))}
     setup_testing_defaults(environ)
@@ -59,7 +61,11 @@ def chat_body(text: str = "Hi", **extra: Any) -> dict[str, Any]:
 
 def events(response: Response) -> list[Any]:
     lines = response.read().decode().split("\n\n")
-    return [line[6:] if line[6:] == "[DONE]" else json.loads(line[6:]) for line in lines if line.startswith("data: ")]
+    return [
+        line[6:] if line[6:] == "[DONE]" else json.loads(line[6:])
+        for line in lines
+        if line.startswith("data: ")
+    ]
 
 
 def test_keys_are_checked_and_name_separate_conversations() -> None:
@@ -75,7 +81,11 @@ def test_keys_are_checked_and_name_separate_conversations() -> None:
     ]
     call(app, "POST", CHAT, {"model": "gemini-3.6-flash", "messages": history}, key="sk-second").read()
     call(app, "POST", CHAT, {"model": "gemini-3.6-flash", "messages": history}).read()
-    assert [c.cid for c in backend.chats] == ["c_0", "c_1", "c_0"]  # the other key's history is not this key's
+    assert [c.cid for c in backend.chats] == [
+        "c_0",
+        "c_1",
+        "c_0",
+    ]  # the other key's history is not this key's
     assert backend.prompts[-1] == "More"
 
 
@@ -110,7 +120,9 @@ def test_leaving_a_stream_early_closes_the_upstream_stream_and_frees_the_slot() 
     backend = FakeBackend()
     backend.gate = threading.Event()
     app = make_app(backend, api_keys=[KEY], max_concurrent=1)
-    response = call(app, "POST", CHAT, chat_body(stream=True))  # the upstream stream is open, held at the gate
+    response = call(
+        app, "POST", CHAT, chat_body(stream=True)
+    )  # the upstream stream is open, held at the gate
     assert b"assistant" in next(iter(response.body))
     response.body.close()  # what a WSGI server does when the client leaves
     assert backend.streams[0].closed.is_set()

@@ -72,7 +72,9 @@ def _messages(*pairs: tuple[str, str]) -> list[Message]:
 
 
 def test_plan_resumes_the_longest_stored_prefix_and_sends_only_the_new_messages() -> None:
-    messages = _messages(("system", "Be kind"), ("user", "Hi"), ("assistant", "Hello"), ("user", "How are you?"))
+    messages = _messages(
+        ("system", "Be kind"), ("user", "Hi"), ("assistant", "Hello"), ("user", "How are you?")
+    )
     keys = prefix_hashes("ns", [m.canonical() for m in messages])
     stored = {keys[2]: ["c_1", "r_1", "rc_1"]}
     plan = plan_turn(messages, keys, stored.get)

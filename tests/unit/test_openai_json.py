@@ -23,7 +23,7 @@ def test_extract_json_finds_the_value(text: str) -> None:
 
 @pytest.mark.parametrize("text", ["", "no json here", "{broken"])
 def test_extract_json_says_why_not(text: str) -> None:
-    with pytest.raises(ValueError, match="empty|not valid JSON"):
+    with pytest.raises(ValueError, match=r"empty|not valid JSON"):
         extract_json(text)
 
 

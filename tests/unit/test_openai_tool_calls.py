@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import pytest
@@ -23,7 +24,7 @@ def _feed(pieces: list[str]) -> tuple[list[str], ToolCallParser]:
 def _cuts(text: str, points: list[int]) -> list[str]:
     cuts = sorted({p % (len(text) + 1) for p in points})
     bounds = [0, *cuts, len(text)]
-    return [text[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 @settings(max_examples=300, deadline=None)
