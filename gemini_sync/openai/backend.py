@@ -12,14 +12,14 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .errors import bad_request
 
 if TYPE_CHECKING:
-    from .._account_types import ModelInfo
+    from ..types.account import ModelInfo
     from ..types import ModelOutput, StreamChunk
 
 __all__ = ["Backend", "ChatLike", "StreamLike", "ModelCatalog", "ModelChoice"]
@@ -44,20 +44,19 @@ class ChatLike(Protocol):
     @property
     def metadata(self) -> list[Any]: ...
 
-    def send_message_stream(self, prompt: str, files: Sequence[Any] | None = None) -> StreamLike: ...
+    def send_message_stream(self, prompt: str, *, files: Sequence[Any] | None = None) -> StreamLike: ...
 
 
 class Backend(Protocol):
-    """What the app calls: a :class:`~gemini_sync.GeminiClient` or an ``AccountPool``."""
+    """What the app calls: a :class:`~gemini_sync.GeminiClient` or an ``AccountPool``.
 
-    def start_chat(
-        self,
-        *,
-        model: Any = None,
-        thinking: Any = None,
-        gem: Any = None,
-        metadata: Sequence[Any] | None = None,
-    ) -> ChatLike: ...
+    ``start_chat`` gets ``model``, ``thinking``, ``gem`` and ``metadata`` (to
+    resume), and ``account=`` when the chat was started on a pool's member
+    (a pool's chat records its ``account``, and resumes only there).
+    """
+
+    @property
+    def start_chat(self) -> Callable[..., ChatLike]: ...
 
     def list_models(self) -> list[ModelInfo]: ...
 

@@ -29,7 +29,7 @@ from .errors import OpenAIError, from_gemini
 from .files import ImageShelf, image_upload, prompt_attachment
 from .messages import Message, OutCall, TurnPlan, plan_turn, render_prompt
 
-__all__ = ["Engine", "Event", "Outcome", "TurnRequest", "estimate_tokens"]
+__all__ = ["Engine", "Event", "Outcome", "TurnRequest", "estimate_tokens", "chat_record", "unpack_record"]
 
 _CHARS_PER_TOKEN = 4
 
@@ -37,6 +37,20 @@ _CHARS_PER_TOKEN = 4
 def estimate_tokens(text: str) -> int:
     """A token count for ``usage``: the web app reports none, so about four characters a token."""
     return math.ceil(len(text) / _CHARS_PER_TOKEN) if text else 0
+
+
+def chat_record(chat: ChatLike) -> list[Any]:
+    """What the store keeps of a chat: ``[metadata, account]`` (the pool member's name, else ``None``)."""
+    account = getattr(chat, "account", None)
+    return [chat.metadata, account if isinstance(account, str) else None]
+
+
+def unpack_record(record: Sequence[Any] | None) -> tuple[list[Any] | None, str | None]:
+    """``(metadata, account)`` of a stored :func:`chat_record` (``(None, None)``: a new chat)."""
+    if not record or len(record) != 2 or not isinstance(record[0], list):
+        return None, None
+    account = record[1] if isinstance(record[1], str) else None
+    return list(record[0]), account
 
 
 @dataclass
@@ -52,7 +66,7 @@ class TurnRequest:
     json_schema: Mapping[str, Any] | None = None
     gem: str | None = None
     files_url: str = "/v1/files/"
-    resume: list[Any] | None = None  # the chat to continue whatever the messages (previous_response_id)
+    resume: list[Any] | None = None  # a chat_record to continue whatever the messages (previous_response_id)
 
 
 @dataclass
@@ -64,7 +78,7 @@ class Outcome:
     calls: list[OutCall]
     prompt_tokens: int
     completion_tokens: int
-    metadata: list[Any] = field(default_factory=list)  # the web chat after this turn
+    metadata: list[Any] = field(default_factory=list)  # the web chat after this turn: a chat_record
 
     @property
     def finish_reason(self) -> str:
@@ -111,6 +125,7 @@ class Engine:
             plan = TurnPlan(list(request.resume), list(request.messages))
         else:
             plan = plan_turn(request.messages, keys, self.store.get)
+        metadata, account = unpack_record(plan.metadata)
         use_tools = bool(request.tools) and request.tool_choice != "none"
         tools_text = tools_instruction(request.tools, request.tool_choice) if use_tools else None
         json_text = None
@@ -126,13 +141,12 @@ class Engine:
             len(plan.new),
             len(files),
         )
+        options: dict[str, Any] = {"model": request.model.info, "thinking": request.model.thinking}
+        options.update(gem=request.gem, metadata=metadata)
+        if account is not None:  # a pool's chat continues on its own account only
+            options["account"] = account
         try:
-            chat = self.backend.start_chat(
-                model=request.model.info,
-                thinking=request.model.thinking,
-                gem=request.gem,
-                metadata=plan.metadata,
-            )
+            chat = self.backend.start_chat(**options)
         except ValueError as exc:
             raise OpenAIError(400, str(exc), code="invalid_request") from None
         except GeminiError as exc:
@@ -150,7 +164,7 @@ class Engine:
                 yield event
         assert outcome is not None
         outcome.prompt_tokens = estimate_tokens(sent)
-        outcome.metadata = chat.metadata
+        outcome.metadata = chat_record(chat)
         answer = Message("assistant", outcome.content, (), tuple(outcome.calls))
         previous = keys[-1]
         self.store.put(chain_hash(previous, answer.canonical()), outcome.metadata)
@@ -162,7 +176,7 @@ class Engine:
         parser = ToolCallParser() if use_tools else None
         shown: list[str] = []
         thoughts: list[str] = []
-        stream = chat.send_message_stream(prompt, files or None)
+        stream = chat.send_message_stream(prompt, files=files or None)
         final = None
         try:
             for chunk in stream:
@@ -207,7 +221,7 @@ class Engine:
         self, chat: ChatLike, prompt: str, files: Sequence[Any], request: TurnRequest
     ) -> Iterator[Event]:
         try:
-            output = chat.send_message_stream(prompt, files or None).collect()
+            output = chat.send_message_stream(prompt, files=files or None).collect()
             value, reason = self._check_json(output.text, request)
             if reason:
                 logger.info("openai: the JSON answer was not usable (%s); asking once more", reason)
