@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .models import Model as Model
     from .models import ModelLike as ModelLike
     from .models import Thinking as Thinking
+    from .protocol.tool_calls import ToolCall as ToolCall
     from .research import ResearchJob as ResearchJob
     from .research import ResearchWorker as ResearchWorker
     from .streaming.stream import Stream as Stream

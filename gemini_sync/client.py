@@ -39,6 +39,7 @@ from .models import Model, ModelLike, Thinking, check_level
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
 from .streaming.stream import Stream, StreamOptions, collected
+from .structured import StructuredMixin
 from .transport.api import Api
 from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
@@ -66,7 +67,7 @@ def retry_policy_of(retry: RetryPolicy | None, max_retries: Any) -> RetryPolicy:
     return RetryPolicy(max_retries)
 
 
-class GeminiClient(AccountMixin):
+class GeminiClient(AccountMixin, StructuredMixin):
     """A synchronous client of the Gemini web app.
 
     ``max_retries`` is the number of further attempts after a first attempt

@@ -282,6 +282,12 @@ def _cmd_emulator(args: argparse.Namespace, screen: Screen) -> int:
     return serve(args)
 
 
+def _cmd_serve(args: argparse.Namespace, screen: Screen) -> int:
+    from ..openai.serve import run
+
+    return run(args)
+
+
 # --- errors ------------------------------------------------------------------------------------
 
 
@@ -337,6 +343,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
     "usage": _cmd_usage,
     "research": _cmd_research,
     "emulator": _cmd_emulator,
+    "serve": _cmd_serve,
 }
 
 

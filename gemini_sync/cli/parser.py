@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
 #: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
-COMMANDS = ("ask", "chat", "models", "usage", "research", "emulator")
+COMMANDS = ("ask", "chat", "models", "usage", "research", "emulator", "serve")
 _TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
 
 _Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
@@ -187,6 +187,20 @@ def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None
     emulator_cli.add_arguments(emulator)
 
 
+def _add_serve(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None:
+    """``serve``: the OpenAI-compatible API (:mod:`gemini_sync.openai.serve`), options only when it runs."""
+    help_text = "serve an OpenAI-compatible API (/v1/chat/completions, /v1/responses) on a port"
+    if not full:
+        sub.add_parser("serve", help=help_text)
+        return
+    from ..openai import serve
+
+    parser = sub.add_parser(
+        "serve", formatter_class=_HelpFormatter, help=help_text, description=serve.DESCRIPTION
+    )
+    serve.add_arguments(parser)
+
+
 def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     """The parser of ``gemini-sync`` and its subcommands (``argv``: the command line it will parse)."""
     from .. import __version__
@@ -202,6 +216,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "  gemini-sync usage               # the account's quotas and when they reset\n"
         '  gemini-sync research --emulator "How do tides work?"\n'
         "  gemini-sync emulator --port 8765\n"
+        "  gemini-sync serve --emulator    # an OpenAI-compatible API at http://127.0.0.1:8000/v1\n"
         f"cookies: ${C.ENV_PSID} and ${C.ENV_PSIDTS} (see the README), unless --emulator.",
     )
     parser.add_argument("--version", action="version", version=f"gemini-sync {__version__}")
@@ -216,6 +231,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_research(sub, [common])
     _add_usage(sub, [common])
     _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
+    _add_serve(sub, full=argv is None or command_of(argv) == "serve")
     return parser
 
 

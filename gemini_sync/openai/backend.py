@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .errors import bad_request
 
 if TYPE_CHECKING:
-    from ..types.account import ModelInfo
     from ..types import ModelOutput, StreamChunk
+    from ..types.account import ModelInfo
 
 __all__ = ["Backend", "ChatLike", "StreamLike", "ModelCatalog", "ModelChoice"]
 

@@ -28,7 +28,14 @@ import threading
 from collections.abc import Sequence
 from typing import IO, Any
 
-__all__ = ["add_arguments", "run", "main", "make_server", "Server", "ENV_API_KEYS"]
+__all__ = ["DESCRIPTION", "add_arguments", "run", "main", "make_server", "Server", "ENV_API_KEYS"]
+
+#: what ``gemini-sync serve --help`` says first
+DESCRIPTION = (
+    "Serve an OpenAI-compatible API on the Gemini web app (or, with --emulator, on the bundled "
+    "emulator): GET /v1/models, POST /v1/chat/completions (streamed or not), POST /v1/responses. "
+    "Point any OpenAI client at http://HOST:PORT/v1 with one of the --api-key values."
+)
 
 #: API keys (comma-separated) when no ``--api-key`` is given
 ENV_API_KEYS = "GEMINI_SYNC_API_KEYS"
@@ -206,7 +213,7 @@ def run(args: argparse.Namespace, *, out: IO[str] | None = None, stop: threading
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m gemini_sync.openai.serve [options]``."""
-    parser = argparse.ArgumentParser(prog="gemini-sync serve", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="gemini-sync serve", description=DESCRIPTION)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

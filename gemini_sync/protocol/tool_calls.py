@@ -26,6 +26,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._exports import publish
+
 __all__ = [
     "OPEN_MARKERS",
     "CLOSE_MARKERS",
@@ -211,3 +213,6 @@ def tools_instruction(tools: Sequence[Mapping[str, Any]], choice: str | None = N
     else:
         lines.append("If no tool is needed, answer normally without any block.")
     return "\n".join(lines)
+
+
+publish(globals())

@@ -25,6 +25,7 @@ from ..types.output import ModelOutput, Status, StreamChunk
 from .reader import Reader, StreamOptions
 
 if TYPE_CHECKING:
+    from ..protocol.tool_calls import ToolCall
     from .worker import StreamWorker
 
 __all__ = ["Stream", "StreamOptions", "collected"]
@@ -213,6 +214,22 @@ class Stream:
         except TypeError:  # a callback that is not callable: refused before anything ran
             self._on_final = on_final
             raise
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        """The tool calls the answer wrote as ``<tool_call>`` blocks (:mod:`gemini_sync.protocol.tool_calls`).
+
+        For tools offered by prompt (``tools_instruction``): every call once the
+        stream is done; while it streams, the calls whose block is complete.
+        """
+        from ..protocol.tool_calls import ToolCallParser
+
+        output = self._output
+        parser = ToolCallParser()
+        parser.feed(output.text if output is not None else self.partial().text)
+        if output is not None:
+            parser.finish()
+        return list(parser.calls)
 
     @property
     def text_stream(self) -> Iterator[str]:
