@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from .errors import FollowUpLimit as FollowUpLimit
     from .errors import GeminiError as GeminiError
     from .errors import MediaFailed as MediaFailed
+    from .errors import ModelDowngraded as ModelDowngraded
     from .errors import ModelInvalid as ModelInvalid
     from .errors import NoAccountAvailable as NoAccountAvailable
     from .errors import ProtocolError as ProtocolError

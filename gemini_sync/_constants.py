@@ -5,6 +5,9 @@ from __future__ import annotations
 # --- endpoints (docs/protocol.md 1); with ``base_url`` they resolve under it ---
 GEMINI_ORIGIN = "https://gemini.google.com"
 APP_PATH = "/app"
+#: the Google home page a signed-out visitor loads first: it sets the anonymous cookies (NID, AEC)
+HOME_URL = "https://www.google.com/"
+HOME_PATH = "/"
 GENERATE_PATH = "/_/BardChatUi/data/assistant.lamda.BardFrontendService/StreamGenerate"
 BATCH_EXEC_PATH = "/_/BardChatUi/data/batchexecute"
 ROTATE_COOKIES_URL = "https://accounts.google.com/RotateCookies"

@@ -32,6 +32,7 @@ __all__ = [
     "RequestRejected",
     "TemporarilyBlocked",
     "AccountRestricted",
+    "ModelDowngraded",
     "RateLimited",
     "NoAccountAvailable",
     "TimeoutError",
@@ -176,6 +177,22 @@ class NoAccountAvailable(GeminiError):
         super().__init__(message)
         self.reasons = dict(reasons or {})
         self.resets_at = resets_at
+
+
+class ModelDowngraded(APIError):
+    """The service answered with another model than the one asked for (``expect_model=``).
+
+    ``requested`` names the model asked for, ``served`` the one the service
+    reports (``E[42]``, else its id ``E[39]``); ``partial`` holds what arrived
+    before the difference was seen. Never retried: asking again gets the same.
+    """
+
+    def __init__(
+        self, message: str = "", *, requested: str | None = None, served: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(message, **kwargs)
+        self.requested = requested
+        self.served = served
 
 
 class RateLimited(APIError):

@@ -9,6 +9,10 @@
   rotation (a client that rotated concurrently still gets through).
 * :meth:`AuthState.expire` kills every cookie value seen so far (and the
   configured one) and hands out a fresh value, as a new login would.
+* :meth:`AuthState.bind` plays a device-bound session (docs/protocol.md 14):
+  the ``__Secure-1PSIDTS`` a client holds dies after ``requests`` uses or
+  ``seconds``, a rotation of it is refused (401) or answered without a new
+  value, and :meth:`cookies` hands out the next value (a fresh export).
 
 :func:`new_tokens` makes the app-page tokens of one emulator.
 """
@@ -18,13 +22,15 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from .._constants import PSID, PSIDTS
 from ..protocol.request import AppTokens
 
 __all__ = [
     "AuthState",
+    "Binding",
     "new_tokens",
     "new_second_token",
     "next_build",
@@ -57,11 +63,36 @@ def next_build(label: str | None) -> str:
     return f"{base}_p{int(release) + 1 if release.isdigit() else 1}"
 
 
+@dataclass(frozen=True)
+class Binding:
+    """A device-bound session: how long an exported ``__Secure-1PSIDTS`` lives, how rotation answers.
+
+    ``rotation`` is ``"refuse"`` (401, what a working client reports for
+    Chrome's bound cookies) or ``"empty"`` (200 without a new value).
+    """
+
+    requests: int | None = None
+    seconds: float | None = None
+    rotation: str = "refuse"
+
+
 class AuthState:
     """Which cookie values are logged in; rotation of ``__Secure-1PSIDTS``."""
 
-    def __init__(self, psid: str | None = None, psidts: str | None = None) -> None:
+    def __init__(
+        self,
+        psid: str | None = None,
+        psidts: str | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._lock = threading.Lock()
+        self._clock = clock
+        self.binding: Binding | None = None
+        self._bound_uses = 0
+        self._bound_since = 0.0
+        self._dead_psidts: set[str] = set()
+        self.bound_expiries = 0  # how many bound values died
         self._strict_psid = psid is not None
         self._strict_psidts = psidts is not None
         self._psid = psid or DEFAULT_PSID
@@ -108,8 +139,36 @@ class AuthState:
                 return False
             if self._strict_psidts and cookies.get(PSIDTS) not in (self._psidts, self._previous_psidts):
                 return False
+            if self.binding is not None and not self._bound_use(cookies.get(PSIDTS)):
+                return False
             self._seen.add(psid)
             return True
+
+    def _bound_use(self, psidts: str | None) -> bool:
+        """One use of a bound ``__Secure-1PSIDTS`` (lock held): False once it has died."""
+        binding = self.binding
+        assert binding is not None
+        if psidts is None or psidts in self._dead_psidts or psidts != self._psidts:
+            return False
+        self._bound_uses += 1
+        used_up = binding.requests is not None and self._bound_uses > binding.requests
+        too_old = binding.seconds is not None and self._clock() - self._bound_since >= binding.seconds
+        if used_up or too_old:
+            self._dead_psidts.add(psidts)
+            self._psidts = f"bound-{secrets.token_urlsafe(18)}"
+            self._previous_psidts = None
+            self._bound_uses, self._bound_since = 0, self._clock()
+            self.bound_expiries += 1
+            return False
+        return True
+
+    def bind(self, binding: Binding | None) -> None:
+        """Play a device-bound session from now on (``None``: a normal one again)."""
+        with self._lock:
+            self.binding = binding
+            self._bound_uses, self._bound_since = 0, self._clock()
+            if binding is not None:
+                self._strict_psidts = True
 
     def expire(self) -> None:
         """Invalidate every cookie value in use; :meth:`cookies` then gives fresh ones."""

@@ -73,6 +73,13 @@ class Backend:
     queue_seconds: float = 0.0  # "queued" status frames before each answer, for this long
     quotas: QuotaBook = field(default_factory=QuotaBook)
     base_url: str = ""
+    guests: bool = True  # serve signed-out visitors (no cookie at all), as the service does
+    downgrade: bool = False  # serve every model request with the default model (a silent downgrade)
+    clock_skew: float = 0.0  # seconds added to the Date header of every answer
+    abuse: tuple[int, str] | None = None  # GPRiHf: (code, signal) when the account is flagged
+    usage_used: float = 0.0  # jSf9Qc: the used fraction (0-1) of the 5-hour and weekly windows
+    quota_blocked: bool = False  # aPya6c: the extra-quota check says blocked
+    last_mode: str | None = None  # L5adhe: the model id the web app last wrote
     stop: threading.Event = field(default_factory=threading.Event)
     _conn_lock: threading.Lock = field(default_factory=threading.Lock)
     _connections: dict[socket.socket, threading.Thread] = field(default_factory=dict)

@@ -5,6 +5,8 @@ JSON and the call's identifier) or, when it fails, an error envelope that
 carries the call's rpc id and identifier. The body is framed like
 StreamGenerate's but sent at once. An unknown rpc id or an unreadable payload
 fails that call with gRPC status 3 (invalid argument) and no error code.
+The start-up RPCs of a 2026 client and a signed-out visitor's answers are in
+:mod:`.startup`.
 """
 
 from __future__ import annotations
@@ -26,10 +28,11 @@ from ..protocol.service import (
 from ..types.account import CatalogEntry
 from .backend import Backend, image_path
 from .catalogue import PLAN_FLAGS
-from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, UNKNOWN_IMAGE
+from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, GRPC_PERMISSION_DENIED, UNKNOWN_IMAGE
 from .exchange import Exchange
 from .generate import check_access
 from .records import FreqError, RecordedCall, parse_batch_freq
+from .startup import GUEST_DENIED, STARTUP_RPCS, guest_account
 from .state import Conversation, Gem
 from .wire import Aborted
 
@@ -205,6 +208,7 @@ RPCS: dict[str, Callable[[Backend, Any], Any]] = {
     "UXcSJb": _delete_gem,
     "c8o8Fe": _full_size_image,
     "qpEbW": _quota,
+    **STARTUP_RPCS,
 }
 
 
@@ -215,10 +219,14 @@ def _call_error(call: RecordedCall, code: int | None, grpc: int) -> list[Any]:
     return error_envelope(code, grpc, rpcid=call.rpcid, identifier=call.identifier)
 
 
-def _answer(backend: Backend, call: RecordedCall) -> list[Any]:
+def _answer(backend: Backend, call: RecordedCall, guest: bool) -> list[Any]:
     rpc = RPCS.get(call.rpcid)
     if rpc is None or call.payload is None:
         return _call_error(call, None, GRPC_INVALID_ARGUMENT)
+    if guest and call.rpcid in GUEST_DENIED:
+        return _call_error(call, None, GRPC_PERMISSION_DENIED)
+    if guest and call.rpcid == "otAQ7b":
+        return batch_envelope(call.rpcid, guest_account(backend), call.identifier)
     try:
         return batch_envelope(call.rpcid, rpc(backend, call.payload), call.identifier)
     except RpcError as exc:
@@ -246,5 +254,6 @@ def handle_batch(ex: Exchange) -> None:
     elif fault and fault.grpc is not None:
         frames = [[_call_error(call, None, fault.grpc)] for call in calls]
     else:
-        frames = [[_answer(ex.backend, call)] for call in calls]
+        guest = not ex.logged_in()  # check_access let it through: a signed-out visitor
+        frames = [[_answer(ex.backend, call, guest)] for call in calls]
     ex.respond_frames(frames)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from ..types.account import CatalogEntry
 
-__all__ = ["AUGUST_2026", "PAID_2026", "DEFAULT_SERVED", "PLAN_FLAGS"]
+__all__ = ["AUGUST_2026", "PAID_2026", "DEFAULT_SERVED", "DEFAULT_ID", "PLAN_FLAGS"]
 
 #: what the service reports (``E[42]``) when no model was requested
 DEFAULT_SERVED = "3.5 Flash-Lite"
+#: its id: the first model of a signed-out visitor's list (``otAQ7b``), the only one a guest gets
+DEFAULT_ID = "cf41b0e0dd7d53e5"
 
 _ALL = ("standard", "extended", "deep")
 _FLASH = ("standard", "extended")

@@ -21,12 +21,16 @@ __all__ = [
     "GRPC_NOT_FOUND",
     "GRPC_PERMISSION_DENIED",
     "ACCOUNT_AVAILABLE",
+    "ACCOUNT_GUEST",
+    "GUEST_FILE",
 ]
 
 #: StreamGenerate: the model differs from the one the conversation was started with.
 MODEL_INCONSISTENT = 1050
 #: StreamGenerate: the usage quota of the model is used up (docs/protocol.md 6.1).
 USAGE_LIMIT = 1037
+#: StreamGenerate: a signed-out visitor's turn references an uploaded file (a working client's report).
+GUEST_FILE = 1100
 #: StreamGenerate: the model header does not parse or names an unknown model id.
 MODEL_INVALID = 1052
 #: StreamGenerate: ``inner[2]`` names a conversation id that does not exist (emulator's choice).
@@ -43,8 +47,11 @@ GRPC_INVALID_ARGUMENT = 3
 #: gRPC status of a batchexecute call on an unknown gem or chat.
 GRPC_NOT_FOUND = 5
 #: gRPC status "not permitted": what the service answers batchexecute calls of expired cookies
-#: (docs/protocol.md 6.2); the emulator sends it only as an injected fault (``Fault(grpc=7)``)
+#: (docs/protocol.md 6.2), and a signed-out visitor's history RPCs (docs/protocol.md 14); also a fault
+#: (``Fault(grpc=7)``)
 GRPC_PERMISSION_DENIED = 7
 
 #: ``otAQ7b`` account status: available.
 ACCOUNT_AVAILABLE = 1000
+#: ``otAQ7b`` account status of a signed-out visitor (or of cookies the service no longer knows).
+ACCOUNT_GUEST = 1016

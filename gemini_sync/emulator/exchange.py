@@ -10,11 +10,12 @@ faults, and records the status it answered with. Route functions receive an
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from .._constants import PSID
 from .._log import logger
 from ..protocol.service import rejection_envelope
 from .backend import Backend
@@ -62,12 +63,20 @@ class Exchange:
         self._handler = handler
         self.backend = backend
         self.record = record
+        self._logged_in: bool | None = None
 
     # --- helpers about the request ---
 
     def logged_in(self) -> bool:
-        """True if the request's cookies are logged in."""
-        return self.backend.auth.check(self.record.cookies)
+        """True if the request's cookies are logged in (checked once per request)."""
+        if self._logged_in is None:
+            self._logged_in = self.backend.auth.check(self.record.cookies)
+        return self._logged_in
+
+    @property
+    def guest(self) -> bool:
+        """A signed-out visitor: no ``__Secure-1PSID`` at all, while the emulator serves guests."""
+        return self.backend.guests and not self.record.cookies.get(PSID)
 
     def take_fault(self, *, early: bool) -> Fault | None:
         """The injected fault for this request, if any (recorded on the request)."""
@@ -85,17 +94,18 @@ class Exchange:
         body: bytes | str = b"",
         *,
         content_type: str = TEXT_TYPE,
-        headers: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
         close: bool = False,
     ) -> None:
-        """Answer with a complete body (``Content-Length``)."""
+        """Answer with a complete body (``Content-Length``); ``headers`` as a mapping or pairs (repeats)."""
         raw = body.encode() if isinstance(body, str) else body
         handler = self._handler
         self.record.status = status
         handler.send_response(status)
         handler.send_header("Content-Type", content_type)
         handler.send_header("Content-Length", str(len(raw)))
-        for name, value in (headers or {}).items():
+        pairs = headers.items() if isinstance(headers, Mapping) else headers or ()
+        for name, value in pairs:
             if name.lower() not in ("content-length", "transfer-encoding"):
                 handler.send_header(name, value)
         if close:

@@ -9,6 +9,12 @@ level, ``inner[80]`` or header ``[15]``, that the model does not offer), convers
 gem id (:data:`~.codes.UNKNOWN_GEM`), usage quota (1037, :mod:`.quotas`; an
 accepted answer is charged to its bucket).
 
+A signed-out visitor (no cookie, ``at`` empty or absent; docs/protocol.md 14)
+is served as the service serves one: any model as the default one (``E[39]``
+and ``E[42]`` say so), no extended thinking, a tool or gem answered with a
+plain "Are you signed in?", and a file reference refused with 1100. With
+``downgrade`` on, every model request is served by the default model too.
+
 The body is streamed with chunked transfer (compressed when the client asks,
 2026 shapes): ``)]}'``, "queued" status envelopes for ``queue_seconds`` if
 set, the turn's payloads in the order of
@@ -30,9 +36,10 @@ from ..protocol.generated_media import TOOLS
 from ..protocol.payload import RawImage
 from ..protocol.research import RESEARCH_TOOL
 from ..protocol.service import data_envelope, error_envelope
-from .answers import Answer, AttachedFile, add_flicker, default_answer
+from .answers import Answer, AttachedFile, add_flicker, default_answer, split_snapshots
 from .backend import Backend
-from .codes import MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM, USAGE_LIMIT
+from .catalogue import DEFAULT_ID, DEFAULT_SERVED
+from .codes import GUEST_FILE, MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM, USAGE_LIMIT
 from .exchange import Exchange
 from .faults import Fault
 from .media import MEDIA_TOOLS, stream_media
@@ -47,6 +54,7 @@ __all__ = ["handle_generate", "check_access"]
 _NO_MODEL = object()
 _IMAGE_TOOL = TOOLS["image"]
 _QUEUE_TICK = 0.25  # seconds between "queued" envelopes while an answer waits
+_SIGN_IN = "Are you signed in? Sign in to use this feature."  # a guest's tool or gem request
 
 
 @dataclass
@@ -63,6 +71,7 @@ class _Plan:
     rid: str = field(default_factory=lambda: "r_" + secrets.token_hex(8))
     rcid: str = field(default_factory=lambda: "rc_" + secrets.token_hex(8))
     context_token: str = field(default_factory=lambda: "ctx_" + secrets.token_urlsafe(24))
+    downgraded: bool = False  # served by the default model whatever was asked
 
     def turn(self) -> Turn:
         return Turn(
@@ -93,21 +102,25 @@ class _Plan:
             web=self.web,
             generated=self.generated,
             context_token=self.context_token,
-            model_name=backend.served_name(self.model_id, tier),
-            model_id=self.model_id,
+            model_name=DEFAULT_SERVED if self.downgraded else backend.served_name(self.model_id, tier),
+            model_id=DEFAULT_ID if self.downgraded else self.model_id,
             thinking=backend.is_thinking(self.model_id, level),
         )
 
 
 def check_access(ex: Exchange) -> bool:
-    """Cookies (401) and the ``at`` token (400) of a POST to the app; answers and returns False on failure."""
-    if not ex.logged_in():
-        ex.respond_text(401, "Your session has expired or the cookies are not valid.")
-        return False
+    """Cookies (401) and the ``at`` token (400) of a POST to the app; answers and returns False on failure.
+
+    A guest (no cookie at all) sends ``at`` empty or not at all.
+    """
     backend = ex.backend
     at = ex.record.form.get("at") or ""
+    guest = ex.guest and not at
+    if not guest and not ex.logged_in():
+        ex.respond_text(401, "Your session has expired or the cookies are not valid.")
+        return False
     valid = [backend.tokens.access_token] + ([backend.second_token] if backend.modern else [])
-    if not any(secrets.compare_digest(at, token) for token in valid):
+    if not guest and not any(secrets.compare_digest(at, token) for token in valid):
         ex.respond_text(400, "missing or invalid 'at' token")
         return False
     tokens, query = backend.tokens, ex.record.query
@@ -154,8 +167,12 @@ def handle_generate(ex: Exchange) -> None:
             ex.respond_text(400, "unknown file identifier in file data")
             return
         uploads.append(upload)
+    guest = not ex.logged_in()  # check_access let it through: a signed-out visitor
+    if guest and record.files:
+        ex.respond_frames([[error_envelope(GUEST_FILE)]])
+        return
     model_id = _model_id(ex)
-    level = record.thinking_level
+    level = None if guest else record.thinking_level  # a guest's extended thinking is ignored
     if model_id is _NO_MODEL or not ex.backend.offers(model_id, level):
         ex.respond_frames([[error_envelope(MODEL_INVALID)]])
         return
@@ -168,8 +185,9 @@ def handle_generate(ex: Exchange) -> None:
     if conv is not None and conv.model_id != model_id:
         ex.respond_frames([[error_envelope(MODEL_INCONSISTENT)]])
         return
-    gem = store.gem(record.gem_id) if record.gem_id else None
-    if record.gem_id and gem is None:
+    signed_in_only = guest and bool(record.gem_id or (len(inner) > 49 and inner[49]))
+    gem = store.gem(record.gem_id) if record.gem_id and not signed_in_only else None
+    if record.gem_id and gem is None and not signed_in_only:
         ex.respond_frames([[error_envelope(UNKNOWN_GEM)]])
         return
     fault = ex.take_fault(early=False)
@@ -185,16 +203,19 @@ def handle_generate(ex: Exchange) -> None:
         conv = store.new_conversation(
             prompt, model_id=model_id, gem_id=record.gem_id, temporary=record.temporary
         )
-    if inner[49:50] == [RESEARCH_TOOL]:
+    tool = inner[49] if len(inner) > 49 else None
+    if not signed_in_only and tool == RESEARCH_TOOL:
         stream_research(ex, conv, prompt, model_id, fault)
         return
-    if inner[49:50] and inner[49] in MEDIA_TOOLS:
+    if not signed_in_only and tool in MEDIA_TOOLS:
         stream_media(ex, conv, prompt, model_id, fault, inner[49])
         return
     with store.lock:
         turn_number = len(conv.turns) + 1
-    script = ex.backend.scripts.take(prompt, record)
-    if script is not None:
+    script = None if signed_in_only else ex.backend.scripts.take(prompt, record)
+    if signed_in_only:
+        answer = Answer(split_snapshots(_SIGN_IN))
+    elif script is not None:
         answer = script.answer()
     else:
         image_tool = inner[49:50] == [_IMAGE_TOOL]  # "Create images": an image whatever the wording
@@ -214,6 +235,7 @@ def handle_generate(ex: Exchange) -> None:
         answer,
         [ex.backend.materialize(spec, "web") for spec in answer.web_images],
         [ex.backend.materialize(spec, "generated") for spec in answer.generated_images],
+        downgraded=(guest or backend.downgrade) and model_id not in (None, DEFAULT_ID),
     )
     snapshots = add_flicker(answer.snapshots) if fault and fault.flicker else answer.snapshots
     tier = header_tier(record.headers.get(MODEL_HEADER))

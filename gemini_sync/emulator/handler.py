@@ -13,12 +13,20 @@ from __future__ import annotations
 
 import socketserver
 import sys
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .._constants import APP_PATH, BATCH_EXEC_PATH, GENERATE_PATH, ROTATE_COOKIES_PATH, UPLOAD_PATH
+from .._constants import (
+    APP_PATH,
+    BATCH_EXEC_PATH,
+    GENERATE_PATH,
+    HOME_PATH,
+    ROTATE_COOKIES_PATH,
+    UPLOAD_PATH,
+)
 from .._log import logger
 from .backend import Backend
 from .batch import handle_batch
@@ -38,6 +46,7 @@ from .routes import (
     IMAGE_PREFIX,
     SIGN_IN_PATH,
     handle_app,
+    handle_home,
     handle_image,
     handle_rotate,
     handle_sign_in,
@@ -53,6 +62,7 @@ _MAX_CHUNK_LINE = 1024
 
 Route = Callable[[Exchange], None]
 _ROUTES: dict[tuple[str, str], Route] = {
+    ("GET", HOME_PATH): handle_home,
     ("GET", APP_PATH): handle_app,
     ("GET", SIGN_IN_PATH): handle_sign_in,
     ("POST", GENERATE_PATH): handle_generate,
@@ -119,6 +129,11 @@ class EmulatorHandler(BaseHTTPRequestHandler):
 
     def version_string(self) -> str:
         return self.server_version
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The ``Date`` header, off by the emulator's ``clock_skew`` (to test clock checks)."""
+        now = time.time() if timestamp is None else timestamp
+        return super().date_time_string(now + self.server.backend.clock_skew)
 
     def setup(self) -> None:
         super().setup()

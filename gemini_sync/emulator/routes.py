@@ -1,4 +1,4 @@
-"""The small endpoints: app page, upload, cookie rotation, image bytes (docs/protocol.md 2, 8, 9).
+"""The small endpoints: home page, app page, upload, cookie rotation, image bytes (docs/protocol.md 2, 8, 9).
 
 StreamGenerate and batchexecute have their own modules
 (:mod:`~gemini_sync.emulator.generate`, :mod:`~gemini_sync.emulator.batch`).
@@ -7,6 +7,7 @@ StreamGenerate and batchexecute have their own modules
 from __future__ import annotations
 
 import re
+import secrets
 
 from .._constants import PSID, PSIDTS
 from .._log import logger
@@ -19,6 +20,7 @@ from .exchange import HTML_TYPE, TEXT_TYPE, Exchange
 from .formats import MultipartError, make_png, parse_multipart
 
 __all__ = [
+    "handle_home",
     "handle_app",
     "handle_sign_in",
     "SIGN_IN_PATH",
@@ -42,6 +44,24 @@ SIZED_SIZE = 32
 FULL_SIZE = 64
 _SIZE_SUFFIX = re.compile(r"s(\d+)(?:-[\w-]*)?")
 _TENANT = "bard-storage"
+_JSON = "application/json; charset=utf-8"
+
+
+_YEAR = 400 * 24 * 3600
+
+
+def _anonymous_cookie(name: str) -> str:
+    return f"{name}={secrets.token_urlsafe(24)}; Max-Age={_YEAR}; Path=/; HttpOnly"
+
+
+def handle_home(ex: Exchange) -> None:
+    """``GET /`` (``www.google.com``): a home page that sets the anonymous cookies ``NID`` and ``AEC``."""
+    ex.respond(
+        200,
+        "<!doctype html><html><head><title>Google</title></head><body></body></html>",
+        content_type=HTML_TYPE,
+        headers=[("Set-Cookie", _anonymous_cookie("NID")), ("Set-Cookie", _anonymous_cookie("AEC"))],
+    )
 
 
 def handle_app(ex: Exchange) -> None:
@@ -65,7 +85,9 @@ def handle_app(ex: Exchange) -> None:
         with_snlm0e=backend.app_page != "without_snlm0e",
         modern=backend.modern,
     )
-    ex.respond(200, page, content_type=HTML_TYPE)
+    # a visitor without an account gets a session cookie that carries its conversation
+    session = [("Set-Cookie", _anonymous_cookie("NID"))] if ex.guest else None
+    ex.respond(200, page, content_type=HTML_TYPE, headers=session)
 
 
 def handle_sign_in(ex: Exchange) -> None:
@@ -117,8 +139,15 @@ def handle_rotate(ex: Exchange) -> None:
         ex.backend.auth.refuse_rotation()
         ex.respond_text(401, "RotateCookies takes only the __Secure-1PSID and __Secure-1PSIDTS cookies")
         return
+    binding = ex.backend.auth.binding
+    if binding is not None and binding.rotation == "refuse":
+        ex.respond_text(401, "these cookies are bound to another device")
+        return
     if not ex.logged_in():
         ex.respond_text(401, "cookies are not valid")
+        return
+    if binding is not None:  # "empty": accepted, but no new value (only the CC cookies would change)
+        ex.respond(200, XSSI_PREFIX + "\n\n" + dumps([["identity.hfcr", 600]]), content_type=_JSON)
         return
     value = ex.backend.auth.rotate()
     ex.respond(

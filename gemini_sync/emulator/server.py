@@ -14,6 +14,7 @@ from types import TracebackType
 from typing import ClassVar
 
 from .._log import logger
+from .account_controls import AccountControls
 from .auth import DEFAULT_PSID, DEFAULT_PSIDTS, AuthState
 from .backend import Backend
 from .controls import EmulatorControls
@@ -27,7 +28,7 @@ _APP_PAGES = ("normal", "without_snlm0e", "sign_in_redirect")
 _JOIN_TIMEOUT = 2.0
 
 
-class Emulator(EmulatorControls):
+class Emulator(EmulatorControls, AccountControls):
     """A local emulator of the Gemini web app's private API.
 
     >>> with Emulator() as emu:                                   # doctest: +SKIP

@@ -183,6 +183,7 @@ class BatchCall:
     payload: Any
     identifier: str = "generic"
     raw_payload: str | None = None  # sent as-is when set (e.g. the single-quoted gem lists)
+    source_path: str = "/app"  # the page the web app sends it from (``jSf9Qc``: ``/usage``)
 
 
 def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> PreparedRequest:
@@ -200,7 +201,7 @@ def batch_request(calls: Sequence[BatchCall], tokens: AppTokens, reqid: int) -> 
         for call in calls
     ]
     params = _query(tokens, reqid, {"rpcids": ",".join(c.rpcid for c in calls)})
-    params["source-path"] = "/app"
+    params["source-path"] = calls[0].source_path
     headers = base_headers()
     headers["x-goog-ext-525001261-jspb"] = _BATCH_MODEL_HEADER
     headers["x-goog-ext-73010989-jspb"] = "[0]"

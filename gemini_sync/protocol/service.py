@@ -259,11 +259,12 @@ def build_account(
     status: int, catalogue: list[CatalogEntry], tiers: list[int] | None = None, caps: list[int] | None = None
 ) -> list[Any]:
     """An ``otAQ7b`` result: status, catalogue and tier flags."""
-    result: list[Any] = [None] * 18
+    result: list[Any] = [None] * 20
     result[14] = status
     result[15] = [build_catalog_entry(entry) for entry in catalogue]
     result[16] = list(tiers or [])
     result[17] = list(caps or [])
+    result[18], result[19] = "", []  # a captured answer's last two slots (their meaning unknown)
     return result
 
 

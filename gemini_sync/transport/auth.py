@@ -1,26 +1,23 @@
-"""Cookies: where they come from, rotation in the background, and the cache.
+"""Cookie rotation in the background, the cache shared between processes, and device-bound sessions.
 
-Sources, in order (the first that yields a ``__Secure-1PSID`` wins):
+Where the cookies come from is :mod:`.sources` (re-exported here). A
+:class:`CookieRefresher` rotates ``__Secure-1PSIDTS`` on a timer and after a
+refusal; when a refused rotation cannot help and the cookies came from a
+``cookies=`` callable (or the browser), it asks that source again, once per
+refusal, and shares the fresh cookies through the cache like a rotation.
 
-1. the ``secure_1psid`` / ``secure_1psidts`` arguments;
-2. the ``cookies=`` mapping (any extra cookies are always added);
-3. the environment variables ``GEMINI_SECURE_1PSID`` / ``GEMINI_SECURE_1PSIDTS``;
-4. the cookie cache (:mod:`.cache`), newest file;
-5. the browser, through ``browser-cookie3``, if that optional extra is installed.
-
-When a PSID came from 1-3 and the cache holds a rotated ``__Secure-1PSIDTS``
-for the same account, bootstrap falls back to it if the given one is refused.
-Every value found is registered with the log redactor.
+A rotation refused with 401/403, or answered without a new
+``__Secure-1PSIDTS``, is the sign of a device-bound session (Chrome's Device
+Bound Session Credentials, docs/protocol.md 14): :attr:`CookieRefresher.bound_sign`
+says so, and the client's ``AuthError`` then names the remedy (:data:`BOUND_ADVICE`).
 """
 
 from __future__ import annotations
 
-import os
 import pathlib
 import threading
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from http.cookiejar import Cookie
 
 import requests
@@ -32,125 +29,27 @@ from ..errors import AuthError, GeminiError
 from . import cache
 from .rotation import AccountCache, CoordinatorFactory, RotationCoordinator
 from .session import Transport
+from .sources import CookieSet, CookieSource, clean_cookies, provided_cookies, resolve_cookies
 
-__all__ = ["CookieSet", "resolve_cookies", "rotate_cookies", "CookieRefresher", "ROTATE_BODY"]
+__all__ = [
+    "CookieSet",
+    "CookieSource",
+    "resolve_cookies",
+    "rotate_cookies",
+    "CookieRefresher",
+    "ROTATE_BODY",
+    "BOUND_ADVICE",
+]
+
+BOUND_ADVICE = (
+    "These cookies look device-bound (Chrome's Device Bound Session Credentials): the service refuses "
+    "to renew a copy taken from the browser, so it dies within hours. Copy the cookies from Firefox "
+    "instead (its sessions are not bound), pass cookies= a function that reads fresh ones, or use "
+    "GeminiClient(guest=True) for the default model without an account."
+)
 
 #: the RotateCookies body, byte for byte (not valid JSON: leading zeros)
 ROTATE_BODY = b'[000,"-0000000000000000000"]'
-
-
-@dataclass
-class CookieSet:
-    """The cookies chosen, where they came from, and fallbacks for bootstrap."""
-
-    cookies: dict[str, str]
-    source: str
-    fallbacks: list[dict[str, str]] = field(default_factory=list)
-
-    def __repr__(self) -> str:
-        return f"CookieSet(source={self.source!r}, names={sorted(self.cookies)})"
-
-
-def _browser_cookies() -> dict[str, str] | None:
-    try:
-        import browser_cookie3
-    except ImportError:
-        return None
-    try:
-        jar = browser_cookie3.load(domain_name="google.com")
-    except Exception as exc:  # noqa: BLE001 - any browser failure means "no cookies from there"
-        logger.debug("browser cookies unavailable: %s", exc.__class__.__name__)
-        return None
-    found = {c.name: c.value for c in jar if c.name in (C.PSID, C.PSIDTS) and c.value}
-    return found if found.get(C.PSID) else None
-
-
-def _clean(name: str, value: str) -> str:
-    """A cookie value stripped of surrounding whitespace (as read from a file), or a ``ValueError``.
-
-    Refused: an empty value, a control character or ``;`` inside. The message
-    names the cookie, never its value.
-    """
-    value = value.strip()
-    if not value:
-        raise ValueError(f"the {name} cookie value is empty")
-    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value) or ";" in value:
-        raise ValueError(f"the {name} cookie value holds a control character or ';'; copy it again")
-    return value
-
-
-def _cleaned(cookies: Mapping[str, str]) -> dict[str, str]:
-    return {name: _clean(name, value) for name, value in cookies.items()}
-
-
-def resolve_cookies(
-    secure_1psid: str | None,
-    secure_1psidts: str | None,
-    cookies: Mapping[str, str] | None,
-    *,
-    environ: Mapping[str, str] | None = None,
-    use_cache: bool = True,
-    use_browser: bool = True,
-) -> CookieSet:
-    """Choose the cookies to use (see the module docstring); :class:`AuthError` if none."""
-    env = os.environ if environ is None else environ
-    extra: dict[str, str] = {}
-    for name, value in (cookies or {}).items():
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise TypeError("cookies must map cookie names to string values")
-        extra[name] = value
-    chosen: dict[str, str] | None = None
-    source = ""
-    tried: list[str] = []
-
-    def take(found: dict[str, str], where: str) -> None:
-        nonlocal chosen, source
-        chosen, source = _cleaned({**extra, **found}), where
-
-    tried.append("the secure_1psid argument")
-    if secure_1psid:
-        take({C.PSID: secure_1psid, **({C.PSIDTS: secure_1psidts} if secure_1psidts else {})}, "arguments")
-    tried.append("the cookies= mapping")
-    if chosen is None and extra.get(C.PSID):
-        take({}, "cookies mapping")
-    tried.append(f"the {C.ENV_PSID} environment variable")
-    if chosen is None and env.get(C.ENV_PSID):
-        found = {C.PSID: env[C.ENV_PSID]}
-        if env.get(C.ENV_PSIDTS):
-            found[C.PSIDTS] = env[C.ENV_PSIDTS]
-        take(found, "environment")
-    directory = cache.cache_dir(env)
-    if use_cache:
-        tried.append(f"the cookie cache in {directory}")
-        if chosen is None:
-            newest = cache.newest_cache(directory)
-            found = cache.load_cookies(newest) if newest else {}
-            if found.get(C.PSID):
-                take(found, "cookie cache")
-    if use_browser:
-        tried.append("browser cookies (when installed with: pip install 'gemini-sync[browser]')")
-        if chosen is None:
-            found_browser = _browser_cookies()
-            if found_browser:
-                take(found_browser, "browser")
-    if chosen is None:
-        raise AuthError(
-            f"no {C.PSID} cookie found (tried: {'; '.join(tried)}). To get them: sign in at "
-            f"https://gemini.google.com, open the developer tools (F12) -> Application (Firefox: Storage) "
-            f"-> Cookies, copy the values of {C.PSID} and {C.PSIDTS}, and pass them as "
-            f"GeminiClient(secure_1psid, secure_1psidts) or set {C.ENV_PSID} and {C.ENV_PSIDTS}. "
-            "To try without an account, use the bundled emulator (gemini_sync.emulator.Emulator, "
-            "or the command gemini-sync --emulator)."
-        )
-    result = CookieSet(chosen, source)
-    if use_cache and source != "cookie cache":
-        cached = cache.load_cookies(cache.cache_file(chosen[C.PSID], directory))
-        if cached.get(C.PSID) == chosen[C.PSID] and cached.get(C.PSIDTS) not in (None, chosen.get(C.PSIDTS)):
-            result.fallbacks.append({**chosen, **cached})
-    for cookie_set in (result.cookies, *result.fallbacks):
-        for value in cookie_set.values():
-            register_secret(value)
-    return result
 
 
 def _rotation_cookie_header(transport: Transport) -> str:
@@ -224,16 +123,16 @@ class CookieRefresher:
         write_cache: bool = True,
         clock: Callable[[], float] = time.time,
         coordinator: CoordinatorFactory | None = None,
+        provider: CookieSource | None = None,
     ) -> None:
         if interval <= 0:
             raise ValueError("refresh interval must be positive")
         self._transport = transport
         self._psid = psid
         self.interval = interval
-        make = coordinator or AccountCache  # who rotates: this host's file lock, or e.g. Redis
-        self._shared: RotationCoordinator | None = (
-            make(psid, cache_dir or cache.cache_dir()) if write_cache else None
-        )
+        self._make = coordinator or AccountCache  # who rotates: this host's file lock, or e.g. Redis
+        self._cache_dir = cache_dir or cache.cache_dir()
+        self._shared: RotationCoordinator | None = self._make(psid, self._cache_dir) if write_cache else None
         self._wait = wait or (lambda event, seconds: event.wait(seconds))
         self._clock = clock
         self._stop = threading.Event()
@@ -249,6 +148,10 @@ class CookieRefresher:
             self._shared.changed()
         self.rotations = 0
         self.failures = 0
+        self._provider = provider
+        self.renewals = 0  # fresh cookies taken from the provider after a refusal
+        #: why the session looks device-bound (a refused or empty rotation), or ``None``
+        self.bound_sign: str | None = None
 
     @property
     def running(self) -> bool:
@@ -304,7 +207,7 @@ class CookieRefresher:
         """
         if self.sync():
             return True
-        return self._rotate(lock_timeout, due_only=False) in ("rotated", "taken")
+        return self._rotate(lock_timeout, due_only=False) in ("rotated", "taken", "renewed")
 
     def _rotate(self, lock_timeout: float, *, due_only: bool) -> str:
         """One try: ``rotated``, ``taken`` (cache was newer), ``fresh`` (not due), ``busy`` or ``failed``.
@@ -316,7 +219,7 @@ class CookieRefresher:
         """
         with self._lock:
             if self._shared is None:
-                return "rotated" if self._call_service(None) else "failed"
+                return self._rotate_or_renew(None, due_only)
             with self._shared.locked(lock_timeout) as held:
                 if held is False and due_only:
                     return "busy"
@@ -325,16 +228,63 @@ class CookieRefresher:
                     return "taken"
                 if due_only and state.rotated_at is not None and not self._is_due(state.rotated_at):
                     return "fresh"
-                return "rotated" if self._call_service(state) else "failed"
+                return self._rotate_or_renew(state, due_only)
+
+    def _rotate_or_renew(self, state: cache.CacheState | None, due_only: bool) -> str:
+        """Rotate; after a refusal (not on the timer), ask the provider for fresh cookies instead."""
+        try:
+            if self._call_service(state):
+                return "rotated"
+        except AuthError:
+            if due_only or self._provider is None:
+                raise
+        if not due_only and self._provider is not None and self._renew(state):
+            return "renewed"
+        return "failed"
+
+    def _renew(self, state: cache.CacheState | None) -> bool:
+        """Take fresh cookies from the provider (called once per refusal) and share them like a rotation."""
+        try:
+            found = provided_cookies(self._provider) if self._provider is not None else {}
+            fresh = clean_cookies(found) if found.get(C.PSID) else {}
+        except Exception as exc:  # noqa: BLE001 - a failing secret store or browser: no fresh cookies
+            logger.warning("the cookies= source failed (%s); no fresh cookies", exc.__class__.__name__)
+            return False
+        self.renewals += 1
+        if not fresh:
+            logger.warning("the cookies= source gave no %s after the service refused the cookies", C.PSID)
+            return False
+        for value in fresh.values():
+            register_secret(value)
+        if fresh[C.PSID] != self._psid and self._shared is not None:  # another account: its own cache
+            self._psid = fresh[C.PSID]
+            self._shared = AccountCache(self._psid, self._shared.directory)
+            state = self._shared.read()
+        self._transport.set_cookies(fresh)
+        self._last_rotated = self._clock()
+        if self._shared is not None:
+            with self._state_lock:
+                self.generation = max(self.generation, state.generation if state else 0) + 1
+                generation = self.generation
+            self._shared.write(self._jar_cookies(), generation, self._last_rotated, self._cookie_domains())
+        self.bound_sign = None
+        logger.info("took fresh cookies from the cookies= source after a refusal")
+        return True
 
     def _is_due(self, rotated_at: float) -> bool:
         return self._clock() - rotated_at >= self.interval
 
     def _call_service(self, state: cache.CacheState | None) -> bool:
         """Rotate at the service and write the cache one generation past ``state`` (the file as read)."""
-        value = rotate_cookies(self._transport)
+        try:
+            value = rotate_cookies(self._transport)
+        except AuthError as exc:
+            self.bound_sign = f"the cookie rotation was refused ({exc.__class__.__name__})"
+            raise
         if value is None:
+            self.bound_sign = f"the cookie rotation answered without a new {C.PSIDTS}"
             return False
+        self.bound_sign = None
         self.rotations += 1
         self._last_rotated = self._clock()
         if self._shared is not None:

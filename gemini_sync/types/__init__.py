@@ -22,6 +22,7 @@ _MODULES = (
     "ids",
     "account",
     "research",
+    "status",
 )  # defined on first use: see the module docstring
 
 

@@ -78,9 +78,9 @@ def test_cache_is_used_when_nothing_else_gives_cookies(cache_dir: Path) -> None:
 
 
 def test_browser_is_last_and_optional(cache_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import gemini_sync.transport.auth as auth
+    import gemini_sync.transport.sources as auth
 
-    monkeypatch.setattr(auth, "_browser_cookies", lambda: {PSID: "browser-psid"})
+    monkeypatch.setattr(auth, "browser_cookies", lambda: {PSID: "browser-psid"})
     chosen = resolve_cookies(None, None, None, environ={"GEMINI_COOKIE_PATH": str(cache_dir)})
     assert chosen.source == "browser" and chosen.cookies[PSID] == "browser-psid"
     # given cookies always win over the browser
@@ -90,7 +90,7 @@ def test_browser_is_last_and_optional(cache_dir: Path, monkeypatch: pytest.Monke
 def test_browser_extra_missing_means_no_browser_cookies(monkeypatch: pytest.MonkeyPatch) -> None:
     import builtins
 
-    import gemini_sync.transport.auth as auth
+    import gemini_sync.transport.sources as auth
 
     real_import = builtins.__import__
 
@@ -100,7 +100,7 @@ def test_browser_extra_missing_means_no_browser_cookies(monkeypatch: pytest.Monk
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_browser)
-    assert auth._browser_cookies() is None
+    assert auth.browser_cookies() is None
 
 
 def test_no_cookies_error_lists_every_source(cache_dir: Path) -> None:

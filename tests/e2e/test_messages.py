@@ -24,7 +24,7 @@ def no_cookies(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("GEMINI_SECURE_1PSID", "GEMINI_SECURE_1PSIDTS", "GEMINI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GEMINI_COOKIE_PATH", str(tmp_path / "cookies"))
-    monkeypatch.setattr("gemini_sync.transport.auth._browser_cookies", lambda: None)
+    monkeypatch.setattr("gemini_sync.transport.sources.browser_cookies", lambda: None)
 
 
 @pytest.fixture
