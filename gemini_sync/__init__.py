@@ -81,6 +81,11 @@ if TYPE_CHECKING:
     from .types.research import ResearchSource as ResearchSource
     from .types.research import ResearchStep as ResearchStep
     from .types.research import ResearchThought as ResearchThought
+    from .types.status import AbuseStatus as AbuseStatus
+    from .types.status import AccountStatus as AccountStatus
+    from .types.status import QuotaCheck as QuotaCheck
+    from .types.status import Usage as Usage
+    from .types.status import UsageWindow as UsageWindow
 
 import importlib  # noqa: E402 - below the list, which type checkers read first
 

@@ -1,9 +1,13 @@
-"""The account's RPCs on :class:`~gemini_sync.GeminiClient`: models, usage, chat history, gems.
+"""The account's RPCs on :class:`~gemini_sync.GeminiClient`: status, models, usage, chat history, gems.
 
 Kept apart from generation (``client.py``): these are plain request/response
 calls through batchexecute (docs/protocol.md 7.3). Their readers
 (:mod:`.protocol.rpcs`) are imported by the first such call: a client that
-only streams never needs them.
+only streams never needs them. The first read of the catalogue also reads
+the account's status: one that forbids use raises its typed error then, and at
+every later call that needs the catalogue, without asking again
+(:func:`~gemini_sync.types.status.status_error`; never retried). A guest's
+client refuses the history, gem and usage calls before sending.
 """
 
 from __future__ import annotations
@@ -16,15 +20,18 @@ from ._config import Timeout, check_prompt, check_seconds
 from ._log import logger
 from .catalogue import Catalogue
 from .errors import GeminiError, ModelInvalid, UsageLimitExceeded
+from .guest import guest_refusal
 from .transport.api import Api
 from .transport.retry import RetryPolicy
 
 if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py): not at start-up
     from .models import Model, ModelLike
     from .research import ResearchJob
-    from .types.account import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo, Quota
+    from .streaming.served import Notice, ServedCheck
+    from .types.account import AccountInfo, ChatInfo, ChatTurn, Gem, ModelInfo
     from .types.images import WebImage
     from .types.media import GeneratedMedia
+    from .types.status import AccountStatus, Usage
 
 __all__ = ["AccountMixin"]
 
@@ -40,6 +47,13 @@ class AccountMixin:
     api: Api
     _catalogue: Catalogue
     poll_interval: float
+    guest: bool = False
+    _warned_status: int | None = None
+    _downgrade_notice: Notice
+
+    def _no_guest(self, what: str) -> None:
+        if self.guest:
+            raise guest_refusal(what)
 
     # -- account and models -------------------------------------------------
 
@@ -56,6 +70,41 @@ class AccountMixin:
         self._catalogue.update(info)
         return info
 
+    def account_status(self) -> AccountStatus:
+        """The account's status (code, meaning, what to do) and abuse flags; one request, never raises.
+
+        Reads ``otAQ7b`` (the catalogue is remembered too) and ``GPRiHf``.
+        ``usable`` says whether calls may go on; a guest's 1016 is usable.
+        """
+        from .protocol import rpcs, startup
+        from .types.status import describe_status
+
+        status_result, abuse_result = self.api.rpc([rpcs.status_call(), startup.abuse_call()])
+        info = rpcs.parse_account(status_result)
+        self._catalogue.update(info)
+        return describe_status(info.status, guest=self.guest, abuse=startup.parse_abuse(abuse_result))
+
+    def _check_account(self, info: AccountInfo) -> None:
+        """Raise the typed error of a status that forbids use (the catalogue calls it at every use)."""
+        from .types.status import describe_status, status_error
+
+        status = describe_status(info.status, guest=self.guest)
+        error = status_error(status)
+        if error is not None:
+            raise error
+        if info.status not in (None, 1000) and self._warned_status != info.status:
+            self._warned_status = info.status  # 1033 and the like: said once, use goes on
+            logger.warning("account status %s", status)
+
+    def _served_check(self, model: Model, expect: bool | str) -> ServedCheck | None:
+        """The check of the served model (``expect_model=``; reading the catalogue once when set)."""
+        from .streaming.served import served_check
+
+        if expect is True and model.model_id:
+            self._catalogue.ensure(self.account_info)  # the display name the service will report
+        entry = self._catalogue.entry(model.model_id)
+        return served_check(model, entry.version if entry else None, expect, self._downgrade_notice)
+
     def list_models(self, *, refresh: bool = False) -> list[ModelInfo]:
         """The models this account offers (``otAQ7b``), each usable as ``model=``.
 
@@ -64,18 +113,31 @@ class AccountMixin:
         ``refresh=True``.
         """
         if refresh:
-            self.account_info()
+            self._check_account(self.account_info())
         else:
             self._catalogue.ensure(self.account_info)
         return self._catalogue.models()
 
     # -- usage --------------------------------------------------------------
 
-    def usage(self) -> list[Quota]:
-        """The account's usage buckets (``qpEbW``): per model or feature, used %, remaining, reset time."""
-        from .protocol import rpcs
+    def usage(self) -> Usage:
+        """The account's usage: the buckets (``qpEbW``) and the windows (``jSf9Qc``, ``aPya6c``).
 
-        return rpcs.parse_quotas(self.api.rpc(rpcs.quota_calls()))
+        A list of :class:`Quota` (per model or feature: used %, remaining,
+        reset time) whose ``windows`` are the 5-hour and weekly windows,
+        ``tier`` the tier they report and ``check`` the extra-quota check.
+        Two requests (the windows are asked from ``/usage``, as the web app does).
+        """
+        from .protocol import rpcs, startup
+        from .types.status import Usage
+
+        self._no_guest("usage()")
+        *quotas, check = self.api.rpc([*rpcs.quota_calls(), startup.quota_check_call()])
+        (info,) = self.api.rpc([startup.usage_info_call()])
+        tier, windows = startup.parse_usage_info(info)
+        return Usage(
+            rpcs.parse_quotas(quotas), windows=windows, tier=tier, check=startup.parse_quota_check(check)
+        )
 
     def _explain_model_error(self, error: GeminiError) -> None:
         """On 1052 (model id rejected): read the account's models once and name them in the error."""
@@ -111,6 +173,7 @@ class AccountMixin:
 
     def list_chats(self) -> list[ChatInfo]:
         """Conversations in the history: pinned first, then the others."""
+        self._no_guest("list_chats()")
         from .protocol import rpcs
 
         pinned, others = self.api.rpc(rpcs.list_chats_calls())
@@ -118,6 +181,7 @@ class AccountMixin:
 
     def read_chat(self, cid: str, limit: int = 10) -> list[ChatTurn]:
         """The last ``limit`` turns of conversation ``cid``, oldest first (their images can ``save()``)."""
+        self._no_guest("read_chat()")
         from .protocol import rpcs
 
         if not isinstance(cid, str) or not cid:
@@ -134,6 +198,7 @@ class AccountMixin:
 
     def delete_chat(self, cid: str) -> None:
         """Delete conversation ``cid`` from the history."""
+        self._no_guest("delete_chat()")
         from .protocol import rpcs
 
         if not isinstance(cid, str) or not cid:
@@ -145,6 +210,7 @@ class AccountMixin:
 
     def list_gems(self, *, include_hidden: bool = False) -> list[Gem]:
         """Built-in gems (``predefined=True``) and the user's own."""
+        self._no_guest("list_gems()")
         from .protocol import rpcs
 
         language = self.api.tokens().language
@@ -153,6 +219,7 @@ class AccountMixin:
 
     def create_gem(self, name: str, prompt: str, description: str = "") -> Gem:
         """Create a gem; returns it with its new id."""
+        self._no_guest("create_gem()")
         from .protocol import rpcs
 
         if not name or not prompt:
@@ -180,6 +247,7 @@ class AccountMixin:
         Fields not given keep their current values (for a gem given by id, read
         from :meth:`list_gems`).
         """
+        self._no_guest("update_gem()")
         from .protocol import rpcs
         from .types.account import Gem
 
@@ -210,6 +278,7 @@ class AccountMixin:
 
     def delete_gem(self, gem: Gem | str) -> None:
         """Delete one of the user's gems."""
+        self._no_guest("delete_gem()")
         from .protocol import rpcs
         from .types.account import Gem
 
@@ -285,6 +354,7 @@ class AccountMixin:
         :class:`~gemini_sync.errors.ResearchUnavailable` when the account or
         model cannot use Deep Research. See :mod:`gemini_sync.research`.
         """
+        self._no_guest("deep_research()")
         from .research import start_research
 
         check_prompt(prompt)
@@ -297,6 +367,7 @@ class AccountMixin:
         ``model`` matters only for a job still waiting for its confirmation
         (the confirmation must use the plan's model).
         """
+        self._no_guest("research_job()")
         from .research import resume_research
 
         self.api.check_open()

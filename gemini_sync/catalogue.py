@@ -16,7 +16,9 @@ last list read and serves three needs:
 * A thinking level the listed model does not offer is refused at the call,
   when the list says which levels it offers.
 
-The list is read again after the service refused a model id (1052).
+The list is read again after the service refused a model id (1052). The
+listing carries the account's status too: ``check`` (the client's) is shown
+every listing handed out, and raises when the status forbids use.
 """
 
 from __future__ import annotations
@@ -62,7 +64,8 @@ def _model_info(info: AccountInfo, entry: CatalogEntry) -> ModelInfo:
 class Catalogue:
     """The account's models as last listed; thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, check: Callable[[AccountInfo], None] | None = None) -> None:
+        self._check = check
         self._lock = threading.Lock()
         self._fetch_lock = threading.Lock()  # one fetch at a time: the others wait for its result
         self._info: AccountInfo | None = None
@@ -78,16 +81,21 @@ class Catalogue:
             self._info = info
 
     def ensure(self, fetch: Callable[[], AccountInfo]) -> AccountInfo:
-        """The listing, calling ``fetch`` only if none was read yet (once, however many threads ask)."""
+        """The listing, calling ``fetch`` only if none was read yet (once, however many threads ask).
+
+        The account's status is checked each time (``check``): a status that
+        forbids use raises here, from the remembered listing, without asking again.
+        """
         info = self._info
-        if info is not None:
-            return info
-        with self._fetch_lock:
-            info = self._info
-            if info is None:
-                info = fetch()
-                self.update(info)
-            return info
+        if info is None:
+            with self._fetch_lock:
+                info = self._info
+                if info is None:
+                    info = fetch()
+                    self.update(info)
+        if self._check is not None:
+            self._check(info)
+        return info
 
     def models(self) -> list[ModelInfo]:
         """The listed models as :class:`ModelInfo` (empty before a listing was read)."""

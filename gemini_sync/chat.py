@@ -75,8 +75,11 @@ class ChatSession:
         gem: GemLike | None = None,
         metadata: ChatIds | Sequence[Any] | None = None,
         cid: str | None = None,
+        expect_model: bool | str = False,
     ) -> None:
         self._client = client
+        #: every turn's ``expect_model`` unless the turn gives its own (see ``GeminiClient.stream``)
+        self.expect_model = expect_model
         self._model = Model.resolve(model)
         #: the default thinking level of the chat's turns (``None``: the service's default)
         self.thinking: Thinking | None = check_level(thinking)
@@ -181,6 +184,7 @@ class ChatSession:
         timeout: Timeout | None = None,
         request_options: Mapping[str, Any] | None = None,
         tool: str | None = None,
+        expect_model: bool | str | None = None,
     ) -> Stream:
         """Stream the answer to ``prompt`` in this conversation (options as in ``GeminiClient.stream``).
 
@@ -200,6 +204,7 @@ class ChatSession:
             timeout=timeout,
             request_options=request_options,
             tool=tool,
+            expect_model=self.expect_model if expect_model is None else expect_model,
         )
 
     send_message = collected(

@@ -8,7 +8,6 @@ counter, and each stream has its own response and parser state.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -31,40 +30,28 @@ from ._config import (
 )
 from ._exports import publish
 from ._log import logger
+from .access import open_api, retry_policy_of
 from .account import AccountMixin
 from .catalogue import Catalogue
 from .chat import ChatSession, normalize_metadata
-from .errors import AuthError, GeminiError
+from .errors import GeminiError
+from .guest import check_guest_call
 from .models import Model, ModelLike, Thinking, check_level
 from .protocol.payload import CandidateSnapshot
 from .protocol.request import AppTokens, Attachment, PreparedRequest, generate_request
+from .streaming.served import Notice
 from .streaming.stream import Stream, StreamOptions, collected
 from .structured import StructuredMixin
-from .transport.api import Api
-from .transport.auth import CookieRefresher, resolve_cookies
 from .transport.retry import RetryPolicy
-from .transport.session import Transport
 
 if TYPE_CHECKING:
+    from .transport.auth import CookieSource
     from .transport.rotation import CoordinatorFactory
     from .transport.upload import FileInput, UploadFile
     from .types.account import GemLike
     from .types.ids import ChatIds
 
 __all__ = ["GeminiClient"]
-
-
-def retry_policy_of(retry: RetryPolicy | None, max_retries: Any) -> RetryPolicy:
-    """The policy of ``retry=`` or ``max_retries=`` (``TypeError`` for both: one would be ignored)."""
-    if retry is not None:
-        if max_retries is not UNSET:
-            raise TypeError("pass either retry=RetryPolicy(...) or max_retries=, not both")
-        return retry
-    if max_retries is UNSET:
-        max_retries = C.DEFAULT_MAX_RETRIES
-    if not isinstance(max_retries, int) or isinstance(max_retries, bool) or max_retries < 0:
-        raise ValueError("max_retries must be an integer >= 0")
-    return RetryPolicy(max_retries)
 
 
 class GeminiClient(AccountMixin, StructuredMixin):
@@ -86,6 +73,10 @@ class GeminiClient(AccountMixin, StructuredMixin):
     secret_key=...).rotation`` coordinates every host through Redis (see
     :mod:`gemini_sync.pool`).
 
+    ``cookies=`` is a mapping, or a callable returning one, called again once
+    per refusal that rotation cannot help (shared by every thread and process,
+    through the cookie cache). ``guest=True`` uses no account (:mod:`.guest`).
+
     ``poll_interval`` is how often a long job on the service (Deep Research,
     a video or music job) is looked up in the history, in seconds: the web
     app's pace by default; a test against the emulator may lower it.
@@ -98,7 +89,8 @@ class GeminiClient(AccountMixin, StructuredMixin):
         secure_1psid: str | None = None,
         secure_1psidts: str | None = None,
         *,
-        cookies: Mapping[str, str] | None = None,
+        cookies: Mapping[str, str] | CookieSource | None = None,
+        guest: bool = False,
         base_url: str | None = None,
         proxy: str | None = None,
         timeouts: Timeouts | None = None,
@@ -124,39 +116,26 @@ class GeminiClient(AccountMixin, StructuredMixin):
             },
         )
         check_seconds("refresh_interval", refresh_interval, optional=False)
-        policy = retry_policy_of(retry, max_retries)
-        if rotation is not None and not cookie_cache:
-            raise ValueError("rotation= coordinates the cookie cache; it needs cookie_cache=True")
-        if base_url is None:  # e.g. GEMINI_BASE_URL=http://127.0.0.1:8765 for a running emulator
-            base_url = os.environ.get(C.ENV_BASE_URL) or None
-        try:
-            chosen = resolve_cookies(secure_1psid, secure_1psidts, cookies, use_cache=cookie_cache)
-        except AuthError as exc:
-            if base_url is None:
-                raise
-            raise AuthError(
-                f"{exc} Against the emulator at {base_url} any non-empty value works, e.g. "
-                f"{C.ENV_PSID}=test or cookies={{{C.PSID!r}: 'test'}}."
-            ) from None
-        self.cookie_source = chosen.source
-        self._transport = Transport(
-            chosen.cookies,
+        access = open_api(
+            secure_1psid,
+            secure_1psidts,
+            cookies,
+            guest=guest,
             base_url=base_url,
             proxy=proxy,
             timeout=self.timeouts.request,
             session=session,
-            fallback_cookies=chosen.fallbacks,
+            policy=retry_policy_of(retry, max_retries),
+            auto_refresh=auto_refresh,
+            refresh_interval=refresh_interval,
+            cookie_cache=cookie_cache and not guest,
+            rotation=rotation,
         )
-        # rotation is used by the background thread (auto_refresh) and by the one refresh after a 401
-        self._refresher = CookieRefresher(
-            self._transport,
-            chosen.cookies[C.PSID],
-            interval=refresh_interval,
-            write_cache=cookie_cache,
-            coordinator=rotation,
-        )
-        self.api = Api(self._transport, self._refresher, retry_policy=policy, auto_refresh=auto_refresh)
-        self._catalogue = Catalogue()
+        self.api, self.cookie_source, self.guest = access.api, access.cookie_source, access.guest
+        self._transport = self.api.transport
+        self._refresher = self.api.refresher
+        self._catalogue = Catalogue(check=self._check_account)
+        self._downgrade_notice = Notice()  # a silent downgrade is logged once per client
 
     def __repr__(self) -> str:
         base = self._transport.endpoints.base_url or "gemini.google.com"
@@ -228,6 +207,7 @@ class GeminiClient(AccountMixin, StructuredMixin):
         timeout: Timeout | None = None,
         request_options: Mapping[str, Any] | None = None,
         tool: str | None = None,
+        expect_model: bool | str = False,
     ) -> Stream:
         """Start an answer to ``prompt``; nothing is sent until the stream is read.
 
@@ -257,8 +237,17 @@ class GeminiClient(AccountMixin, StructuredMixin):
         ``ValueError`` here (a level given here reads the catalogue once).
         With a ``ChatSession``, the chat's model and level are the defaults,
         and another model is refused (a chat keeps its model).
+
+        ``expect_model=True`` (or the display name expected, e.g. ``"3.1 Pro"``)
+        raises :class:`~gemini_sync.errors.ModelDowngraded` as soon as the
+        service names another model as serving the answer; without it the
+        answer goes on, ``model_name`` says who answered and a warning is
+        logged once per client. A guest client refuses here what a guest
+        cannot ask (:mod:`gemini_sync.guest`).
         """
         check_prompt(prompt)
+        if self.guest:
+            check_guest_call(model, thinking, files=bool(files), gem=gem is not None, tool=tool)
         slots = None
         if tool is not None:  # the media code is imported by the first call that asks for a tool
             from .protocol.generated_media import tool_slots
@@ -325,10 +314,11 @@ class GeminiClient(AccountMixin, StructuredMixin):
             self.retry_policy if slots is None else RetryPolicy(0),  # a tool request may start a job
             self.timeouts.stall,
             deadline,
-            recover=self._read_turn if recover else None,
+            recover=self._read_turn if recover and not self.guest else None,
             queue_timeout=self.timeouts.queue,
             busy_stall_timeout=self.timeouts.busy_stall,
             on_error=self._on_stream_error,
+            watch=self._served_check(resolved, expect_model),
         )
         if slots is not None:
             stream_options.recover_timeout = C.MEDIA_TIMEOUT
@@ -383,15 +373,27 @@ class GeminiClient(AccountMixin, StructuredMixin):
         gem: GemLike | None = None,
         metadata: ChatIds | Sequence[Any] | None = None,
         cid: str | None = None,
+        expect_model: bool | str = False,
     ) -> ChatSession:
         """A conversation; pass ``metadata`` (or ``cid``) to resume one.
 
         The chat keeps ``model`` for all its turns and ``thinking`` as its
-        turns' default level (both as in :meth:`stream`, checked here).
+        turns' default level (both as in :meth:`stream`, checked here), and
+        ``expect_model`` for each turn (as in :meth:`stream`).
         """
+        if self.guest:
+            check_guest_call(model, thinking, gem=gem is not None)
         chosen = self.resolve_model(model)
         self._thinking_level(chosen, check_level(thinking))
-        return ChatSession(self, model=chosen, thinking=thinking, gem=gem, metadata=metadata, cid=cid)
+        return ChatSession(
+            self,
+            model=chosen,
+            thinking=thinking,
+            gem=gem,
+            metadata=metadata,
+            cid=cid,
+            expect_model=expect_model,
+        )
 
 
 publish(globals())

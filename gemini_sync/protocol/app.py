@@ -20,7 +20,15 @@ from .._constants import DEFAULT_LANGUAGE, DEFAULT_PUSH_ID
 from ..errors import AuthError
 from .request import AppTokens
 
-__all__ = ["page_config", "read_app_page", "scrape_tokens", "render_app_page", "COOKIES_EXPIRED"]
+__all__ = [
+    "page_config",
+    "read_app_page",
+    "read_guest_page",
+    "scrape_tokens",
+    "render_app_page",
+    "build_date",
+    "COOKIES_EXPIRED",
+]
 
 COOKIES_EXPIRED = (
     "the cookies have expired or belong to a signed-out session. Sign in to gemini.google.com in "
@@ -101,6 +109,38 @@ def read_app_page(html: str, final_url: str, app_url: str) -> AppTokens:
     if tokens is None:
         raise AuthError(f"the app page is signed out: {COOKIES_EXPIRED}")
     return tokens
+
+
+def read_guest_page(html: str, final_url: str, app_url: str) -> AppTokens:
+    """The tokens of a signed-out visitor's app page: no access token (``at`` is sent empty).
+
+    The page is taken as soon as it carries a build label or a session id
+    (``cfb2h``, ``FdrFJe``), as a working client does (docs/protocol.md 14);
+    a page from another host, or one with neither, is an ``AuthError``.
+    """
+    host = _host(final_url)
+    if host != _host(app_url):
+        raise AuthError(f"loading the app page as a guest was redirected to {host or 'another site'}")
+    config = page_config(html)
+    label, session = _text(config, "cfb2h"), _text(config, "FdrFJe")
+    if label is None and session is None:
+        raise AuthError("the app page served to a guest carries no build label or session id")
+    return AppTokens(
+        access_token="",
+        build_label=label,
+        session_id=session,
+        language=_text(config, "TuX5cc") or DEFAULT_LANGUAGE,
+        push_id=_text(config, "qKIAYe") or DEFAULT_PUSH_ID,
+    )
+
+
+_BUILD_DATE = re.compile(r"_(20\d{2})(\d{2})(\d{2})\.")
+
+
+def build_date(label: str | None) -> tuple[int, int, int] | None:
+    """The release date in a build label (``..._20260806.17_p0`` -> ``(2026, 8, 6)``), if it has one."""
+    found = _BUILD_DATE.search(label or "")
+    return (int(found.group(1)), int(found.group(2)), int(found.group(3))) if found else None
 
 
 def render_app_page(

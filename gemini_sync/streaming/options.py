@@ -48,6 +48,8 @@ class StreamOptions:
     queue_timeout: float | None = C.DEFAULT_QUEUE_TIMEOUT
     busy_stall_timeout: float | None = C.DEFAULT_BUSY_STALL_TIMEOUT
     on_error: Callable[[GeminiError], None] | None = None  # told of the error that ends the stream
+    #: shown each chunk until it returns True; may raise (the served model's check, ``expect_model=``)
+    watch: Callable[[StreamChunk], bool] | None = None
 
     def stall_bound(self, busy: bool) -> float | None:
         """The silence allowed now: the longer bound while the service reports it is busy."""

@@ -51,6 +51,7 @@ class Stream:
         self._cancelled = threading.Event()
         self._reader = Reader(open_response, options, saver, self._cancelled)
         self._on_error = options.on_error
+        self._watch = options.watch
         self._what = options.what
         # told once, when the turn is final for the caller (a chat advancing); see _commit
         self._on_final = on_final
@@ -269,7 +270,7 @@ class Stream:
     def _run(self) -> Iterator[StreamChunk]:
         # the generator holds the stream weakly: no Stream <-> generator cycle, so dropping
         # the last reference after a ``break`` frees the socket at once, without the cycle collector
-        return _drive(weakref.ref(self), self._reader, self._on_error)
+        return _drive(weakref.ref(self), self._reader, self._on_error, self._watch)
 
     def _commit(self) -> None:
         if not self._committed and self._output is not None and self._on_final is not None:
@@ -302,7 +303,10 @@ def collected(start: Callable[_P, Stream], name: str, doc: str) -> Callable[_P, 
 
 
 def _drive(
-    ref: weakref.ref[Stream], reader: Reader, on_error: Callable[[GeminiError], None] | None
+    ref: weakref.ref[Stream],
+    reader: Reader,
+    on_error: Callable[[GeminiError], None] | None,
+    watch: Callable[[StreamChunk], bool] | None = None,
 ) -> Iterator[StreamChunk]:
     """The chunks of ``reader``; the turn is committed (the chat told) as the final one is handed out.
 
@@ -313,6 +317,8 @@ def _drive(
     try:
         for batch in reader.batches():
             for chunk in batch:
+                if watch is not None and watch(chunk):  # decided: not asked again
+                    watch = None
                 if chunk.is_final:
                     _tell(ref, None)
                 yield chunk

@@ -6,7 +6,10 @@ send-once turns) make their requests through it and never reach into the
 client. It owns the rule of docs/protocol.md 2.3: a request the service
 refused without acting on it (401/403 cookies, 405 stale build label, 400
 stale access token) is sent once more after one refresh, shared by every
-thread refused at the same time.
+thread refused at the same time. A guest's client (no account) has no
+cookies to rotate: a refusal reads a new guest page instead. When the
+refresh cannot help and the cookies look device-bound, the ``AuthError``
+says so and names the remedy (:data:`~.auth.BOUND_ADVICE`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import requests
 from .._log import logger
 from ..errors import APIError, AuthError, GeminiError, RequestRejected
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest
-from .auth import CookieRefresher
+from .auth import BOUND_ADVICE, CookieRefresher
 from .retry import RetryPolicy
 from .session import Transport
 
@@ -36,7 +39,7 @@ class Api:
     def __init__(
         self,
         transport: Transport,
-        refresher: CookieRefresher,
+        refresher: CookieRefresher | None,
         *,
         retry_policy: RetryPolicy,
         auto_refresh: bool,
@@ -60,27 +63,43 @@ class Api:
         """Stop cookie rotation and close the session (if the client created it). Idempotent."""
         if not self.closed:
             self.closed = True
-            self.refresher.stop()
+            if self.refresher is not None:
+                self.refresher.stop()
             self.transport.close()
 
     def tokens(self, timeout: float | None = None) -> AppTokens:
         """The access token (bootstrapping once), and the rotation thread started lazily."""
         self.check_open()
-        self.refresher.sync()  # a cookie another process rotated, if any (one stat)
+        refresher = self.refresher
+        if refresher is not None:
+            refresher.sync()  # a cookie another process rotated, if any (one stat)
         tokens = self.transport.tokens(timeout)
-        if self.auto_refresh:
-            self.refresher.start()
+        if self.auto_refresh and refresher is not None:
+            refresher.start()
         return tokens
 
     def refresh_auth(self) -> None:
         """Take a newer cookie (another process's rotation) or rotate, then read the app page again."""
         self.check_open()
         try:
-            self.refresher.rotate_now()
+            if self.refresher is not None:
+                self.refresher.rotate_now()
         except GeminiError as exc:
             logger.info("cookie rotation before re-bootstrap failed: %s", exc.__class__.__name__)
         self.transport.reset_tokens()
-        self.transport.tokens()
+        try:
+            self.transport.tokens()
+        except AuthError as exc:
+            raise self.explain(exc) from None
+
+    def explain(self, error: AuthError) -> AuthError:
+        """``error``, saying so when the session looks device-bound (and what to do then)."""
+        sign = self.refresher.bound_sign if self.refresher is not None else None
+        header = self.transport.bound_header
+        if (sign is None and header is None) or BOUND_ADVICE in str(error):
+            return error
+        why = sign or f"the service sent a device-bound session header (Sec-Session-{header})"
+        return AuthError(f"{error} ({why}.) {BOUND_ADVICE}", code=error.code, partial=error.partial)
 
     def post(
         self, build: Callable[[AppTokens], PreparedRequest], what: str, **kwargs: Any
@@ -111,7 +130,10 @@ class Api:
                     logger.info("%s got HTTP %s: reading the app page again once", what, exc.status_code)
                     self.transport.reset_tokens()
                     self.transport.tokens()
-        return self.transport.post(build(self.transport.tokens()), what, **kwargs)
+        try:
+            return self.transport.post(build(self.transport.tokens()), what, **kwargs)
+        except AuthError as exc:
+            raise self.explain(exc) from None
 
     def rpc(
         self,

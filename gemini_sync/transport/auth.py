@@ -258,7 +258,7 @@ class CookieRefresher:
             register_secret(value)
         if fresh[C.PSID] != self._psid and self._shared is not None:  # another account: its own cache
             self._psid = fresh[C.PSID]
-            self._shared = AccountCache(self._psid, self._shared.directory)
+            self._shared = self._make(self._psid, self._cache_dir)
             state = self._shared.read()
         self._transport.set_cookies(fresh)
         self._last_rotated = self._clock()

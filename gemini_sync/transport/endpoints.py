@@ -21,6 +21,7 @@ class Endpoints:
                 )
             root = base_url.rstrip("/")
             self.app = root + C.APP_PATH
+            self.home = root + C.HOME_PATH
             self.rotate = root + C.ROTATE_COOKIES_PATH
             self.upload = root + C.UPLOAD_PATH
             self.hosts = frozenset({parts.hostname or ""})
@@ -28,6 +29,7 @@ class Endpoints:
             self.secure = parts.scheme == "https"
         else:
             self.app = C.GEMINI_ORIGIN + C.APP_PATH
+            self.home = C.HOME_URL  # a signed-out visitor's first page (its anonymous cookies)
             self.rotate = C.ROTATE_COOKIES_URL
             self.upload = C.UPLOAD_URL
             self.hosts = frozenset(

@@ -102,8 +102,12 @@ class Transport:
         timeout: float | tuple[float, float] = C.DEFAULT_TIMEOUT,
         session: requests.Session | None = None,
         fallback_cookies: list[dict[str, str]] | None = None,
+        guest: bool = False,
     ) -> None:
         self.endpoints = Endpoints(base_url)
+        self.guest = guest  # a signed-out visitor: no account cookie, an empty ``at``
+        self.bound_header: str | None = None  # a DBSC header (Sec-Session-*) an answer carried
+        self.date_header: str | None = None  # the last app page's ``Date``, for clock checks
         self._fallback_cookies = list(fallback_cookies or [])
         self.timeout = timeout
         self.owns_session = session is None
@@ -211,7 +215,9 @@ class Transport:
             return self._tokens
 
     def _bootstrap(self, timeout: float | None) -> AppTokens:
-        """Fetch the tokens; on refusal, try the fallback cookie sets in order."""
+        """Fetch the tokens; on refusal, try the fallback cookie sets in order (a guest: :meth:`_visit`)."""
+        if self.guest:
+            return self._visit(timeout)
         try:
             return self.fetch_tokens(timeout)
         except AuthError:
@@ -224,6 +230,25 @@ class Transport:
                 logger.debug("bootstrapped with cached cookies after the given ones were refused")
                 return tokens
             raise
+
+    def _visit(self, timeout: float | None) -> AppTokens:
+        """A signed-out visitor's start: the home page (its anonymous cookies), then the app page.
+
+        A home page that fails is logged and skipped: the app page works
+        without its cookies too (docs/protocol.md 14).
+        """
+        try:
+            self.request(
+                "GET", self.endpoints.home, "loading the home page", timeout=timeout, redirects="any"
+            )
+        except GeminiError as exc:
+            logger.info("the home page failed (%s); going on without its cookies", exc.__class__.__name__)
+        from ..protocol.app import read_guest_page  # the page's reader loads with the first request
+
+        page, url = self.fetch_app_page(timeout)
+        tokens = read_guest_page(page, url, self.endpoints.app)
+        logger.debug("guest session: build label %s", tokens.build_label)
+        return tokens
 
     def reset_tokens(self) -> None:
         """Forget the tokens so the next call bootstraps again."""
@@ -245,6 +270,7 @@ class Transport:
         response = self.request(
             "GET", self.endpoints.app, what, headers=headers, timeout=timeout, stream=True, redirects="any"
         )
+        self.date_header = response.headers.get("Date")
         body = read_body(response, C.MAX_PAGE_BYTES, what)
         return body.decode(response.encoding or "utf-8", errors="replace"), response.url
 
@@ -319,6 +345,9 @@ class Transport:
         except requests.RequestException as exc:
             raise translate_exception(exc, what) from exc
         self._adopt_cookies(response)
+        headers = response.headers
+        if "Sec-Session-Challenge" in headers or "Sec-Session-Registration" in headers:  # W3C DBSC
+            self.bound_header = "Challenge" if "Sec-Session-Challenge" in headers else "Registration"
         return response
 
     @staticmethod

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("protocol",),
     ("transport",),
     ("streaming",),
-    ("chat", "account", "catalogue", "research", "structured"),
+    ("chat", "account", "catalogue", "research", "structured", "access", "guest"),
     ("client",),
     ("", "__main__", "cli", "testing", "emulator", "openai", "pool"),
 ]
