@@ -97,7 +97,8 @@ def _missing_cookies(base_url: str | None) -> str:
         )
     return (
         "no Gemini cookies found. Either:\n"
-        '  * try it without an account, on the bundled emulator: gemini-sync --emulator "prompt"\n'
+        '  * chat without an account (the default model, no history): gemini-sync --guest "prompt"\n'
+        '  * or try the bundled emulator: gemini-sync --emulator "prompt"\n'
         "  * or use your account: sign in at https://gemini.google.com, open the developer tools (F12) ->\n"
         "    Application (Firefox: Storage) -> Cookies, and copy two values:\n"
         f"      export {C.ENV_PSID}='<__Secure-1PSID>' {C.ENV_PSIDTS}='<__Secure-1PSIDTS>'\n"
@@ -115,12 +116,13 @@ def _client(args: argparse.Namespace) -> Iterator[GeminiClient]:
         from ..emulator import Emulator
 
         with Emulator(pace=args.pace) as emu:
-            with GeminiClient(cookies=emu.cookies, base_url=emu.url, cookie_cache=False, **options) as client:
+            cookies = {"guest": True} if args.guest else {"cookies": emu.cookies, "cookie_cache": False}
+            with GeminiClient(base_url=emu.url, **cookies, **options) as client:
                 yield client
         return
     base_url = args.base_url or os.environ.get(C.ENV_BASE_URL) or None
     try:
-        client = GeminiClient(base_url=base_url, **options)
+        client = GeminiClient(base_url=base_url, guest=args.guest, **options)
     except AuthError:
         raise CommandFailed(_missing_cookies(base_url), EXIT_AUTH) from None
     with client:
@@ -276,6 +278,12 @@ def _cmd_research(args: argparse.Namespace, screen: Screen) -> int:
     return EXIT_OK
 
 
+def _cmd_doctor(args: argparse.Namespace, screen: Screen) -> int:
+    from .doctor import doctor
+
+    return doctor(args, screen)
+
+
 def _cmd_emulator(args: argparse.Namespace, screen: Screen) -> int:
     from ..emulator.cli import serve
 
@@ -313,7 +321,7 @@ def _describe(exc: BaseException) -> str:
     from ..errors import AuthError
 
     if isinstance(exc, AuthError):
-        return f'{exc}\nTo try without an account: gemini-sync --emulator "prompt"'
+        return f'{exc}\nWithout an account: gemini-sync --guest "prompt" (or the emulator: --emulator)'
     resets_at = getattr(exc, "resets_at", None)  # UsageLimitExceeded (1037), when the service said
     if resets_at is not None:
         import time
@@ -342,6 +350,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
     "models": _cmd_models,
     "usage": _cmd_usage,
     "research": _cmd_research,
+    "doctor": _cmd_doctor,
     "emulator": _cmd_emulator,
     "serve": _cmd_serve,
 }

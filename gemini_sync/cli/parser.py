@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
 #: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
-COMMANDS = ("ask", "chat", "models", "usage", "research", "emulator", "serve")
+COMMANDS = ("ask", "chat", "models", "usage", "research", "doctor", "emulator", "serve")
 _TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
 
 _Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
@@ -47,6 +47,11 @@ def _common_options() -> argparse.ArgumentParser:
         default=None,
         help=f"send every request under this URL, e.g. a running emulator "
         f"(default: ${C.ENV_BASE_URL}, else gemini.google.com)",
+    )
+    where.add_argument(
+        "--guest",
+        action="store_true",
+        help="no Google account: the default model only, no history (no cookies)",
     )
     where.add_argument("--pace", type=float, default=0.08, help="with --emulator: seconds between frames")
     limits = common.add_argument_group("limits")
@@ -173,6 +178,23 @@ def _add_usage(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse
     usage.add_argument("--json", action="store_true", help="one JSON object per line")
 
 
+def _add_doctor(sub: _Subparsers[argparse.ArgumentParser], parents: list[argparse.ArgumentParser]) -> None:
+    doctor = sub.add_parser(
+        "doctor",
+        parents=parents,
+        formatter_class=_HelpFormatter,
+        help="check what breaks real use, with one fix per finding",
+        description="Check the network (DNS, refused, TLS, proxy), the cookies (where from, how old, "
+        "device-bound?), the account's status and abuse flags, the usage windows, the clock against "
+        "the service's, the build label's age, and which model answers a one-word prompt. "
+        "Exit status 0 only when every check passes.",
+    )
+    doctor.add_argument(
+        "--model", "-m", default=None, help="the model to ask (default: flash; a guest: the default)"
+    )
+    doctor.add_argument("--json", action="store_true", help="one JSON object with every check")
+
+
 def _add_emulator(sub: _Subparsers[argparse.ArgumentParser], full: bool) -> None:
     """The emulator's own parser as a subcommand; ``full`` only when it runs (its import costs ~60 ms)."""
     help_text = "serve the bundled emulator on a port (for other programs and tests)"
@@ -214,6 +236,8 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         '  gemini-sync "prompt"            # the same as: gemini-sync ask "prompt"\n'
         "  gemini-sync chat --emulator\n"
         "  gemini-sync usage               # the account's quotas and when they reset\n"
+        '  gemini-sync --guest "prompt"    # no account: the default model only\n'
+        "  gemini-sync doctor              # what breaks real use, and how to fix it\n"
         '  gemini-sync research --emulator "How do tides work?"\n'
         "  gemini-sync emulator --port 8765\n"
         "  gemini-sync serve --emulator    # an OpenAI-compatible API at http://127.0.0.1:8000/v1\n"
@@ -230,6 +254,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_models(sub, [common])
     _add_research(sub, [common])
     _add_usage(sub, [common])
+    _add_doctor(sub, [common])
     _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
     _add_serve(sub, full=argv is None or command_of(argv) == "serve")
     return parser

@@ -41,7 +41,8 @@ __all__ = [
 
 DEFAULT_PSID = "emulator-psid"
 DEFAULT_PSIDTS = "emulator-psidts"
-BUILD_LABEL = "boq_assistant-bard-web-server_20260806.17_p0"
+#: today's build label, in the service's format (``..._20260806.17_p0`` was a real one)
+BUILD_LABEL = time.strftime("boq_assistant-bard-web-server_%Y%m%d.17_p0", time.gmtime())
 
 
 def new_tokens(language: str = "en", *, build_label: str = BUILD_LABEL) -> AppTokens:
