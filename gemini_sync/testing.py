@@ -144,7 +144,7 @@ def gemini_client_factory(
     ``timeout`` and ``stall_timeout``, no cookie rotation thread
     (``auto_refresh=False``) and no cookie cache on disk, then the
     ``gemini_client`` marker's options; ``options`` override any of them,
-    e.g. ``make(max_retries=2)``.
+    e.g. ``make(max_retries=2)``; ``make(guest=True)`` is a guest's client (no cookies).
     """
     from .client import GeminiClient
 
@@ -163,6 +163,8 @@ def gemini_client_factory(
         }
         _merge(settings, marked)
         _merge(settings, options)
+        if settings.get("guest"):  # a guest's client has no cookies at all
+            settings.pop("cookies", None)
         client = GeminiClient(**settings)
         made.append(client)
         return client

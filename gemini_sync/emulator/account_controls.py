@@ -111,6 +111,10 @@ class AccountControls:
             raise ValueError("requests must not be negative")
         self._backend.auth.bind(Binding(requests, seconds, rotation))
 
+    def end_bound_session(self) -> None:
+        """End the bound session's ``__Secure-1PSIDTS`` now (as ``requests``/``seconds`` would)."""
+        self._backend.auth.end_bound()
+
     def unbind_session(self) -> None:
         """A normal, rotatable session again."""
         self._backend.auth.bind(None)

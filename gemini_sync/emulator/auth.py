@@ -155,13 +155,24 @@ class AuthState:
         used_up = binding.requests is not None and self._bound_uses > binding.requests
         too_old = binding.seconds is not None and self._clock() - self._bound_since >= binding.seconds
         if used_up or too_old:
-            self._dead_psidts.add(psidts)
-            self._psidts = f"bound-{secrets.token_urlsafe(18)}"
-            self._previous_psidts = None
-            self._bound_uses, self._bound_since = 0, self._clock()
-            self.bound_expiries += 1
+            self._end_bound()
             return False
         return True
+
+    def _end_bound(self) -> None:
+        """The current bound value dies (lock held); the next one is handed out by :meth:`cookies`."""
+        self._dead_psidts.add(self._psidts)
+        self._psidts = f"bound-{secrets.token_urlsafe(18)}"
+        self._previous_psidts = None
+        self._bound_uses, self._bound_since = 0, self._clock()
+        self.bound_expiries += 1
+
+    def end_bound(self) -> None:
+        """End the bound session now, as its time running out would."""
+        with self._lock:
+            if self.binding is None:
+                raise RuntimeError("no bound session: call bind() first")
+            self._end_bound()
 
     def bind(self, binding: Binding | None) -> None:
         """Play a device-bound session from now on (``None``: a normal one again)."""

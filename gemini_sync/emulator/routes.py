@@ -143,11 +143,11 @@ def handle_rotate(ex: Exchange) -> None:
     if binding is not None and binding.rotation == "refuse":
         ex.respond_text(401, "these cookies are bound to another device")
         return
-    if not ex.logged_in():
-        ex.respond_text(401, "cookies are not valid")
-        return
     if binding is not None:  # "empty": accepted, but no new value (only the CC cookies would change)
         ex.respond(200, XSSI_PREFIX + "\n\n" + dumps([["identity.hfcr", 600]]), content_type=_JSON)
+        return
+    if not ex.logged_in():
+        ex.respond_text(401, "cookies are not valid")
         return
     value = ex.backend.auth.rotate()
     ex.respond(

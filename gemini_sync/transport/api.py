@@ -99,7 +99,7 @@ class Api:
         if (sign is None and header is None) or BOUND_ADVICE in str(error):
             return error
         why = sign or f"the service sent a device-bound session header (Sec-Session-{header})"
-        return AuthError(f"{error} ({why}.) {BOUND_ADVICE}", code=error.code, partial=error.partial)
+        return AuthError(f"{error} Also, {why}. {BOUND_ADVICE}", code=error.code, partial=error.partial)
 
     def post(
         self, build: Callable[[AppTokens], PreparedRequest], what: str, **kwargs: Any

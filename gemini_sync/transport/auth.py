@@ -278,8 +278,8 @@ class CookieRefresher:
         """Rotate at the service and write the cache one generation past ``state`` (the file as read)."""
         try:
             value = rotate_cookies(self._transport)
-        except AuthError as exc:
-            self.bound_sign = f"the cookie rotation was refused ({exc.__class__.__name__})"
+        except AuthError:
+            self.bound_sign = "the cookie rotation was refused"
             raise
         if value is None:
             self.bound_sign = f"the cookie rotation answered without a new {C.PSIDTS}"
