@@ -1,4 +1,4 @@
-"""Guest mode: chatting without a Google account (``GeminiClient(guest=True)``, docs/protocol.md 14).
+"""Guest mode: chatting without a Google account (``GeminiClient(guest=True)``, docs/protocol.md 13).
 
 The service serves signed-out visitors: a preflight GET of the Google home
 page collects its anonymous cookies, the signed-out app page gives the build

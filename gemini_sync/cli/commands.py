@@ -321,7 +321,7 @@ def _describe(exc: BaseException) -> str:
     from ..errors import AuthError
 
     if isinstance(exc, AuthError):
-        return f'{exc}\nWithout an account: gemini-sync --guest "prompt" (or the emulator: --emulator)'
+        return f'{exc}\nWithout an account: gemini-sync --guest "prompt" (or try gemini-sync --emulator)'
     resets_at = getattr(exc, "resets_at", None)  # UsageLimitExceeded (1037), when the service said
     if resets_at is not None:
         import time

@@ -11,7 +11,7 @@ working session):
 4. **build label**: the age of the build label the page carries (an old one
    means a stale copy of the page, e.g. from a caching proxy);
 5. **device-bound**: one cookie rotation: refused, or answered without a new
-   value, means a copy of a device-bound session (docs/protocol.md 14);
+   value, means a copy of a device-bound session (docs/protocol.md 13);
 6. **account**: the status code and abuse flags;
 7. **usage**: the 5-hour and weekly windows and the extra-quota check;
 8. **model**: which model answers a one-word prompt, against the one asked for.

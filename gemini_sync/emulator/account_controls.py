@@ -1,4 +1,4 @@
-"""The emulator's switches for the account's standing and the session's life (docs/protocol.md 14).
+"""The emulator's switches for the account's standing and the session's life (docs/protocol.md 13).
 
 Each plays one state a real account meets, so a client (and ``gemini-sync
 doctor``) can be tested against it: guests, a silent model downgrade, a

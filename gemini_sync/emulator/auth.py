@@ -9,7 +9,7 @@
   rotation (a client that rotated concurrently still gets through).
 * :meth:`AuthState.expire` kills every cookie value seen so far (and the
   configured one) and hands out a fresh value, as a new login would.
-* :meth:`AuthState.bind` plays a device-bound session (docs/protocol.md 14):
+* :meth:`AuthState.bind` plays a device-bound session (docs/protocol.md 13):
   the ``__Secure-1PSIDTS`` a client holds dies after ``requests`` uses or
   ``seconds``, a rotation of it is refused (401) or answered without a new
   value, and :meth:`cookies` hands out the next value (a fresh export).

@@ -47,7 +47,7 @@ GRPC_INVALID_ARGUMENT = 3
 #: gRPC status of a batchexecute call on an unknown gem or chat.
 GRPC_NOT_FOUND = 5
 #: gRPC status "not permitted": what the service answers batchexecute calls of expired cookies
-#: (docs/protocol.md 6.2), and a signed-out visitor's history RPCs (docs/protocol.md 14); also a fault
+#: (docs/protocol.md 6.2), and a signed-out visitor's history RPCs (docs/protocol.md 13); also a fault
 #: (``Fault(grpc=7)``)
 GRPC_PERMISSION_DENIED = 7
 

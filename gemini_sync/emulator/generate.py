@@ -9,7 +9,7 @@ level, ``inner[80]`` or header ``[15]``, that the model does not offer), convers
 gem id (:data:`~.codes.UNKNOWN_GEM`), usage quota (1037, :mod:`.quotas`; an
 accepted answer is charged to its bucket).
 
-A signed-out visitor (no cookie, ``at`` empty or absent; docs/protocol.md 14)
+A signed-out visitor (no cookie, ``at`` empty or absent; docs/protocol.md 13)
 is served as the service serves one: any model as the default one (``E[39]``
 and ``E[42]`` say so), no extended thinking, a tool or gem answered with a
 plain "Are you signed in?", and a file reference refused with 1100. With

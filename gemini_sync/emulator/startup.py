@@ -6,7 +6,7 @@ A third-party client of 2026 (gemini_webapi 2.1.1) starts with ``otAQ7b``,
 writes the last chosen model with ``L5adhe``. Each is answered here (or in
 :mod:`.batch`) as a result envelope, never an error envelope, so such a client
 starts against the emulator unchanged. The shapes are that client's reading
-(docs/protocol.md 14.2), written by our own code.
+(docs/protocol.md 13.2), written by our own code.
 
 A signed-out visitor's (:attr:`~.exchange.Exchange.guest`) history, gem,
 usage and preference-writing RPCs are refused with gRPC status 7 (permission

@@ -115,7 +115,7 @@ def read_guest_page(html: str, final_url: str, app_url: str) -> AppTokens:
     """The tokens of a signed-out visitor's app page: no access token (``at`` is sent empty).
 
     The page is taken as soon as it carries a build label or a session id
-    (``cfb2h``, ``FdrFJe``), as a working client does (docs/protocol.md 14);
+    (``cfb2h``, ``FdrFJe``), as a working client does (docs/protocol.md 13);
     a page from another host, or one with neither, is an ``AuthError``.
     """
     host = _host(final_url)

@@ -3,7 +3,7 @@
 Pure: ``*_call`` builds a :class:`~.request.BatchCall`, ``parse_*`` reads the
 decoded result with :func:`~.jspb.dig`, never failing on a short or odd array.
 Every reading here is a working client's (gemini_webapi 2.1.1), not a capture,
-unless said (docs/protocol.md 14.2):
+unless said (docs/protocol.md 13.2):
 
 * ``jSf9Qc`` (sent from ``/usage``): ``r[0]`` tier, ``r[1]`` windows
   ``[remaining, used fraction 0-1, kind, [[reset seconds]]]`` with kind

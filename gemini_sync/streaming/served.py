@@ -3,7 +3,7 @@
 The service may answer with another model than the one requested, silently
 (a quota used up, a guest, a header with the wrong tier). Every payload names
 the model that serves the answer: ``E[39]`` its id, ``E[42]`` its display
-name (docs/protocol.md 14). :class:`ServedCheck` looks at the chunks of a
+name (docs/protocol.md 13). :class:`ServedCheck` looks at the chunks of a
 stream until one names the served model and compares it with the request:
 by id when both are known, else by display name. With ``expect`` the
 difference raises :class:`~gemini_sync.errors.ModelDowngraded` (the stream's

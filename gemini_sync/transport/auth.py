@@ -8,7 +8,7 @@ refusal, and shares the fresh cookies through the cache like a rotation.
 
 A rotation refused with 401/403, or answered without a new
 ``__Secure-1PSIDTS``, is the sign of a device-bound session (Chrome's Device
-Bound Session Credentials, docs/protocol.md 14): :attr:`CookieRefresher.bound_sign`
+Bound Session Credentials, docs/protocol.md 13): :attr:`CookieRefresher.bound_sign`
 says so, and the client's ``AuthError`` then names the remedy (:data:`BOUND_ADVICE`).
 """
 

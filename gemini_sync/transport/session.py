@@ -235,7 +235,7 @@ class Transport:
         """A signed-out visitor's start: the home page (its anonymous cookies), then the app page.
 
         A home page that fails is logged and skipped: the app page works
-        without its cookies too (docs/protocol.md 14).
+        without its cookies too (docs/protocol.md 13).
         """
         try:
             self.request(

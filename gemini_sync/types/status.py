@@ -1,7 +1,7 @@
 """The account's standing: its status code, abuse flags, usage windows (``client.account_status()``).
 
 The status codes are those ``otAQ7b`` reports at ``r[14]`` (a working
-client's table, gemini_webapi 2.1.1 ``AccountStatus``; docs/protocol.md 14).
+client's table, gemini_webapi 2.1.1 ``AccountStatus``; docs/protocol.md 13).
 Each code maps to what it means and what the user must do, and to the typed
 error a call raises when the status forbids use: :func:`status_error`.
 1016 (not signed in) is an :class:`~gemini_sync.errors.AuthError`; 1033

@@ -1,7 +1,7 @@
 """The emulator answers the start-up sequence of a third-party 2026 client with result envelopes.
 
 The calls and payloads are those gemini_webapi 2.1.1 sends at ``init()`` (a
-working client; docs/protocol.md 14.2): a ``wrb.fr`` result for each, never
+working client; docs/protocol.md 13.2): a ``wrb.fr`` result for each, never
 an error envelope, so such a client starts against the emulator unchanged.
 """
 

@@ -1,6 +1,6 @@
 """The readers of the start-up RPCs (jSf9Qc, aPya6c, GPRiHf), the status table, guest refusals, DBSC hints.
 
-Pure: shapes as working clients parse them (docs/protocol.md 14.2) and odd ones, which must never crash.
+Pure: shapes as working clients parse them (docs/protocol.md 13.2) and odd ones, which must never crash.
 """
 
 from __future__ import annotations
