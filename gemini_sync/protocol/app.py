@@ -134,12 +134,9 @@ def read_guest_page(html: str, final_url: str, app_url: str) -> AppTokens:
     )
 
 
-_BUILD_DATE = re.compile(r"_(20\d{2})(\d{2})(\d{2})\.")
-
-
 def build_date(label: str | None) -> tuple[int, int, int] | None:
     """The release date in a build label (``..._20260806.17_p0`` -> ``(2026, 8, 6)``), if it has one."""
-    found = _BUILD_DATE.search(label or "")
+    found = re.search(r"_(20\d{2})(\d{2})(\d{2})\.", label or "")
     return (int(found.group(1)), int(found.group(2)), int(found.group(3))) if found else None
 
 

@@ -14,11 +14,14 @@ client (:class:`Notice`), and the answer goes on.
 from __future__ import annotations
 
 import threading
+from typing import TYPE_CHECKING
 
 from .._log import logger
 from ..errors import ModelDowngraded
-from ..models import Model
-from ..types.output import StreamChunk
+
+if TYPE_CHECKING:
+    from ..models import Model
+    from ..types.output import StreamChunk
 
 __all__ = ["ServedCheck", "Notice", "served_check"]
 
