@@ -23,6 +23,7 @@ from ._config import UNSET
 from .errors import AuthError
 from .transport.api import Api
 from .transport.auth import CookieRefresher, CookieSource
+from .transport.heartbeat import Heartbeat
 from .transport.retry import RetryPolicy
 from .transport.rotation import CoordinatorFactory
 from .transport.session import Transport
@@ -53,6 +54,13 @@ class Access:
     guest: bool
 
 
+def _beat(api: Api) -> None:
+    """One activity heartbeat (``ESY5D``), never retried."""
+    from .protocol.startup import heartbeat_call  # loaded with the first heartbeat
+
+    api.rpc([heartbeat_call()], policy=RetryPolicy(0))
+
+
 def open_api(
     secure_1psid: str | None,
     secure_1psidts: str | None,
@@ -68,6 +76,7 @@ def open_api(
     refresh_interval: float,
     cookie_cache: bool,
     rotation: CoordinatorFactory | None = None,
+    heartbeat: float | None = None,
 ) -> Access:
     """The client's :class:`Access` (see the module docstring); ``AuthError`` when no cookies are found."""
     if rotation is not None and not cookie_cache:
@@ -108,4 +117,6 @@ def open_api(
         coordinator=rotation,
     )
     api = Api(transport, refresher, retry_policy=policy, auto_refresh=auto_refresh)
+    if heartbeat is not None:  # off by default: its effect is unproven (docs/protocol.md 13.3)
+        api.heartbeat = Heartbeat(lambda: _beat(api), heartbeat)
     return Access(api, chosen.source, False)

@@ -76,6 +76,7 @@ class GeminiClient(AccountMixin, StructuredMixin):
     ``cookies=`` is a mapping, or a callable returning one, called again once
     per refusal that rotation cannot help (shared by every thread and process,
     through the cookie cache). ``guest=True`` uses no account (:mod:`.guest`).
+    ``heartbeat=seconds`` sends the web app's activity call when idle that long (off: unproven).
 
     ``poll_interval`` is how often a long job on the service (Deep Research,
     a video or music job) is looked up in the history, in seconds: the web
@@ -105,6 +106,7 @@ class GeminiClient(AccountMixin, StructuredMixin):
         refresh_interval: float = C.DEFAULT_REFRESH_INTERVAL,
         cookie_cache: bool = True,
         rotation: CoordinatorFactory | None = None,
+        heartbeat: float | None = None,
     ) -> None:
         self.timeouts = merge_timeouts(
             timeouts,
@@ -130,10 +132,10 @@ class GeminiClient(AccountMixin, StructuredMixin):
             refresh_interval=refresh_interval,
             cookie_cache=cookie_cache and not guest,
             rotation=rotation,
+            heartbeat=heartbeat,
         )
         self.api, self.cookie_source, self.guest = access.api, access.cookie_source, access.guest
-        self._transport = self.api.transport
-        self._refresher = self.api.refresher
+        self._transport, self._refresher = self.api.transport, self.api.refresher
         self._catalogue = Catalogue(check=self._check_account)
         self._downgrade_notice = Notice()  # a silent downgrade is logged once per client
 

@@ -24,6 +24,7 @@ from .._log import logger
 from ..errors import APIError, AuthError, GeminiError, RequestRejected
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest
 from .auth import BOUND_ADVICE, CookieRefresher
+from .heartbeat import Heartbeat
 from .retry import RetryPolicy
 from .session import Transport
 
@@ -50,6 +51,7 @@ class Api:
         self.auto_refresh = auto_refresh
         self._refresh_lock = threading.Lock()
         self.closed = False
+        self.heartbeat: Heartbeat | None = None  # the web app's activity call, when asked for
 
     def __repr__(self) -> str:
         return f"<Api {self.transport.endpoints.base_url or 'gemini.google.com'}>"
@@ -65,6 +67,8 @@ class Api:
             self.closed = True
             if self.refresher is not None:
                 self.refresher.stop()
+            if self.heartbeat is not None:
+                self.heartbeat.stop()
             self.transport.close()
 
     def tokens(self, timeout: float | None = None) -> AppTokens:
@@ -76,6 +80,10 @@ class Api:
         tokens = self.transport.tokens(timeout)
         if self.auto_refresh and refresher is not None:
             refresher.start()
+        heartbeat = self.heartbeat
+        if heartbeat is not None:  # every request is activity; the thread starts with the first
+            heartbeat.touch()
+            heartbeat.start()
         return tokens
 
     def refresh_auth(self) -> None:

@@ -136,3 +136,19 @@ def test_the_command_itself(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["ok"] is True
+
+
+@pytest.mark.parametrize(
+    ("message", "fix"),
+    [
+        ("could not connect: DNS lookup of gemini.google.com failed", "DNS resolver"),
+        ("could not connect: the proxy failed (refused)", "proxy="),
+        ("could not connect: the TLS handshake with x failed (certificate verify failed)", "certifi"),
+        ("could not connect: 127.0.0.1:9 refused the connection", "nothing listens"),
+        ("something else", "-vv"),
+    ],
+)
+def test_each_network_failure_gets_its_own_fix(message: str, fix: str) -> None:
+    from gemini_sync.cli.doctor import Finding, _network_fix
+
+    assert fix in _network_fix(message) and Finding("network", False, message).ok is False

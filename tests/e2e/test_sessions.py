@@ -14,8 +14,10 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +156,28 @@ def test_two_processes_share_one_renewal_through_the_cache(
     renewals = [int(line.split()[1]) for line in outputs]
     assert all(line.startswith("ok") for line in outputs), outputs
     assert sum(renewals) == 1, outputs  # one process asked its store; the other took the cache
+
+
+def _heartbeats(emu: Emulator) -> list[object]:
+    return [r for r in emu.requests if "ESY5D" in r.rpcids]
+
+
+def test_no_heartbeat_by_default(emu: Emulator, gemini_client_factory: Any) -> None:
+    client = gemini_client_factory()
+    client.generate_content("hi")
+    assert client.api.heartbeat is None and not _heartbeats(emu)
+
+
+def test_a_heartbeat_is_sent_when_idle_and_stops_with_the_client(
+    emu: Emulator, gemini_client_factory: Any
+) -> None:
+    client = gemini_client_factory(heartbeat=0.05)
+    client.generate_content("hi")
+    deadline = time.monotonic() + 5
+    while not _heartbeats(emu) and time.monotonic() < deadline:
+        emu.wait_for_requests(len(emu.requests) + 1, timeout=0.5)
+    beats = _heartbeats(emu)
+    assert beats and beats[0].calls[0].payload == [[["bard_activity_enabled"]]]  # type: ignore[attr-defined]
+    client.close()
+    after = len(_heartbeats(emu))
+    assert not emu.wait_for_requests(len(emu.requests) + 1, timeout=0.2) and len(_heartbeats(emu)) == after
