@@ -42,10 +42,10 @@ __all__ = [
 ]
 
 BOUND_ADVICE = (
-    "These cookies look device-bound (Chrome's Device Bound Session Credentials): the service refuses "
-    "to renew a copy taken from the browser, so it dies within hours. Copy the cookies from Firefox "
-    "instead (its sessions are not bound), pass cookies= a function that reads fresh ones, or use "
-    "GeminiClient(guest=True) for the default model without an account."
+    "If the cookies were copied from Chrome, they are probably device-bound (Device Bound Session "
+    "Credentials): the service will not renew a copy taken from the browser, so it dies within hours. "
+    "Copy the cookies from Firefox instead (its sessions are not bound), pass cookies= a function that "
+    "reads fresh ones, or use GeminiClient(guest=True) for the default model without an account."
 )
 
 #: the RotateCookies body, byte for byte (not valid JSON: leading zeros)
