@@ -23,6 +23,7 @@ from .errors import GeminiError, ModelInvalid, UsageLimitExceeded
 from .guest import guest_refusal
 from .transport.api import Api
 from .transport.retry import RetryPolicy
+from .transport.sources import forget_cached
 
 if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py): not at start-up
     from .models import Model, ModelLike
@@ -36,6 +37,7 @@ if TYPE_CHECKING:  # account results are imported where built (protocol/rpcs.py)
 __all__ = ["AccountMixin"]
 
 _MODEL_REJECTED = 1052  # the service refused the model id (docs/protocol.md 6.3)
+_SIGNED_OUT = 1016  # the account status of cookies the service no longer knows
 
 
 class AccountMixin:
@@ -48,6 +50,7 @@ class AccountMixin:
     _catalogue: Catalogue
     poll_interval: float
     guest: bool = False
+    cookie_source: str = ""
     _warned_status: int | None = None
     _downgrade_notice: Notice
 
@@ -90,6 +93,10 @@ class AccountMixin:
 
         status = describe_status(info.status, guest=self.guest)
         error = status_error(status)
+        if error is not None and info.status == _SIGNED_OUT and self.cookie_source == "cookie cache":
+            forget_cached(
+                next((c.value for c in self.api.transport.session.cookies if c.name == C.PSID), None)
+            )
         if error is not None:
             raise error
         if info.status not in (None, 1000) and self._warned_status != info.status:

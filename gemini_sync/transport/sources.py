@@ -19,6 +19,7 @@ Every value found is registered with the log redactor.
 from __future__ import annotations
 
 import os
+import pathlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ __all__ = [
     "clean_cookie",
     "clean_cookies",
     "provided_cookies",
+    "forget_cached",
 ]
 
 #: a ``cookies=`` callable: returns the cookies to use now (``None`` or no PSID: none to give)
@@ -172,3 +174,23 @@ def resolve_cookies(
         for value in cookie_set.values():
             register_secret(value)
     return result
+
+
+def forget_cached(psid: str | None, directory: pathlib.Path | None = None) -> bool:
+    """Delete the cached cookies of ``psid``: the service no longer knows them (status 1016).
+
+    The next start then tries the cookies given by arguments, environment or
+    browser instead of the dead cache (as a working client does). ``True`` if
+    a file was removed.
+    """
+    if not psid:
+        return False
+    try:
+        cache.cache_file(psid, directory).unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        logger.warning("could not delete the expired cookie cache (%s)", exc.__class__.__name__)
+        return False
+    logger.info("deleted the cached cookies: the service answered them as signed out (1016)")
+    return True

@@ -9,12 +9,15 @@ and is never asked again or retried; ``account_status()`` itself never raises.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
+import requests
 
 from gemini_sync import AbuseStatus, GeminiClient, errors
-from gemini_sync._constants import BATCH_EXEC_PATH
+from gemini_sync._constants import BATCH_EXEC_PATH, PSID
 from gemini_sync.emulator import Emulator
+from gemini_sync.transport import cache
 from gemini_sync.types.status import STATUS_CODES
 
 #: code -> a phrase the error must carry (what the user must do)
@@ -106,3 +109,22 @@ def test_usage_includes_the_windows_and_the_quota_check(emu: Emulator, client: G
     sources = {r.query.get("source-path") for r in emu.requests_to(BATCH_EXEC_PATH) if "jSf9Qc" in r.rpcids}
     assert sources == {"/usage"}
     assert usage.to_dict()["windows"][0]["used_percent"] == 25.0
+
+
+def test_1016_from_cached_cookies_deletes_the_cache(
+    emu: Emulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("GEMINI_SECURE_1PSID", "GEMINI_SECURE_1PSIDTS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GEMINI_COOKIE_PATH", str(tmp_path))
+    jar = requests.cookies.RequestsCookieJar()
+    for name, value in emu.cookies.items():
+        jar.set(name, value, domain="127.0.0.1", path="/")
+    saved = cache.save_cookies(list(jar), emu.cookies[PSID], directory=tmp_path, domains=("127.0.0.1",))
+    assert saved is not None and saved.exists()
+    with GeminiClient(base_url=emu.url, auto_refresh=False) as client:
+        assert client.cookie_source == "cookie cache"
+        emu.account_status = 1016
+        with pytest.raises(errors.AuthError):
+            client.list_models()
+    assert not saved.exists()  # the next start tries the given cookies, not the dead cache
