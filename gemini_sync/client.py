@@ -66,17 +66,16 @@ class GeminiClient(AccountMixin, StructuredMixin):
     ``queue_timeout`` still work, but not together with ``timeouts``.
     ``base_url`` sends every request under one URL (an emulator); without it,
     ``GEMINI_BASE_URL`` is used if set, else the real service.
-
     ``rotation`` decides who rotates the cookies among the processes and
     hosts that share the account: by default the cookie cache directory's
     lock (the processes of one host); ``rotation=RedisState(url,
     secret_key=...).rotation`` coordinates every host through Redis (see
     :mod:`gemini_sync.pool`).
 
-    ``cookies=`` is a mapping, or a callable returning one, called again once
-    per refusal that rotation cannot help (shared by every thread and process,
-    through the cookie cache). ``guest=True`` uses no account (:mod:`.guest`).
-    ``heartbeat=seconds`` sends the web app's activity call when idle that long (off: unproven).
+    ``cookies=`` is a mapping, or a callable called again once per refusal that
+    rotation cannot help (shared by threads and processes through the cache).
+    ``guest=True``: no account (:mod:`.guest`). ``heartbeat=seconds``: the web
+    app's activity call when idle that long (off by default: its effect is unproven).
 
     ``poll_interval`` is how often a long job on the service (Deep Research,
     a video or music job) is looked up in the history, in seconds: the web
