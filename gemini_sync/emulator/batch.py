@@ -29,7 +29,7 @@ from ..types.account import CatalogEntry
 from .backend import Backend, image_path
 from .catalogue import PLAN_FLAGS
 from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, GRPC_PERMISSION_DENIED, UNKNOWN_IMAGE
-from .exchange import Exchange
+from .desk import Reply
 from .generate import check_access
 from .records import FreqError, RecordedCall, parse_batch_freq
 from .startup import GUEST_DENIED, STARTUP_RPCS, guest_account
@@ -233,7 +233,7 @@ def _answer(backend: Backend, call: RecordedCall, guest: bool) -> list[Any]:
         return _call_error(call, exc.code, exc.grpc)
 
 
-def handle_batch(ex: Exchange) -> None:
+def handle_batch(ex: Reply) -> None:
     """``POST batchexecute``: validate like StreamGenerate, then answer every call."""
     if not check_access(ex):
         return

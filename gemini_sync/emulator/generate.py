@@ -40,7 +40,7 @@ from .answers import Answer, AttachedFile, add_flicker, default_answer, split_sn
 from .backend import Backend
 from .catalogue import DEFAULT_ID, DEFAULT_SERVED
 from .codes import GUEST_FILE, MODEL_INCONSISTENT, MODEL_INVALID, UNKNOWN_CHAT, UNKNOWN_GEM, USAGE_LIMIT
-from .exchange import Exchange
+from .desk import Reply
 from .faults import Fault
 from .media import MEDIA_TOOLS, stream_media
 from .records import FreqError, parse_generate_freq
@@ -108,7 +108,7 @@ class _Plan:
         )
 
 
-def check_access(ex: Exchange) -> bool:
+def check_access(ex: Reply) -> bool:
     """Cookies (401) and the ``at`` token (400) of a POST to the app; answers and returns False on failure.
 
     A guest (no cookie at all) sends ``at`` empty or not at all.
@@ -134,7 +134,7 @@ def check_access(ex: Exchange) -> bool:
     return True
 
 
-def _model_id(ex: Exchange) -> Any:
+def _model_id(ex: Reply) -> Any:
     """The requested model id, ``None`` for the default model, ``_NO_MODEL`` if invalid."""
     value = ex.record.headers.get(MODEL_HEADER)
     if value is None:
@@ -149,7 +149,7 @@ def _model_id(ex: Exchange) -> Any:
     return model_id
 
 
-def handle_generate(ex: Exchange) -> None:
+def handle_generate(ex: Reply) -> None:
     """``POST StreamGenerate``: validate, then stream (see the module docstring)."""
     if not check_access(ex):
         return
@@ -243,7 +243,7 @@ def handle_generate(ex: Exchange) -> None:
     _stream(ex, plan, turn, fault)
 
 
-def _stream(ex: Exchange, plan: _Plan, turn: TurnFrames, fault: Fault | None) -> None:
+def _stream(ex: Reply, plan: _Plan, turn: TurnFrames, fault: Fault | None) -> None:
     backend = ex.backend
     pace = backend.pace
     payloads = turn.payloads

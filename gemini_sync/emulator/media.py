@@ -31,7 +31,7 @@ from ..protocol.service import (
 from .state import Turn
 
 if TYPE_CHECKING:
-    from .exchange import Exchange
+    from .desk import Reply
     from .faults import Fault
     from .state import Conversation
     from .wire import BodyWriter
@@ -105,7 +105,7 @@ def make_mp3(seed: str) -> bytes:
 class _Job:
     """One video or music job: renders its turn's candidate for the time elapsed."""
 
-    def __init__(self, ex: Exchange, desk: MediaDesk, kind: str, rcid: str, prompt: str) -> None:
+    def __init__(self, ex: Reply, desk: MediaDesk, kind: str, rcid: str, prompt: str) -> None:
         self.kind = kind
         self.rcid = rcid
         self.done_at = time.monotonic() + desk.render_time
@@ -141,7 +141,7 @@ class _Job:
 
 
 def stream_media(
-    ex: Exchange, conv: Conversation, prompt: str, model_id: str | None, fault: Fault | None, tool: int
+    ex: Reply, conv: Conversation, prompt: str, model_id: str | None, fault: Fault | None, tool: int
 ) -> None:
     """Answer a video or music request: start a job and end the stream while it is queued."""
     desk: MediaDesk = ex.backend.media
@@ -176,7 +176,7 @@ def stream_media(
     ex.stream_body(write, cut_after=fault.disconnect_after_bytes if fault else None)
 
 
-def handle_media(ex: Exchange) -> None:
+def handle_media(ex: Reply) -> None:
     """``GET /media/<key>``: 206 while the file renders, then 200 with its bytes (logged-in cookies only)."""
     media = ex.backend.media.file(ex.record.path[len(MEDIA_PREFIX) :])
     if media is None:

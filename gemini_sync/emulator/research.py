@@ -25,7 +25,7 @@ from .citing import SOURCES, source_groups
 from .state import Turn
 
 if TYPE_CHECKING:
-    from .exchange import Exchange
+    from .desk import Reply
     from .faults import Fault
     from .state import Conversation
     from .wire import BodyWriter
@@ -144,7 +144,7 @@ def _static(cand: list[Any]) -> Any:
 
 
 def stream_research(
-    ex: Exchange, conv: Conversation, prompt: str, model_id: str | None, fault: Fault | None
+    ex: Reply, conv: Conversation, prompt: str, model_id: str | None, fault: Fault | None
 ) -> None:
     """Answer a research turn: a plan, a confirmation (starting the job) or a refusal."""
     desk: ResearchDesk = ex.backend.research
