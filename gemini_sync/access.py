@@ -23,7 +23,6 @@ from ._config import UNSET
 from .errors import AuthError
 from .transport.api import Api
 from .transport.auth import CookieRefresher, CookieSource
-from .transport.heartbeat import Heartbeat
 from .transport.retry import RetryPolicy
 from .transport.rotation import CoordinatorFactory
 from .transport.session import Transport
@@ -118,5 +117,7 @@ def open_api(
     )
     api = Api(transport, refresher, retry_policy=policy, auto_refresh=auto_refresh)
     if heartbeat is not None:  # off by default: its effect is unproven (docs/protocol.md 13.3)
+        from .transport.heartbeat import Heartbeat  # loaded only when asked for
+
         api.heartbeat = Heartbeat(lambda: _beat(api), heartbeat)
     return Access(api, chosen.source, False)

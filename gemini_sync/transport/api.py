@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
@@ -24,9 +24,11 @@ from .._log import logger
 from ..errors import APIError, AuthError, GeminiError, RequestRejected
 from ..protocol.request import AppTokens, BatchCall, PreparedRequest
 from .auth import BOUND_ADVICE, CookieRefresher
-from .heartbeat import Heartbeat
 from .retry import RetryPolicy
 from .session import Transport
+
+if TYPE_CHECKING:
+    from .heartbeat import Heartbeat
 
 __all__ = ["Api"]
 
