@@ -159,7 +159,11 @@ def handle_rotate(ex: Exchange) -> None:
 
 
 def handle_image(ex: Exchange) -> None:
-    """``GET /images/<key>.png[=suffix]``: PNG bytes, or for ``=d-I`` the full-size URL as text.
+    """``GET /images/<key>.png[=suffix]``: PNG bytes; ``=d-I`` starts the full-size chain of text pointers.
+
+    ``=d-I?alr=yes`` answers (as text) the URL ``...=rd-gg-dl``, which answers
+    the URL ``...=s0``, which answers the bytes: three requests, whatever
+    headers a client sends (docs/protocol.md 9).
 
     No suffix: a small preview; ``=s<N>-rj``: a larger image; ``=s0``: full
     size. Generated images need logged-in cookies (403 otherwise).
@@ -175,7 +179,10 @@ def handle_image(ex: Exchange) -> None:
     if record.kind == "generated" and not ex.logged_in():
         ex.respond_text(403, "this image needs the account's cookies")
         return
-    if suffix.startswith("d-I"):
+    if suffix.startswith("d-I"):  # the service's chain: a pointer, a second pointer, then the bytes
+        ex.respond(200, ex.backend.base_url + image_path(key) + "=rd-gg-dl", content_type=TEXT_TYPE)
+        return
+    if suffix == "rd-gg-dl":
         ex.respond(200, ex.backend.base_url + image_path(key) + "=s0", content_type=TEXT_TYPE)
         return
     if not suffix:

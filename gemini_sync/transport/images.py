@@ -56,6 +56,7 @@ _EXTENSIONS = {
 }
 _SIZE_SUFFIX = re.compile(r"=[swh]\d+[^/]*$")
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_POINTER_HOPS = 3  # "=d-I" -> pointer -> pointer -> the bytes (one more than the service uses)
 _MEDIA_TYPE = re.compile(r"[a-z0-9.+-]{1,30}/[a-z0-9.+-]{1,40}")  # quoted in errors only if it is one
 
 
@@ -104,11 +105,15 @@ def _get(
     return transport.request("GET", url, what, stream=True, headers=headers, redirects="any", timeout=timeout)
 
 
-def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -> str | None:
-    """The full-size URL of a generated image (docs/protocol.md 9), or ``None`` if unknown.
+def resolve_full_size(
+    transport: Transport, rpc: RpcFn, image: GeneratedImage, timeout: float | None = None
+) -> requests.Response | None:
+    """The open response of a generated image's full-size bytes (docs/protocol.md 9), or ``None``.
 
-    The ``c8o8Fe`` RPC gives a URL; ``GET <url>=d-I?alr=yes`` answers, as text,
-    the URL of the full-size bytes.
+    The ``c8o8Fe`` RPC gives a URL; ``GET <url>=d-I?alr=yes`` answers, as
+    text, a URL, whose answer may again be a text pointer (a working client
+    follows two); the first URL that answers with an image is the full-size
+    one, and its response is returned open. At most ``_POINTER_HOPS`` GETs.
     """
     if not image.image_id or len(image.turn_ids) != 3 or not all(image.turn_ids):
         return None
@@ -118,9 +123,20 @@ def resolve_full_size(transport: Transport, rpc: RpcFn, image: GeneratedImage) -
     if not isinstance(url, str) or not url:
         return None
     what = "resolving a full-size image"
-    response = _get(transport, url + "=d-I?alr=yes", what, cookies=True)
-    target = read_body(response, MAX_IMAGE_URL_BYTES, what).decode("utf-8", errors="replace").strip()
-    return target if target.startswith(("http://", "https://")) else None
+    target = url + "=d-I?alr=yes"
+    for _hop in range(_POINTER_HOPS):
+        response = _get(transport, target, what, cookies=True, timeout=timeout)
+        if _content_type(response).startswith("image/"):
+            return response
+        pointer = read_body(response, MAX_IMAGE_URL_BYTES, what).decode("utf-8", errors="replace").strip()
+        if not pointer.startswith(("http://", "https://")):
+            return None
+        target = pointer
+    return None
+
+
+def _content_type(response: requests.Response) -> str:
+    return response.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
 
 def _open_image(
@@ -134,17 +150,19 @@ def _open_image(
     """
     url = image.url
     if full_size and isinstance(image, GeneratedImage):
-        resolved = None
         if rpc is not None:
             try:
-                resolved = resolve_full_size(transport, rpc, image)
+                found = resolve_full_size(transport, rpc, image, timeout)
             except GeminiError as exc:
                 logger.info("full-size lookup failed (%s); using the large rendition", exc.__class__.__name__)
-        url = resolved or full_size_url(image)
+            else:
+                if found is not None:
+                    return found, _content_type(found)
+        url = full_size_url(image)
     # web images are public pages' pictures: never send the account's cookies there
     generated = isinstance(image, GeneratedImage)
     response = _get(transport, url, "downloading an image", cookies=generated, timeout=timeout)
-    content_type = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    content_type = _content_type(response)
     if content_type and not content_type.startswith("image/"):
         response.close()
         shown = repr(content_type) if _MEDIA_TYPE.fullmatch(content_type) else "another type"

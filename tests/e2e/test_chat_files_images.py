@@ -672,7 +672,31 @@ def test_full_size_fetches_the_original_through_the_full_size_rpc(
     calls = [c.rpcid for r in emu.requests_to(BATCH_EXEC_PATH) for c in r.calls]
     assert "c8o8Fe" in calls
     image_requests = [r.path for r in emu.requests if r.path.startswith("/images/")]
-    assert image_requests[-2].endswith("=d-I") and image_requests[-1].endswith("=s0")
+    # the service's chain: "=d-I?alr=yes" answers a text pointer, which answers another, then the bytes
+    assert [path.rsplit("=", 1)[-1] for path in image_requests[-3:]] == ["d-I", "rd-gg-dl", "s0"]
+
+
+def test_the_full_size_chain_answers_any_client_whatever_its_headers(
+    emu: Emulator, client: GeminiClient
+) -> None:
+    import requests
+
+    image = client.generate_content("Generate an image of a cat").generated_images[0]
+    cid, rid, rcid = image.turn_ids
+    from gemini_sync.protocol import rpcs
+
+    (result,) = client.api.rpc([rpcs.full_size_call(image.image_id, rid, rcid, cid)])
+    url = result[0] + "=d-I?alr=yes"
+    odd = {"User-Agent": "curl/8.0", "Accept": "*/*", "X-Whatever": "1"}  # no Origin, no Referer
+    with requests.Session() as plain:
+        plain.cookies.update(emu.cookies)
+        for _hop in range(2):
+            pointer = plain.get(url, headers=odd, timeout=10)
+            assert pointer.status_code == 200 and pointer.headers["Content-Type"].startswith("text/plain")
+            url = pointer.text.strip()
+        final = plain.get(url, headers=odd, timeout=10)
+    assert final.status_code == 200 and final.headers["Content-Type"] == "image/png"
+    assert _png_width(final.content) == FULL_SIZE
 
 
 def test_full_size_falls_back_to_the_larger_rendition(
