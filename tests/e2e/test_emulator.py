@@ -335,8 +335,10 @@ def test_default_answers_with_web_and_generated_images(emu: Emulator, browser: B
     assert png_size(session.get(image.url + "=s2048-rj", timeout=TIMEOUT).content) == (32, 32)
     [result] = browser.batch(BatchCall("c8o8Fe", [[[None], [image.image_id, 0]], [None, None, None]]))
     full = session.get(result.data[0] + "=d-I?alr=yes", timeout=TIMEOUT)
-    assert full.headers["Content-Type"].startswith("text/plain")
-    response = session.get(full.text, timeout=TIMEOUT)
+    assert full.headers["Content-Type"].startswith("text/plain")  # a pointer, to a second pointer
+    second = session.get(full.text, timeout=TIMEOUT)
+    assert second.headers["Content-Type"].startswith("text/plain")
+    response = session.get(second.text, timeout=TIMEOUT)
     assert response.headers["Content-Type"] == "image/png" and png_size(response.content) == (64, 64)
     assert requests.get(image.url, timeout=TIMEOUT).status_code == 403  # generated: needs cookies
     assert requests.get(web.web_images[0].url, timeout=TIMEOUT).status_code == 200
