@@ -119,6 +119,14 @@ class _Tries:
         )
         return True
 
+    def _drop_or_raise(self, lease: Lease, error: GeminiError, *, content_seen: bool) -> None:
+        """After a failed try: drop its stream if another member may take the request, else re-raise."""
+        if not self.may_retry(lease.member, error, content_seen=content_seen):
+            raise error
+        assert self.inner is not None
+        self.inner.close()
+        self.inner = None
+
     def chunks(self) -> Iterator[StreamChunk]:
         """Every try's chunks, failing over until one ends or may not be replaced."""
         while True:
@@ -132,10 +140,7 @@ class _Tries:
                     )
                     yield chunk
             except GeminiError as exc:
-                if not self.may_retry(lease.member, exc, content_seen=content_seen):
-                    raise
-                self.inner.close()
-                self.inner = None
+                self._drop_or_raise(lease, exc, content_seen=content_seen)
                 continue
             finally:
                 lease.release()
@@ -151,10 +156,7 @@ class _Tries:
             try:
                 output = self.inner.collect()
             except GeminiError as exc:
-                if not self.may_retry(lease.member, exc, content_seen=False):
-                    raise
-                self.inner.close()
-                self.inner = None
+                self._drop_or_raise(lease, exc, content_seen=False)
                 continue
             finally:
                 lease.release()
