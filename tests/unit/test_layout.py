@@ -67,12 +67,11 @@ def imports(module: str, path: pathlib.Path, known: set[str]) -> Iterator[tuple[
     skipped = _type_checking_lines(tree)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(tree):
-        if node.lineno in skipped if isinstance(node, (ast.Import, ast.ImportFrom)) else True:
+        if not isinstance(node, (ast.Import, ast.ImportFrom)) or node.lineno in skipped:
             continue
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         else:
-            assert isinstance(node, ast.ImportFrom)
             base = node.module or ""
             if node.level:
                 parts = package.split(".")
