@@ -65,7 +65,10 @@ def main(argv: list[str]) -> int:
             text = pool.generate_content(prompt).text
             print(f"ok {n}" if text == default_answer(prompt).text else f"error WrongText {n}", flush=True)
         except errors.GeminiError as exc:
-            print(f"error {exc.__class__.__name__} {n}", flush=True)
+            print(
+                f"error {exc.__class__.__name__} {n} {getattr(exc, 'reasons', '')} {str(exc)[:160]!r}",
+                flush=True,
+            )
         n += 1
         stop.wait(pause)
     pool.close()

@@ -109,9 +109,14 @@ def start_hosts(tmp_path: Path) -> Iterator[Any]:
 
 def _answering(hosts: list[Host], more: int, timeout: float, what: str) -> None:
     before = [h.count("ok") for h in hosts]
-    _wait_until(
-        lambda: all(h.count("ok") >= n + more for h, n in zip(hosts, before, strict=True)), timeout, what
-    )
+    try:
+        _wait_until(
+            lambda: all(h.count("ok") >= n + more for h, n in zip(hosts, before, strict=True)), timeout, what
+        )
+    except pytest.fail.Exception:
+        now = [h.count("ok") for h in hosts]
+        last = [h.lines[-3:] for h in hosts]
+        pytest.fail(f"{what}: answers per host before {before}, now {now}; last lines {last}")
 
 
 def test_four_hosts_rotate_each_account_once_per_interval_and_survive_a_killed_lock_holder(
