@@ -80,10 +80,14 @@ class RedisLink:
         with self._lock:
             self._hooks.append(hook)
 
-    def run(self, command: Callable[[Any], _T], fallback: Callable[[], _T]) -> _T:
-        """``command(client)``, or ``fallback()`` if Redis is gone (now, or still within its retry pause)."""
+    def run(self, command: Callable[[Any], _T], fallback: Callable[[], _T], *, now: bool = False) -> _T:
+        """``command(client)``, or ``fallback()`` if Redis is gone (now, or still within its retry pause).
+
+        ``now`` asks Redis even within the retry pause (after a refused request:
+        the newest cookie may be there again, and the catch-up runs first).
+        """
         down_until = self._down_until
-        if down_until is not None and time.monotonic() < down_until:
+        if down_until is not None and not now and time.monotonic() < down_until:
             return fallback()
         try:
             result = command(self.client)

@@ -7,14 +7,23 @@ so any random string of at least 16 bytes serves (``secrets.token_urlsafe(32)``)
 the same key must be given on every host. The account's key and the
 generation are the associated data: a blob copied to another account or
 generation fails to open, as does one altered or sealed with another key.
+
+:meth:`Sealer.tag` is a keyed digest (HMAC-SHA256, another key derived from
+the same ``secret_key``) of an account's two auth cookies: published next to
+the blob, it tells hosts whether they hold the same cookie without revealing it.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
+from collections.abc import Mapping
 from typing import Any
+
+from .._constants import PSID, PSIDTS
 
 __all__ = ["Sealer"]
 
@@ -35,6 +44,8 @@ class Sealer:
             raise ValueError(f"secret_key must be at least {_MIN_KEY} bytes (e.g. secrets.token_urlsafe(32))")
         key = HKDF(hashes.SHA256(), 32, salt=b"gemini_sync", info=b"redis cookie values").derive(material)
         self._aead = AESGCM(key)
+        tags = HKDF(hashes.SHA256(), 32, salt=b"gemini_sync", info=b"redis cookie tags")
+        self._tag_key = tags.derive(material)
 
     def __repr__(self) -> str:
         return "<Sealer key=<hidden>>"
@@ -59,3 +70,8 @@ class Sealer:
         if not isinstance(entries, list):
             return None
         return [e for e in entries if isinstance(e, dict) and isinstance(e.get("value"), str)]
+
+    def tag(self, cookies: Mapping[str, str], account: str) -> str:
+        """A keyed digest (hex) of the ``__Secure-1PSID`` and ``__Secure-1PSIDTS`` in ``cookies``."""
+        plain = "\0".join((account, cookies.get(PSID, ""), cookies.get(PSIDTS, ""))).encode()
+        return hmac.new(self._tag_key, plain, hashlib.sha256).hexdigest()[:32]

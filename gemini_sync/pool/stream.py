@@ -10,6 +10,12 @@ learns from the error (a cool-down after 1037, the account taken out after
 an authentication refusal) and sends the request to the next member; after
 content it never does, and a request that may start a job on the service (a
 ``tool=``), a chat's turn or a request with file objects is never re-sent.
+
+A refusal (:class:`~gemini_sync.errors.AuthError`) before any content first
+makes the member's client look for a newer cookie another process or host
+rotated (:meth:`CookieRefresher.sync <gemini_sync.transport.auth.CookieRefresher.sync>`):
+when it took one since the try began, the account is not taken out, and a
+request the pool may re-send is sent once more to the same member.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .._log import logger
 from ..errors import (
     AttachmentRejected,
+    AuthError,
     Cancelled,
     FollowUpLimit,
     GeminiError,
@@ -88,23 +95,35 @@ class _Tries:
         self.output: ModelOutput | None = None
         self.cancelled = False
         self.tried: set[str] = set()
+        self.generation = 0  # the cookie generation of the member's client when its try began
+        self.again: Member | None = None  # the member the next try goes to (it took a newer cookie)
+        self.refreshed: set[str] = set()  # members tried again that way (once each)
 
     def time_left(self) -> float | None:
         return None if self.deadline is None else self.deadline - (time.monotonic() - self.started)
 
     def open(self) -> Lease:
         """Take a slot on the next member to try and make its stream."""
-        lease = self.pool.lease(self.bucket, self.pinned, frozenset(self.tried), self.time_left())
+        again, self.again = self.again, None
+        lease = self.pool.lease(self.bucket, again or self.pinned, frozenset(self.tried), self.time_left())
         if self.inner is None or self.member is not lease.member:
             if self.inner is not None:
                 self.inner.close()
             self.inner = self.make(lease.member, self.time_left())
         self.member = lease.member
         self.tried.add(lease.member.key)
+        self.generation = _generation(lease.member)
         return lease
 
     def may_retry(self, member: Member, error: GeminiError, *, content_seen: bool) -> bool:
         """Learn from ``error``; whether the request may now go to another member (logged if so)."""
+        if self._took_newer_cookie(member, error, content_seen=content_seen):
+            if not self.failover or self.cancelled:
+                return False  # the account is fine (a newer cookie): not taken out, and not re-sent
+            logger.info("pool: %s was refused with an older cookie; sending the request again", member.name)
+            self.refreshed.add(member.key)
+            self.again = member
+            return True
         self.pool.learn(member, error, self.bucket)
         if not self.failover or self.cancelled:
             return False
@@ -118,6 +137,19 @@ class _Tries:
             error.__class__.__name__,
         )
         return True
+
+    def _took_newer_cookie(self, member: Member, error: GeminiError, *, content_seen: bool) -> bool:
+        """A refusal before any content, and ``member``'s client now holds a newer cookie than its try had.
+
+        Once per member and request: a second refusal takes the account out as before.
+        """
+        if not isinstance(error, AuthError) or content_seen or has_content(error.partial):
+            return False
+        refresher = member.client.api.refresher
+        if refresher is None or member.key in self.refreshed:
+            return False
+        refresher.sync()  # after a refusal the coordinator looks at the shared cookie at once
+        return refresher.generation > self.generation
 
     def _drop_or_raise(self, lease: Lease, error: GeminiError, *, content_seen: bool) -> None:
         """After a failed try: drop its stream if another member may take the request, else re-raise."""
@@ -163,6 +195,12 @@ class _Tries:
             lease.member.served += 1
             self.output = output
             return output
+
+
+def _generation(member: Member) -> int:
+    """The generation of the cookie ``member``'s client holds (0 without rotation: a guest)."""
+    refresher = member.client.api.refresher
+    return refresher.generation if refresher is not None else 0
 
 
 class PoolStream:

@@ -8,10 +8,13 @@ client per account whose cookie rotation goes through
 :class:`AccountPool` whose state is the same :class:`RedisState`, and asks a
 question after every pause until its stdin closes, printing ``ok <n>`` or
 ``error <type> <n>`` (flushed at once). Its requests carry ``X-Worker-Pid``.
+With ``TEST_POOL_HOST_LOG=1`` in the environment the library's log (debug)
+goes to stderr, each line with its time and the host's pid.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -40,6 +43,11 @@ def main(argv: list[str]) -> int:
         stop.set()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
+    if os.environ.get("TEST_POOL_HOST_LOG"):  # the library's log on stderr, each line naming the host
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"%(created).3f host {os.getpid()} %(message)s"))
+        logging.getLogger("gemini_sync").addHandler(handler)
+        logging.getLogger("gemini_sync").setLevel(logging.DEBUG)
     state = RedisState(
         redis_url,
         secret_key=SECRET,

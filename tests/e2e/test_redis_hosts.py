@@ -9,6 +9,7 @@ plus one, per account, where hosts rotating on their own would make four.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 import sys
@@ -156,6 +157,7 @@ def test_redis_stopped_mid_run_and_restarted_fails_no_stream(
 ) -> None:
     hosts = start_hosts(redis_server.url, [emu.url for emu in accounts])
     _wait_until(lambda: all(emu.rotations >= 2 for emu in accounts), 30, "two rotations of each account")
+    _hold_rotation_locks(redis_server.url, len(accounts))  # no rotation is in flight at the stop
     redis_server.stop()
     during = [emu.rotations for emu in accounts]
     _answering(hosts, 5, 15, "answers while Redis is down")
@@ -172,6 +174,25 @@ def test_redis_stopped_mid_run_and_restarted_fails_no_stream(
         host.stop()
     assert [e for h in hosts for e in h.errors()] == []
     _assert_refusals_rare(accounts)
+
+
+def _hold_rotation_locks(redis_url: str, count: int) -> None:
+    """Take each account's rotation lock in Redis as the hosts do, waiting (bounded) for a rotation in flight.
+
+    A rotation holds the lock until it is published, so once the test holds
+    them all, a rotation counted later was made without Redis (the lock's key
+    is the coordinator's: ``<prefix>:rot:<sha256(psid)[:24]>:lock``).
+    """
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for index in range(count):
+            account = hashlib.sha256(psid_of(index).encode()).hexdigest()[:24]
+            lock = client.lock(f"gemini_sync:rot:{account}:lock", timeout=60, sleep=0.01)
+            assert lock.acquire(blocking_timeout=10), "a rotation lock held for 10 s"
+    finally:
+        client.close()
 
 
 def _assert_cookies_shared(emu: Emulator) -> None:
