@@ -32,6 +32,7 @@ from ._exports import publish
 from ._log import logger
 from .access import open_api, retry_policy_of
 from .account import AccountMixin
+from .capture.mixin import CaptureMixin
 from .catalogue import Catalogue
 from .chat import ChatSession, normalize_metadata
 from .errors import GeminiError
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["GeminiClient"]
 
 
-class GeminiClient(AccountMixin, StructuredMixin):
+class GeminiClient(AccountMixin, StructuredMixin, CaptureMixin):
     """A synchronous client of the Gemini web app.
 
     ``max_retries`` is the number of further attempts after a first attempt
@@ -77,9 +78,8 @@ class GeminiClient(AccountMixin, StructuredMixin):
     ``guest=True``: no account (:mod:`.guest`). ``heartbeat=seconds``: the web
     app's activity call when idle that long (off by default: its effect is unproven).
 
-    ``poll_interval`` is how often a long job on the service (Deep Research,
-    a video or music job) is looked up in the history, in seconds: the web
-    app's pace by default; a test against the emulator may lower it.
+    ``poll_interval``: seconds between looks at a long job (Deep Research, a
+    video or music) in the history; the web app's pace unless a test lowers it.
     """
 
     poll_interval: float = C.JOB_POLL_INTERVAL

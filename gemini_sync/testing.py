@@ -23,6 +23,8 @@ closest one wins:
   scripts, faults and recorded requests; see ``Emulator.reset``), so a
   module of many tests pays one start;
   the ini option ``gemini_emulator_pace`` sets the default pace of a project;
+  ``replay="capture.json"`` answers every turn with a capture (``gemini-sync
+  capture``), as fast as it goes unless ``replay_speed=1.0`` (the recorded pace);
 * ``@pytest.mark.gemini_client(**options)``: ``GeminiClient`` options of
   ``gemini_client`` (and the defaults of ``gemini_client_factory``).
 
@@ -62,7 +64,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", 'gemini_emulator(pace=0.001, shapes="2026", shared=False): the gemini_emulator settings'
+        "markers",
+        'gemini_emulator(pace=0.001, shapes="2026", shared=False, replay=None, replay_speed=0.0): '
+        "the gemini_emulator settings",
     )
     config.addinivalue_line("markers", "gemini_client(**options): GeminiClient options of gemini_client")
 
@@ -123,14 +127,19 @@ def gemini_emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     options = marker_options(request.node, "gemini_emulator")
     pace = options.get("pace", float(request.config.getini("gemini_emulator_pace")))
     shapes = getattr(request, "param", None) or options.get("shapes", "2026")
+    replay = options.get("replay")
     if options.get("shared", False):
         emulator = request.getfixturevalue("_gemini_module_emulators").get(shapes, pace)
         emulator.reset(pace=pace)
+        if replay is not None:
+            emulator.replay(replay, speed=options.get("replay_speed", 0.0))
         yield emulator
         return
     from .emulator import Emulator
 
     with Emulator(pace=pace, shapes=shapes) as emulator:
+        if replay is not None:
+            emulator.replay(replay, speed=options.get("replay_speed", 0.0))
         yield emulator
 
 

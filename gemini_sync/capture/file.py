@@ -27,6 +27,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .._exports import publish
 from ..errors import GeminiError
 
 __all__ = ["FORMAT", "Capture", "Exchange", "CaptureError", "PAGE", "GENERATE", "BATCH", "OTHER"]
@@ -94,6 +95,16 @@ class Exchange:
             raise CaptureError(f"an exchange of the capture is incomplete: {exc}") from None
         if not isinstance(exchange.body, str) or not isinstance(exchange.kind, str):
             raise CaptureError("an exchange of the capture has no text body or kind")
+        for name in ("query", "headers", "form", "response_headers"):
+            value = getattr(exchange, name)
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise CaptureError(f"an exchange's {name} is not a mapping of strings")
+        if not isinstance(exchange.rpcids, list) or not all(isinstance(r, str) for r in exchange.rpcids):
+            raise CaptureError("an exchange's rpcids are not a list of strings")
+        if not isinstance(exchange.reads, list):
+            raise CaptureError("an exchange's reads are not a list")
         return exchange
 
 
@@ -141,7 +152,9 @@ class Capture:
         exchanges = data.get("exchanges")
         if not isinstance(exchanges, list) or not all(isinstance(item, dict) for item in exchanges):
             raise CaptureError("the capture has no list of exchanges")
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data and name != "exchanges"}
+        known = {
+            name: data[name] for name in cls.__dataclass_fields__ if name in data and name != "exchanges"
+        }
         return cls(exchanges=[Exchange.from_dict(item) for item in exchanges], **known)
 
     @classmethod
@@ -159,7 +172,9 @@ class Capture:
             with open(path, "rb") as handle:
                 raw = handle.read(_MAX_FILE + 1)
         except OSError as exc:
-            raise CaptureError(f"cannot read the capture {os.fspath(path)!r}: {exc.strerror or exc}") from None
+            raise CaptureError(
+                f"cannot read the capture {os.fspath(path)!r}: {exc.strerror or exc}"
+            ) from None
         if len(raw) > _MAX_FILE:
             raise CaptureError(f"the capture {os.fspath(path)!r} is larger than {_MAX_FILE} bytes")
         try:
@@ -182,3 +197,6 @@ class Capture:
             except OSError:
                 pass
             raise CaptureError(f"cannot write the capture {target!r}: {exc.strerror or exc}") from None
+
+
+publish(globals())

@@ -278,6 +278,13 @@ def _cmd_research(args: argparse.Namespace, screen: Screen) -> int:
     return EXIT_OK
 
 
+def _cmd_capture(args: argparse.Namespace, screen: Screen) -> int:
+    from .capture import capture
+
+    capture(args, screen, _client, _read_prompt)
+    return EXIT_OK
+
+
 def _cmd_doctor(args: argparse.Namespace, screen: Screen) -> int:
     from .doctor import doctor
 
@@ -351,6 +358,7 @@ HANDLERS: dict[str, Callable[[argparse.Namespace, Screen], int]] = {
     "usage": _cmd_usage,
     "research": _cmd_research,
     "doctor": _cmd_doctor,
+    "capture": _cmd_capture,
     "emulator": _cmd_emulator,
     "serve": _cmd_serve,
 }

@@ -17,7 +17,7 @@ __all__ = ["COMMANDS", "build_parser", "command_of", "with_default_command"]
 #: the subcommands; ``gemini-sync <anything else>`` means ``gemini-sync ask <anything else>``.
 #: To add one (issue 15's ``usage``, later ``research``): write ``_add_<name>`` here (its parser),
 #: ``_cmd_<name>`` in ``_cli_commands`` (what it does), and list it here and in ``HANDLERS`` there.
-COMMANDS = ("ask", "chat", "models", "usage", "research", "doctor", "emulator", "serve")
+COMMANDS = ("ask", "chat", "models", "usage", "research", "doctor", "capture", "emulator", "serve")
 _TOP_LEVEL = ("-h", "--help", "--version", "-v", "-vv", "-vvv", "--verbose")
 
 _Subparsers = argparse._SubParsersAction  # the type of add_subparsers()'s result
@@ -238,6 +238,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
         "  gemini-sync usage               # the account's quotas and when they reset\n"
         '  gemini-sync --guest "prompt"    # no account: the default model only\n'
         "  gemini-sync doctor              # what breaks real use, and how to fix it\n"
+        '  gemini-sync capture "Hi" -o c.json   # a turn, secrets removed, for a bug report\n'
         '  gemini-sync research --emulator "How do tides work?"\n'
         "  gemini-sync emulator --port 8765\n"
         "  gemini-sync serve --emulator    # an OpenAI-compatible API at http://127.0.0.1:8000/v1\n"
@@ -255,6 +256,9 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     _add_research(sub, [common])
     _add_usage(sub, [common])
     _add_doctor(sub, [common])
+    from .capture import add_capture
+
+    add_capture(sub, [common], _HelpFormatter)
     _add_emulator(sub, full=argv is None or command_of(argv) == "emulator")
     _add_serve(sub, full=argv is None or command_of(argv) == "serve")
     return parser

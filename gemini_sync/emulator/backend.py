@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .. import models as thinking
 from ..models import Model, model_header_value
@@ -29,6 +30,9 @@ from .quotas import QuotaBook
 from .records import Journal
 from .research import ResearchDesk
 from .state import Store
+
+if TYPE_CHECKING:
+    from .replay import Replay
 
 __all__ = ["Backend", "known_models", "image_path"]
 
@@ -78,6 +82,7 @@ class Backend:
     clock_skew: float = 0.0  # seconds added to the Date header of every answer
     abuse: tuple[int, str] | None = None  # GPRiHf: (code, signal) when the account is flagged
     usage_used: float = 0.0  # jSf9Qc: the used fraction (0-1) of the 5-hour and weekly windows
+    replay: Replay | None = None  # a capture answering StreamGenerate (and its RPCs) instead of the answerer
     quota_blocked: bool = False  # aPya6c: the extra-quota check says blocked
     last_mode: str | None = None  # L5adhe: the model id the web app last wrote
     stop: threading.Event = field(default_factory=threading.Event)

@@ -32,6 +32,7 @@ from .codes import GRPC_INTERNAL, GRPC_INVALID_ARGUMENT, GRPC_NOT_FOUND, GRPC_PE
 from .desk import Reply
 from .generate import check_access
 from .records import FreqError, RecordedCall, parse_batch_freq
+from .replay import serve_batch
 from .startup import GUEST_DENIED, STARTUP_RPCS, guest_account
 from .state import Conversation, Gem
 from .wire import Aborted
@@ -245,6 +246,9 @@ def handle_batch(ex: Reply) -> None:
     listed = {part for part in ex.record.query.get("rpcids", "").split(",") if part}
     if listed != {call.rpcid for call in calls}:
         ex.respond_text(400, "the rpcids query parameter does not match the calls in f.req")
+        return
+    replay = ex.backend.replay
+    if replay is not None and serve_batch(ex, replay, listed):
         return
     fault = ex.take_fault(early=False)
     if fault and fault.stall and ex.backend.stop.wait(fault.stall):

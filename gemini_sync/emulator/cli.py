@@ -2,7 +2,8 @@
 
 Starts an :class:`~gemini_sync.emulator.Emulator`, prints its URL (and
 nothing else) on stdout, and serves until interrupted (Ctrl-C). Any non-empty
-``__Secure-1PSID`` cookie is accepted unless ``--psid`` is given.
+``__Secure-1PSID`` cookie is accepted unless ``--psid`` is given. ``--replay
+capture.json`` answers every turn with a capture's recorded body.
 ``python -m gemini_sync.emulator`` is the same command; ``gemini-sync``
 mounts :func:`add_arguments` as its ``emulator`` subcommand.
 """
@@ -38,6 +39,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--queue-seconds", type=float, default=0.0, help="seconds each answer stays queued first (default 0)"
     )
+    parser.add_argument(
+        "--replay",
+        metavar="CAPTURE",
+        default=None,
+        help="answer every StreamGenerate request with this capture's recorded body (gemini-sync capture -o)",
+    )
+    parser.add_argument(
+        "--replay-speed", type=float, default=1.0, help="with --replay: 1 = the recorded pace, 0 = at once"
+    )
     return parser
 
 
@@ -54,6 +64,7 @@ def serve(
     stop: threading.Event | None = None,
 ) -> int:
     """Run the emulator ``args`` describe until Ctrl-C (or ``stop``); returns the exit status."""
+    from ..errors import GeminiError
     from .server import Emulator
 
     try:
@@ -65,8 +76,10 @@ def serve(
             psid=args.psid,
             queue_seconds=args.queue_seconds,
         )
+        if args.replay:
+            emulator.replay(args.replay, speed=args.replay_speed)
         emulator.start()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, GeminiError) as exc:
         print(f"gemini-sync emulator: cannot start: {exc}", file=sys.stderr)
         return 2
     print(emulator.url, flush=True)

@@ -6,9 +6,11 @@ changes the shared :class:`~.backend.Backend`, which the request handlers read.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
 from .._constants import GENERATE_PATH
+from ..capture.file import Capture
 from ..models import Model
 from ..protocol.request import AppTokens
 from ..types.account import CatalogEntry
@@ -20,6 +22,7 @@ from .faults import Fault, FaultRule, Matcher, check_matcher
 from .media import MediaDesk
 from .quotas import Bucket
 from .records import Disconnect, RecordedRequest
+from .replay import load_replay
 from .research import ResearchDesk
 from .state import Conversation, Gem, Upload
 
@@ -247,12 +250,30 @@ class EmulatorControls:
             Script(match, text, thoughts, web_images, generated_images, chunks, times, sources=sources)
         )
 
+    def replay(
+        self, capture: Capture | str | os.PathLike[str] | None, *, speed: float = 1.0
+    ) -> Capture | None:
+        """Answer with a capture (a :class:`~gemini_sync.capture.file.Capture` or its file); ``None`` stops.
+
+        Every StreamGenerate request that passes the checks gets the recorded
+        body, byte for byte, in the recorded pieces and (``speed=1.0``) at the
+        recorded pace; ``speed=0`` sends it as fast as it goes. A batchexecute
+        request of the same RPCs as a recorded one gets that answer. Returns
+        the capture replayed (see :mod:`gemini_sync.emulator.replay`).
+        """
+        if capture is None:
+            self._backend.replay = None
+            return None
+        replay = load_replay(capture, speed=speed)
+        self._backend.replay = replay
+        return replay.capture
+
     def clear_scripts(self) -> None:
         """Forget every script."""
         self._backend.scripts.clear()
 
     def reset(self, *, pace: float | None = None) -> None:
-        """Forget scripts, faults and recorded requests (and set ``pace``): clean for the next test.
+        """Forget scripts, faults, a replay and recorded requests (and set ``pace``): clean for the next test.
 
         The conversations, gems, uploads and quotas it keeps stay; a test that
         needs none of them uses a fresh :class:`Emulator` instead.
@@ -262,6 +283,7 @@ class EmulatorControls:
         self.clear_faults()
         self.clear_scripts()
         self.clear_requests()
+        self._backend.replay = None
 
     def add_fault(self, fault: Fault, *, times: int | None = 1, match: Matcher | None = None) -> FaultRule:
         """Inject ``fault`` into the next ``times`` requests (``None`` = all) to ``fault.path``.

@@ -160,7 +160,18 @@ class Exchange:
         except Aborted:
             self.close()
 
-    def start_stream(self, *, cut_after: int | None = None) -> BodyWriter:
+    def stream_raw(self, write: Callable[[BodyWriter], None], *, content_type: str = JSON_TYPE) -> None:
+        """Answer with a streamed body that ``write(writer)`` writes whole (a replayed capture's)."""
+        writer = self.start_stream(content_type=content_type)
+        try:
+            write(writer)
+            writer.end()
+        except ClientGone:
+            self.client_gone(writer)
+        except Aborted:
+            self.close()
+
+    def start_stream(self, *, cut_after: int | None = None, content_type: str = JSON_TYPE) -> BodyWriter:
         """Send 200 headers for a chunked body and return its writer.
 
         With the 2026 shapes the body is compressed when the request's
@@ -173,7 +184,7 @@ class Exchange:
             encoding = choose_encoding(self.record.headers.get("Accept-Encoding"))
         self.record.status = 200
         handler.send_response(200)
-        handler.send_header("Content-Type", JSON_TYPE)
+        handler.send_header("Content-Type", content_type)
         if encoding:
             handler.send_header("Content-Encoding", encoding)
         handler.send_header("Transfer-Encoding", "chunked")

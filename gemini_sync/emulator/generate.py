@@ -44,6 +44,7 @@ from .desk import Reply
 from .faults import Fault
 from .media import MEDIA_TOOLS, stream_media
 from .records import FreqError, parse_generate_freq
+from .replay import serve_generate
 from .research import stream_research
 from .state import Conversation, Turn
 from .turns import TurnFrames
@@ -157,6 +158,9 @@ def handle_generate(ex: Reply) -> None:
         inner = parse_generate_freq(ex.record.form)
     except FreqError as exc:
         ex.respond_text(400, str(exc))
+        return
+    if ex.backend.replay is not None:
+        serve_generate(ex, ex.backend.replay)
         return
     record, store = ex.record, ex.backend.store
     prompt: str = inner[0][0]

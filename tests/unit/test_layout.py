@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("protocol",),
     ("transport",),
     ("streaming",),
-    ("chat", "account", "catalogue", "research", "structured", "access", "guest"),
+    ("chat", "account", "catalogue", "research", "structured", "access", "guest", "capture"),
     ("client",),
     ("", "__main__", "cli", "testing", "emulator", "openai", "pool"),
 ]
