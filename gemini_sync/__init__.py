@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from . import errors as errors
     from ._config import Timeout as Timeout
     from .capture.file import Capture as Capture
+    from .capture.file import Exchange as Exchange
     from ._config import Timeouts as Timeouts
     from .chat import ChatSession as ChatSession
     from .client import GeminiClient as GeminiClient
