@@ -14,9 +14,9 @@ TYPE_CHECKING = False  # not typing's: importing typing would cost the command l
 if TYPE_CHECKING:
     from . import errors as errors
     from ._config import Timeout as Timeout
+    from ._config import Timeouts as Timeouts
     from .capture.file import Capture as Capture
     from .capture.file import Exchange as Exchange
-    from ._config import Timeouts as Timeouts
     from .chat import ChatSession as ChatSession
     from .client import GeminiClient as GeminiClient
     from .errors import AccountRestricted as AccountRestricted
